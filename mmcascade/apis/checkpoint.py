@@ -1,0 +1,106 @@
+"""Load published or locally trained checkpoints safely (``torch.load(weights_only=True)``)."""
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read or does not fit the model."""
+
+
+@dataclass(frozen=True)
+class KeyMismatch:
+    """How a state_dict differs from a model's."""
+
+    missing: list[str]
+    unexpected: list[str]
+    wrong_shape: list[tuple[str, tuple, tuple]]  # (key, checkpoint shape, model shape)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.wrong_shape)
+
+    def describe(self, limit: int = 20) -> str:
+        lines = []
+        for title, items in (("missing in checkpoint", self.missing),
+                             ("unexpected in checkpoint", self.unexpected),
+                             ("wrong shape (checkpoint vs model)", self.wrong_shape)):
+            if items:
+                shown = [str(i) for i in items[:limit]]
+                more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
+                lines.append(f"{len(items)} key(s) {title}: " + ", ".join(shown) + more)
+        return "\n".join(lines)
+
+
+def read_checkpoint(path: str) -> dict:
+    """Read a checkpoint file without executing pickled code.
+
+    Raises:
+        CheckpointError: the file needs arbitrary Python objects (it could run code) or is
+            not a checkpoint.
+    """
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path}: refused: the file holds Python objects other than tensors and plain "
+            f"containers, and loading them could execute code. Re-save it with only "
+            f"'state_dict' and 'meta' (tools/model_converters/publish_model.py), or load it "
+            f"yourself if you trust its source. ({exc})") from exc
+    except (RuntimeError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
+    return dict(ckpt)
+
+
+def extract_state_dict(ckpt: Mapping) -> dict[str, torch.Tensor]:
+    """The ``state_dict`` of a checkpoint (or the dict itself for bare state dicts), with a
+    ``module.`` prefix from (Distributed)DataParallel removed."""
+    state = ckpt.get("state_dict", ckpt)
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()
+            if isinstance(v, torch.Tensor)}
+
+
+def class_names_from_meta(ckpt: Mapping) -> tuple[str, ...] | None:
+    """Class names stored in a checkpoint: v2.0 ``meta['CLASSES']`` or ``meta['dataset_meta']['classes']``."""
+    meta = ckpt.get("meta") or {}
+    if meta.get("dataset_meta", {}).get("classes"):
+        return tuple(meta["dataset_meta"]["classes"])
+    if meta.get("CLASSES"):
+        return tuple(meta["CLASSES"])
+    return None
+
+
+def compare_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> KeyMismatch:
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in sorted(set(own) & set(state))
+             if tuple(state[k].shape) != tuple(own[k].shape)]
+    return KeyMismatch(missing, unexpected, wrong)
+
+
+def load_checkpoint(model: nn.Module, path: str, strict: bool = True) -> dict:
+    """Load ``path`` into ``model``; returns the checkpoint's ``meta`` (with ``classes`` added
+    when the file records them).
+
+    Raises:
+        CheckpointError: when ``strict`` and the keys or shapes differ, listing every difference.
+    """
+    ckpt = read_checkpoint(path)
+    state = extract_state_dict(ckpt)
+    mismatch = compare_state_dict(model, state)
+    if strict and not mismatch.ok:
+        raise CheckpointError(f"{path} does not fit {type(model).__name__}:\n{mismatch.describe()}")
+    usable = {k: v for k, v in state.items()
+              if k not in mismatch.unexpected and k not in {w[0] for w in mismatch.wrong_shape}}
+    model.load_state_dict(usable, strict=False)
+    meta = dict(ckpt.get("meta") or {})
+    classes = class_names_from_meta(ckpt)
+    if classes is not None:
+        meta["classes"] = classes
+    return meta

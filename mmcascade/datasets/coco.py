@@ -1,0 +1,139 @@
+"""COCO-format detection / instance-segmentation dataset with up-front validation."""
+import os.path as osp
+import warnings
+from collections import Counter
+
+from mmengine.dataset import BaseDataset
+from mmengine.fileio import get_local_path
+from pycocotools.coco import COCO
+
+from mmcascade.registry import DATASETS
+
+from .coco_classes import COCO_CLASSES, make_palette
+
+
+class DatasetError(ValueError):
+    """The annotation file cannot be used as it is."""
+
+
+@DATASETS.register_module()
+class CocoDataset(BaseDataset):
+    """COCO-format dataset (``mmengine.dataset.BaseDataset``: lazy init, serialised annotations).
+
+    Each data info holds ``img_id``, ``img_path``, ``height``, ``width`` and ``instances``: a
+    list of ``dict(bbox=[x1, y1, x2, y2], bbox_label=int, ignore_flag=0|1, mask=segmentation)``.
+
+    Checks at build time (before any training step): an empty or malformed annotation file,
+    a class name missing from the file and an annotation id of 0 are errors naming the file
+    and the record; a box with no area, an unknown category id and a missing image file are
+    warnings, the record is skipped, and the skips are counted in :attr:`skipped`.
+
+    Args:
+        ann_file: COCO json, relative to ``data_root``.
+        metainfo: ``dict(classes=(...))`` to train on a subset / a custom set of classes.
+        filter_cfg: ``dict(filter_empty_gt=True, min_size=32)`` (ignored in ``test_mode``).
+        check_image_files: skip images whose file does not exist (a cheap stat per image).
+    """
+
+    METAINFO = dict(classes=COCO_CLASSES, palette=make_palette(len(COCO_CLASSES)))
+
+    def __init__(self, *args, check_image_files: bool = True, **kwargs) -> None:
+        self.check_image_files = check_image_files
+        self.skipped: Counter = Counter()
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        with get_local_path(self.ann_file) as path:
+            coco = self._load_coco(path)
+        name_to_id = {c["name"]: c["id"] for c in coco.dataset["categories"]}
+        missing = [c for c in self.metainfo["classes"] if c not in name_to_id]
+        if missing:
+            raise DatasetError(f"{self.ann_file}: classes {missing} are not categories of this file "
+                               f"(it has {sorted(name_to_id)[:20]}...)")
+        self.cat_ids = [name_to_id[c] for c in self.metainfo["classes"]]
+        self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+        self._metainfo.setdefault("palette", make_palette(len(self.cat_ids)))
+        self.coco = coco
+        data_list = []
+        for img_id in sorted(coco.getImgIds()):
+            info = self._parse_image(coco, img_id)
+            if info is not None:
+                data_list.append(info)
+        self._report_skips()
+        return data_list
+
+    def _load_coco(self, path: str) -> COCO:
+        try:
+            coco = COCO(path)
+        except Exception as exc:  # json errors, missing keys
+            raise DatasetError(f"{self.ann_file}: not a readable COCO annotation file: {exc}") from exc
+        for key in ("images", "categories"):
+            if not coco.dataset.get(key):
+                raise DatasetError(f"{self.ann_file}: the annotation file has no '{key}'")
+        zero = [a for a in coco.dataset.get("annotations", []) if a.get("id") == 0]
+        if zero:
+            raise DatasetError(f"{self.ann_file}: annotation id 0 (image_id {zero[0].get('image_id')}): "
+                               "pycocotools treats id 0 as 'unmatched' and mis-scores it; "
+                               "number annotations from 1")
+        return coco
+
+    def _parse_image(self, coco: COCO, img_id: int) -> dict | None:
+        img = coco.imgs[img_id]
+        img_path = osp.join(self.data_prefix.get("img", ""), img["file_name"])
+        if self.check_image_files and not osp.isfile(img_path):
+            self._skip("missing image file", f"{img_path} (image id {img_id})")
+            return None
+        instances = []
+        for ann in coco.imgToAnns.get(img_id, []):
+            instance = self._parse_instance(ann, img)
+            if instance is not None:
+                instances.append(instance)
+        return dict(img_id=img_id, img_path=img_path, height=img["height"], width=img["width"],
+                    instances=instances)
+
+    def _parse_instance(self, ann: dict, img: dict) -> dict | None:
+        where = f"annotation id {ann.get('id')} (image {img['file_name']})"
+        if ann["category_id"] not in self.cat2label:
+            known = {c["id"] for c in self.coco.dataset["categories"]}
+            if ann["category_id"] not in known:
+                self._skip("unknown category id", f"{where}: category_id {ann['category_id']}")
+            return None
+        x, y, w, h = ann["bbox"]
+        x1, y1 = max(0.0, x), max(0.0, y)
+        x2, y2 = min(x + w, img["width"]), min(y + h, img["height"])
+        if not (w > 0 and h > 0 and x2 > x1 and y2 > y1):
+            self._skip("box with no area", f"{where}: bbox {ann['bbox']}")
+            return None
+        instance = dict(bbox=[x1, y1, x2, y2], bbox_label=self.cat2label[ann["category_id"]],
+                        ignore_flag=int(bool(ann.get("iscrowd", 0)) or bool(ann.get("ignore", 0))))
+        if ann.get("segmentation") is not None:
+            instance["mask"] = ann["segmentation"]
+        return instance
+
+    def _skip(self, reason: str, detail: str) -> None:
+        self.skipped[reason] += 1
+        if self.skipped[reason] <= 5:
+            warnings.warn(f"{self.ann_file}: skipped {reason}: {detail}", stacklevel=2)
+
+    def _report_skips(self) -> None:
+        if self.skipped:
+            summary = ", ".join(f"{n} x {reason}" for reason, n in self.skipped.items())
+            warnings.warn(f"{self.ann_file}: skipped records: {summary}", stacklevel=2)
+
+    def filter_data(self) -> list[dict]:
+        """Drop images without usable ground truth (``filter_empty_gt``) or smaller than ``min_size``."""
+        if self.test_mode or not self.filter_cfg:
+            return self.data_list
+        filter_empty = self.filter_cfg.get("filter_empty_gt", False)
+        min_size = self.filter_cfg.get("min_size", 0)
+        kept = []
+        for info in self.data_list:
+            if filter_empty and not any(not i["ignore_flag"] for i in info["instances"]):
+                continue
+            if min(info["width"], info["height"]) < min_size:
+                continue
+            kept.append(info)
+        return kept
+
+    def get_cat_ids(self, idx: int) -> list[int]:
+        return [i["bbox_label"] for i in self.get_data_info(idx)["instances"]]

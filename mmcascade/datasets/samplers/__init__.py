@@ -1,0 +1,3 @@
+from .batch_sampler import AspectRatioBatchSampler
+
+__all__ = ["AspectRatioBatchSampler"]

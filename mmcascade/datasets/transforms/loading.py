@@ -1,0 +1,79 @@
+"""Load images and annotations into the pipeline's results dict."""
+import warnings
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
+
+from mmcascade.registry import TRANSFORMS
+from mmcascade.structures import BitmapMasks, segm_to_bitmap
+
+
+@TRANSFORMS.register_module(force=True)
+class LoadImageFromFile(_MMCVLoadImageFromFile):
+    """mmcv's loader; an unreadable or corrupt file is reported and the sample is skipped.
+
+    Returning None makes the dataset draw another sample in training; at test time mmengine
+    raises, naming that no sample was produced, after our warning named the file.
+    """
+
+    def transform(self, results: dict) -> dict | None:
+        try:
+            out = super().transform(results)
+        except Exception as exc:  # missing file, undecodable bytes
+            warnings.warn(f"skipped unreadable image {results.get('img_path')}: {exc}", stacklevel=2)
+            return None
+        if out is None or out.get("img") is None:
+            warnings.warn(f"skipped unreadable image {results.get('img_path')}", stacklevel=2)
+            return None
+        return out
+
+
+@TRANSFORMS.register_module()
+class LoadAnnotations(BaseTransform):
+    """Turn ``instances`` into ``gt_bboxes (N, 4) float32``, ``gt_bboxes_labels (N,) int64``,
+    ``gt_ignore_flags (N,) bool`` and ``gt_masks`` (:class:`BitmapMasks`).
+
+    Args:
+        with_bbox, with_label, with_mask: what to load.
+        poly2mask: rasterise polygons / RLE to bitmaps (the only mask form supported here).
+    """
+
+    def __init__(self, with_bbox: bool = True, with_label: bool = True, with_mask: bool = False,
+                 poly2mask: bool = True, **kwargs) -> None:
+        if with_mask and not poly2mask:
+            raise ValueError("only bitmap masks are supported: poly2mask must be True")
+        self.with_bbox = with_bbox
+        self.with_label = with_label
+        self.with_mask = with_mask
+
+    def transform(self, results: dict) -> dict:
+        instances = results.get("instances", [])
+        if self.with_bbox:
+            boxes = [i["bbox"] for i in instances]
+            results["gt_bboxes"] = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+            results["gt_ignore_flags"] = np.asarray([bool(i["ignore_flag"]) for i in instances], dtype=bool)
+        if self.with_label:
+            results["gt_bboxes_labels"] = np.asarray([i["bbox_label"] for i in instances], dtype=np.int64)
+        if self.with_mask:
+            h, w = results["ori_shape"] if "ori_shape" in results else (results["height"], results["width"])
+            masks = [self._to_bitmap(i, h, w, results) for i in instances]
+            results["gt_masks"] = BitmapMasks(masks, h, w)
+        return results
+
+    @staticmethod
+    def _to_bitmap(instance: dict, h: int, w: int, results: dict) -> np.ndarray:
+        segm = instance.get("mask")
+        if segm is None or (isinstance(segm, list) and not segm):
+            warnings.warn(f"{results.get('img_path')}: an instance has no mask; using an empty one",
+                          stacklevel=3)
+            return np.zeros((h, w), dtype=np.uint8)
+        if isinstance(segm, list):
+            segm = [p for p in segm if len(p) >= 6 and len(p) % 2 == 0]
+            if not segm:
+                return np.zeros((h, w), dtype=np.uint8)
+        return segm_to_bitmap(segm, h, w)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
+                f"with_mask={self.with_mask})")

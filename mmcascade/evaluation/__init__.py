@@ -1,0 +1,5 @@
+"""Evaluation metrics (importing registers them)."""
+from .coco_eval import CocoEvalResult, classwise_table, run_cocoeval
+from .coco_metric import CocoMetric, evaluate_results_file
+
+__all__ = ["CocoEvalResult", "CocoMetric", "classwise_table", "evaluate_results_file", "run_cocoeval"]

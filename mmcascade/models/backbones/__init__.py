@@ -1,0 +1,3 @@
+from .resnet import ResNet, ResNeXt
+
+__all__ = ["ResNet", "ResNeXt"]

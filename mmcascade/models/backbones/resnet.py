@@ -1,0 +1,203 @@
+"""ResNet and ResNeXt backbones, parameter names as in the published checkpoints.
+
+``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on
+the first 1x1 conv (the original MSRA / Detectron weights).
+"""
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmcascade.registry import MODELS
+
+
+class BasicBlock(BaseModule):
+    """Two 3x3 convs (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
+                 base_width: int = 64, base_channels: int = 64) -> None:
+        super().__init__()
+        if groups != 1 or base_width != 64:
+            raise ValueError("BasicBlock supports only groups=1 and base_width=64")
+        norm_cfg = norm_cfg or dict(type="BN")
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
+        self.conv1 = build_conv_layer(None, inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(None, planes, planes, 3, padding=1, bias=False)
+        self.add_module(self.norm2_name, norm2)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        out = getattr(self, self.norm2_name)(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(BaseModule):
+    """1x1 - 3x3 (grouped for ResNeXt) - 1x1 with a 4x channel expansion."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
+                 base_width: int = 64, base_channels: int = 64) -> None:
+        super().__init__()
+        if style not in ("pytorch", "caffe"):
+            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+        norm_cfg = norm_cfg or dict(type="BN")
+        width = planes if groups == 1 else (planes * base_width // base_channels) * groups
+        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
+        self.conv1 = build_conv_layer(None, inplanes, width, 1, stride=stride1, bias=False)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(None, width, width, 3, stride=stride2, padding=1, groups=groups,
+                                      bias=False)
+        self.add_module(self.norm2_name, norm2)
+        self.conv3 = build_conv_layer(None, width, planes * self.expansion, 1, bias=False)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        out = self.relu(getattr(self, self.norm2_name)(self.conv2(out)))
+        out = getattr(self, self.norm3_name)(self.conv3(out))
+        return self.relu(out + identity)
+
+
+@MODELS.register_module()
+class ResNet(BaseModule):
+    """ResNet backbone returning the feature maps of the stages in ``out_indices``.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        base_channels: width of the stem and the first stage (64; less for tiny models).
+        num_stages: 1 to 4.
+        out_indices: stages to output (0-based); the outputs have strides 4, 8, 16, 32.
+        style: ``'pytorch'`` or ``'caffe'`` (where the stride of a bottleneck sits).
+        frozen_stages: freeze the stem and the first ``frozen_stages`` stages (-1: none).
+        norm_cfg: ``dict(type='BN' | 'SyncBN' | 'GN', requires_grad=..., num_groups=...)``.
+        norm_eval: keep BatchNorm layers in eval mode while training (frozen statistics).
+        zero_init_residual: zero the last norm of each block at init.
+        init_cfg: e.g. ``dict(type='Pretrained', checkpoint='torchvision://resnet50')``.
+    """
+
+    arch_settings = {
+        18: (BasicBlock, (2, 2, 2, 2)),
+        34: (BasicBlock, (3, 4, 6, 3)),
+        50: (Bottleneck, (3, 4, 6, 3)),
+        101: (Bottleneck, (3, 4, 23, 3)),
+        152: (Bottleneck, (3, 8, 36, 3)),
+    }
+
+    def __init__(self, depth: int, in_channels: int = 3, base_channels: int = 64, num_stages: int = 4,
+                 out_indices: tuple[int, ...] = (0, 1, 2, 3), style: str = "pytorch",
+                 frozen_stages: int = -1, norm_cfg: dict | None = None, norm_eval: bool = True,
+                 zero_init_residual: bool = True, groups: int = 1, base_width: int = 64,
+                 init_cfg: dict | list | None = None, **kwargs) -> None:
+        if depth not in self.arch_settings:
+            raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
+        if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
+            raise ValueError(f"num_stages={num_stages} and out_indices={out_indices} do not fit")
+        if init_cfg is None:
+            init_cfg = [dict(type="Kaiming", layer="Conv2d"),
+                        dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"])]
+        super().__init__(init_cfg)
+        self.depth = depth
+        self.style = style
+        self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.norm_cfg = norm_cfg or dict(type="BN", requires_grad=True)
+        self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
+        block, stage_blocks = self.arch_settings[depth]
+        self._make_stem(in_channels, base_channels)
+        self.res_layers = []
+        inplanes = base_channels
+        for i, num_blocks in enumerate(stage_blocks[:num_stages]):
+            planes = base_channels * 2**i
+            layer = self._make_layer(block, inplanes, planes, num_blocks, 1 if i == 0 else 2,
+                                     groups, base_width, base_channels)
+            inplanes = planes * block.expansion
+            self.add_module(f"layer{i + 1}", layer)
+            self.res_layers.append(f"layer{i + 1}")
+        self.feat_dim = inplanes
+        self._freeze_stages()
+
+    def _make_stem(self, in_channels: int, stem_channels: int) -> None:
+        self.conv1 = build_conv_layer(None, in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+    def _make_layer(self, block: type, inplanes: int, planes: int, num_blocks: int, stride: int,
+                    groups: int, base_width: int, base_channels: int) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or inplanes != planes * block.expansion:
+            downsample = nn.Sequential(
+                build_conv_layer(None, inplanes, planes * block.expansion, 1, stride=stride, bias=False),
+                build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
+            )
+        common = dict(style=self.style, norm_cfg=self.norm_cfg, groups=groups, base_width=base_width,
+                      base_channels=base_channels)
+        layers = [block(inplanes, planes, stride, downsample, **common)]
+        layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
+        return nn.Sequential(*layers)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        stem = [self.conv1, getattr(self, self.norm1_name)]
+        layers = [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
+        for module in stem + layers:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained"
+        if self.zero_init_residual and not pretrained:
+            for module in self.modules():
+                last = getattr(module, "norm3_name", None) or getattr(module, "norm2_name", None)
+                if isinstance(module, (Bottleneck, BasicBlock)) and last is not None:
+                    nn.init.constant_(getattr(module, last).weight, 0)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        x = self.maxpool(self.relu(getattr(self, self.norm1_name)(self.conv1(x))))
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def train(self, mode: bool = True) -> "ResNet":
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+
+@MODELS.register_module()
+class ResNeXt(ResNet):
+    """ResNet with grouped 3x3 convs: ``groups`` x ``base_width`` d (32x4d, 64x4d, 32x8d)."""
+
+    def __init__(self, groups: int = 32, base_width: int = 4, **kwargs) -> None:
+        if kwargs.get("depth") in (18, 34):
+            raise ValueError("ResNeXt needs a bottleneck depth (50, 101 or 152)")
+        super().__init__(groups=groups, base_width=base_width, **kwargs)

@@ -1,0 +1,35 @@
+"""Normalise, convert BGR to RGB, pad to a multiple of 32 and batch; pad masks to match."""
+from mmengine.model import ImgDataPreprocessor
+
+from mmcascade.registry import MODELS
+
+
+@MODELS.register_module()
+class DetDataPreprocessor(ImgDataPreprocessor):
+    """mmengine's image preprocessor plus detection metadata and mask padding.
+
+    Args:
+        mean, std: per-channel normalisation (in the channel order after ``bgr_to_rgb``).
+        bgr_to_rgb: flip the channels of the loaded BGR images.
+        pad_size_divisor: pad the batch's height and width up to a multiple of this.
+        pad_mask: pad ``gt_instances.masks`` to the batch shape when training (Mask R-CNN).
+    """
+
+    def __init__(self, mean=None, std=None, pad_size_divisor: int = 1, pad_value: float = 0,
+                 bgr_to_rgb: bool = False, rgb_to_bgr: bool = False, pad_mask: bool = False,
+                 mask_pad_value: int = 0, **kwargs) -> None:
+        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor, pad_value=pad_value,
+                         bgr_to_rgb=bgr_to_rgb, rgb_to_bgr=rgb_to_bgr, non_blocking=kwargs.get(
+                             "non_blocking", False))
+        self.pad_mask = pad_mask
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = super().forward(data, training)
+        inputs, samples = data["inputs"], data["data_samples"]
+        if samples is not None:
+            batch_shape = tuple(inputs.shape[-2:])
+            for sample in samples:
+                sample.set_metainfo(dict(batch_input_shape=batch_shape, pad_shape=batch_shape))
+                if training and self.pad_mask and "gt_instances" in sample and "masks" in sample.gt_instances:
+                    sample.gt_instances.masks = sample.gt_instances.masks.pad(batch_shape)
+        return dict(inputs=inputs, data_samples=samples)

@@ -1,0 +1,3 @@
+from .rpn_head import RPNHead
+
+__all__ = ["RPNHead"]

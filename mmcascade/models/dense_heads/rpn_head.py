@@ -1,0 +1,158 @@
+"""Region Proposal Network head: objectness and box deltas per anchor, proposals by NMS."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.ops import batched_nms
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmcascade.registry import MODELS, TASK_UTILS
+from mmcascade.structures import SampleList
+
+from ..layers import finite_rows
+
+
+@MODELS.register_module()
+class RPNHead(BaseModule):
+    """A shared 3x3 conv, then 1x1 convs ``rpn_cls`` (A x 1, sigmoid) and ``rpn_reg`` (A x 4).
+
+    Args:
+        in_channels: channels of each FPN level.
+        feat_channels: channels of ``rpn_conv``.
+        anchor_generator, bbox_coder, loss_cls, loss_bbox: component configs.
+        train_cfg: ``assigner``, ``sampler`` (RPN targets).
+        test_cfg: ``nms_pre``, ``max_per_img``, ``nms``, ``min_bbox_size``.
+    """
+
+    def __init__(self, in_channels: int, feat_channels: int = 256, num_classes: int = 1,
+                 anchor_generator: dict | None = None, bbox_coder: dict | None = None,
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 init_cfg: dict | None = None, **kwargs) -> None:
+        super().__init__(init_cfg or dict(type="Normal", layer="Conv2d", std=0.01))
+        if num_classes != 1:
+            raise ValueError("RPNHead is class-agnostic: num_classes must be 1")
+        self.prior_generator = TASK_UTILS.build(anchor_generator or dict(
+            type="AnchorGenerator", scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64]))
+        self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
+        self.loss_cls = MODELS.build(loss_cls or dict(type="CrossEntropyLoss", use_sigmoid=True))
+        self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0 / 9.0))
+        self.train_cfg = ConfigDict(train_cfg) if train_cfg else None
+        self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
+        if self.train_cfg is not None:
+            self.assigner = TASK_UTILS.build(self.train_cfg["assigner"])
+            self.sampler = TASK_UTILS.build(self.train_cfg["sampler"])
+        num_anchors = self.prior_generator.num_base_priors[0]
+        self.rpn_conv = nn.Conv2d(in_channels, feat_channels, 3, padding=1)
+        self.rpn_cls = nn.Conv2d(feat_channels, num_anchors, 1)
+        self.rpn_reg = nn.Conv2d(feat_channels, num_anchors * 4, 1)
+
+    def forward(self, feats: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor]]:
+        """Per level: objectness ``(B, A, H, W)`` and deltas ``(B, 4A, H, W)``."""
+        cls_scores, bbox_preds = [], []
+        for x in feats:
+            x = F.relu(self.rpn_conv(x))
+            cls_scores.append(self.rpn_cls(x))
+            bbox_preds.append(self.rpn_reg(x))
+        return cls_scores, bbox_preds
+
+    @staticmethod
+    def _flatten(maps: list[Tensor], img_id: int, channels: int) -> list[Tensor]:
+        return [m[img_id].permute(1, 2, 0).reshape(-1, channels) for m in maps]
+
+    def loss_and_predict(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList,
+                         proposal_cfg: dict) -> tuple[dict[str, Tensor], list[InstanceData]]:
+        """RPN losses and the (detached) proposals the RoI head trains on."""
+        cls_scores, bbox_preds = self(feats)
+        losses = self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
+        metas = [s.metainfo for s in batch_data_samples]
+        proposals = self.predict_by_feat(cls_scores, bbox_preds, metas, ConfigDict(proposal_cfg))
+        return losses, proposals
+
+    def loss(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList) -> dict[str, Tensor]:
+        cls_scores, bbox_preds = self(feats)
+        return self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
+
+    def loss_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
+                     batch_data_samples: SampleList) -> dict[str, Tensor]:
+        """Sigmoid CE over sampled anchors and smooth-L1 over positives, normalised by the samples."""
+        sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        anchors = torch.cat(self.prior_generator.grid_priors(sizes, cls_scores[0].device))
+        labels, label_w, targets, target_w, avg_factor = [], [], [], [], 0
+        for sample in batch_data_samples:
+            gt = sample.gt_instances
+            assign = self.assigner.assign(anchors, gt.bboxes, torch.zeros_like(gt.labels))
+            res = self.sampler.sample(assign, anchors, gt.bboxes, torch.zeros_like(gt.labels))
+            lab = anchors.new_full((anchors.shape[0],), 1, dtype=torch.long)
+            lw = anchors.new_zeros(anchors.shape[0])
+            tgt = anchors.new_zeros(anchors.shape)
+            tw = anchors.new_zeros(anchors.shape)
+            if res.num_pos > 0:
+                lab[res.pos_inds] = 0
+                lw[res.pos_inds] = 1.0
+                tgt[res.pos_inds] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+                tw[res.pos_inds] = 1.0
+            lw[res.neg_inds] = 1.0
+            labels.append(lab)
+            label_w.append(lw)
+            targets.append(tgt)
+            target_w.append(tw)
+            avg_factor += res.avg_factor
+        num_imgs = len(batch_data_samples)
+        cls = torch.cat([torch.cat(self._flatten(cls_scores, i, 1)) for i in range(num_imgs)])
+        reg = torch.cat([torch.cat(self._flatten(bbox_preds, i, 4)) for i in range(num_imgs)])
+        loss_cls = self.loss_cls(cls, torch.cat(labels), torch.cat(label_w), avg_factor=avg_factor)
+        loss_bbox = self.loss_bbox(reg, torch.cat(targets), torch.cat(target_w), avg_factor=avg_factor)
+        return dict(loss_rpn_cls=loss_cls, loss_rpn_bbox=loss_bbox)
+
+    def predict(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList) -> list[InstanceData]:
+        cls_scores, bbox_preds = self(feats)
+        metas = [s.metainfo for s in batch_data_samples]
+        return self.predict_by_feat(cls_scores, bbox_preds, metas, self.test_cfg)
+
+    @torch.no_grad()
+    def predict_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
+                        batch_img_metas: list[dict], cfg: ConfigDict) -> list[InstanceData]:
+        """Proposals per image: ``bboxes (K, 4)`` xyxy in the resized image, ``scores (K,)``."""
+        sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        anchors = self.prior_generator.grid_priors(sizes, cls_scores[0].device)
+        return [
+            self._proposals_single(self._flatten(cls_scores, i, 1), self._flatten(bbox_preds, i, 4),
+                                   anchors, meta["img_shape"], cfg)
+            for i, meta in enumerate(batch_img_metas)
+        ]
+
+    def _proposals_single(self, scores_lvls: list[Tensor], deltas_lvls: list[Tensor],
+                          anchors_lvls: list[Tensor], img_shape: tuple[int, int],
+                          cfg: ConfigDict) -> InstanceData:
+        nms_pre = cfg.get("nms_pre", -1)
+        scores, deltas, priors, level_ids = [], [], [], []
+        for lvl, (s, d, a) in enumerate(zip(scores_lvls, deltas_lvls, anchors_lvls)):
+            s = s.reshape(-1).sigmoid()
+            if 0 < nms_pre < s.shape[0]:
+                s, order = s.sort(descending=True)
+                s, top = s[:nms_pre], order[:nms_pre]
+                d, a = d[top], a[top]
+            scores.append(s)
+            deltas.append(d)
+            priors.append(a)
+            level_ids.append(s.new_full((s.shape[0],), lvl, dtype=torch.long))
+        scores = torch.cat(scores)
+        boxes = self.bbox_coder.decode(torch.cat(priors), torch.cat(deltas), max_shape=img_shape)
+        level_ids = torch.cat(level_ids)
+        keep = finite_rows(boxes, scores)
+        min_size = cfg.get("min_bbox_size", -1)
+        if min_size >= 0:
+            keep &= ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
+        if not bool(keep.all()):
+            boxes, scores, level_ids = boxes[keep], scores[keep], level_ids[keep]
+        result = InstanceData()
+        if boxes.numel() == 0:
+            result.bboxes, result.scores = boxes.new_zeros((0, 4)), scores.new_zeros((0,))
+            return result
+        dets, _ = batched_nms(boxes, scores, level_ids, cfg["nms"])
+        dets = dets[: cfg["max_per_img"]]
+        result.bboxes, result.scores = dets[:, :4], dets[:, 4]
+        return result

@@ -1,0 +1,104 @@
+"""Backbone + neck + RPN + RoI head, as an mmengine ``BaseModel``."""
+import copy
+import warnings
+
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mmcascade.registry import MODELS
+from mmcascade.structures import SampleList, valid_box_mask
+
+
+def _with_stage_cfg(head_cfg: dict, train_cfg: dict | None, test_cfg: dict | None, key: str) -> dict:
+    cfg = copy.deepcopy(dict(head_cfg))
+    cfg["train_cfg"] = train_cfg.get(key) if train_cfg else None
+    cfg["test_cfg"] = test_cfg.get(key) if test_cfg else None
+    return cfg
+
+
+def drop_invalid_gts(samples: SampleList) -> SampleList:
+    """Drop ground-truth boxes that are non-finite or have no area, warning with the image.
+
+    Returns new samples; the caller's are not modified.
+    """
+    cleaned = []
+    for sample in samples:
+        gt = sample.gt_instances
+        keep = valid_box_mask(gt.bboxes)
+        if bool(keep.all()):
+            cleaned.append(sample)
+            continue
+        bad = gt.bboxes[~keep].tolist()
+        where = sample.metainfo.get("img_path", sample.metainfo.get("img_id", "?"))
+        warnings.warn(f"{where}: dropped {len(bad)} ground-truth box(es) with no area or non-finite "
+                      f"coordinates: {bad[:3]}", stacklevel=3)
+        new = sample.clone()
+        new.gt_instances = gt[keep]
+        cleaned.append(new)
+    return cleaned
+
+
+@MODELS.register_module()
+class TwoStageDetector(BaseModel):
+    """Two-stage detector: ``forward(mode='loss' | 'predict' | 'tensor')``.
+
+    ``train_cfg.rpn`` / ``test_cfg.rpn`` go to the RPN, ``train_cfg.rcnn`` / ``test_cfg.rcnn``
+    to the RoI head, ``train_cfg.rpn_proposal`` sets the proposals used for training.
+    """
+
+    def __init__(self, backbone: dict, rpn_head: dict, roi_head: dict, neck: dict | None = None,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        if neck is not None:
+            self.neck = MODELS.build(neck)
+        self.rpn_head = MODELS.build(_with_stage_cfg(rpn_head, train_cfg, test_cfg, "rpn"))
+        self.roi_head = MODELS.build(_with_stage_cfg(roi_head, train_cfg, test_cfg, "rcnn"))
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+    @property
+    def with_neck(self) -> bool:
+        return hasattr(self, "neck")
+
+    @property
+    def with_mask(self) -> bool:
+        return self.roi_head.with_mask
+
+    def extract_feat(self, inputs: Tensor) -> tuple[Tensor, ...]:
+        feats = self.backbone(inputs)
+        return self.neck(feats) if self.with_neck else feats
+
+    def forward(self, inputs: Tensor, data_samples: SampleList | None = None, mode: str = "tensor"):
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            return self.predict(inputs, data_samples)
+        if mode == "tensor":
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f"invalid mode {mode!r}; use 'loss', 'predict' or 'tensor'")
+
+    def _forward(self, inputs: Tensor, data_samples: SampleList | None = None) -> tuple:
+        """Raw outputs: FPN features and RPN maps (for FLOPs counting and export)."""
+        feats = self.extract_feat(inputs)
+        return feats, self.rpn_head(feats)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict[str, Tensor]:
+        """RPN and RoI-head losses of a batch."""
+        data_samples = drop_invalid_gts(data_samples)
+        feats = self.extract_feat(inputs)
+        proposal_cfg = self.train_cfg.get("rpn_proposal", self.test_cfg["rpn"])
+        rpn_losses, proposals = self.rpn_head.loss_and_predict(feats, data_samples, proposal_cfg)
+        losses = dict(rpn_losses)
+        losses.update(self.roi_head.loss(feats, proposals, data_samples))
+        return losses
+
+    def predict(self, inputs: Tensor, data_samples: SampleList, rescale: bool = True) -> SampleList:
+        """Adds ``pred_instances`` to each sample (boxes in the original image when ``rescale``)."""
+        feats = self.extract_feat(inputs)
+        proposals = self.rpn_head.predict(feats, data_samples)
+        results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
+        for sample, result in zip(data_samples, results):
+            sample.pred_instances = result
+        return data_samples

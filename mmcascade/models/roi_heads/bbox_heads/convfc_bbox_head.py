@@ -1,0 +1,124 @@
+"""RoI box head: shared FCs, then a softmax classifier and a box regressor."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmcascade.registry import MODELS, TASK_UTILS
+
+from ...losses import accuracy
+from ...task_modules import SamplingResult
+
+
+@dataclass(frozen=True)
+class BBoxTargets:
+    """Training targets of the sampled RoIs of a batch (positives first per image).
+
+    ``labels (K,)`` int64 with ``num_classes`` for background; ``label_weights (K,)``;
+    ``bbox_targets (K, 4)`` encoded deltas; ``bbox_weights (K, 4)``.
+    """
+
+    labels: Tensor
+    label_weights: Tensor
+    bbox_targets: Tensor
+    bbox_weights: Tensor
+
+
+@MODELS.register_module()
+class Shared2FCBBoxHead(BaseModule):
+    """``num_shared_fcs`` FC + ReLU layers (``shared_fcs``), ``fc_cls`` (C + 1) and ``fc_reg``.
+
+    Args:
+        in_channels, roi_feat_size: RoI features are ``(K, in_channels, s, s)``.
+        fc_out_channels: width of the shared FCs (1024).
+        num_classes: object classes ``C``; the classifier has ``C + 1`` outputs, background last.
+        bbox_coder: the stage's :class:`DeltaXYWHBBoxCoder` (its stds differ per cascade stage).
+        reg_class_agnostic: one box per RoI (4 outputs) or one per class (4C).
+        loss_cls, loss_bbox: loss configs.
+    """
+
+    def __init__(self, in_channels: int = 256, fc_out_channels: int = 1024, roi_feat_size: int = 7,
+                 num_classes: int = 80, bbox_coder: dict | None = None, reg_class_agnostic: bool = False,
+                 reg_decoded_bbox: bool = False, loss_cls: dict | None = None,
+                 loss_bbox: dict | None = None, num_shared_fcs: int = 2, init_cfg: list | None = None,
+                 **kwargs) -> None:
+        super().__init__(init_cfg or [
+            dict(type="Normal", std=0.01, override=dict(name="fc_cls")),
+            dict(type="Normal", std=0.001, override=dict(name="fc_reg")),
+            dict(type="Xavier", distribution="uniform", override=dict(name="shared_fcs")),
+        ])
+        if reg_decoded_bbox:
+            raise NotImplementedError("reg_decoded_bbox is not supported")
+        self.num_classes = num_classes
+        self.reg_class_agnostic = reg_class_agnostic
+        self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
+        self.loss_cls = MODELS.build(loss_cls or dict(type="CrossEntropyLoss"))
+        self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0))
+        flat = in_channels * roi_feat_size * roi_feat_size
+        dims = [flat] + [fc_out_channels] * num_shared_fcs
+        self.shared_fcs = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])])
+        self.fc_cls = nn.Linear(dims[-1], num_classes + 1)
+        self.fc_reg = nn.Linear(dims[-1], 4 if reg_class_agnostic else 4 * num_classes)
+
+    def forward(self, roi_feats: Tensor) -> tuple[Tensor, Tensor]:
+        """``(K, C, s, s)`` -> logits ``(K, num_classes + 1)``, deltas ``(K, 4)`` or ``(K, 4C)``."""
+        x = roi_feats.flatten(1)
+        for fc in self.shared_fcs:
+            x = F.relu(fc(x))
+        return self.fc_cls(x), self.fc_reg(x)
+
+    def get_targets(self, sampling_results: list[SamplingResult], pos_weight: float = -1) -> BBoxTargets:
+        """Targets of all images' sampled RoIs, concatenated in sampling order."""
+        parts = [self._targets_single(res, pos_weight) for res in sampling_results]
+        return BBoxTargets(*(torch.cat(p) for p in zip(*parts)))
+
+    def _targets_single(self, res: SamplingResult, pos_weight: float) -> tuple[Tensor, ...]:
+        num_pos, num = res.num_pos, res.num_pos + res.num_neg
+        priors = res.priors
+        labels = priors.new_full((num,), self.num_classes, dtype=torch.long)
+        label_weights = priors.new_zeros(num)
+        targets = priors.new_zeros((num, 4))
+        weights = priors.new_zeros((num, 4))
+        if num_pos > 0:
+            labels[:num_pos] = res.pos_gt_labels
+            label_weights[:num_pos] = 1.0 if pos_weight <= 0 else pos_weight
+            targets[:num_pos] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+            weights[:num_pos] = 1.0
+        label_weights[num_pos:] = 1.0
+        return labels, label_weights, targets, weights
+
+    def loss(self, cls_score: Tensor, bbox_pred: Tensor, targets: BBoxTargets) -> dict[str, Tensor]:
+        """``loss_cls`` over all sampled RoIs; ``loss_bbox`` over positives, averaged over all RoIs."""
+        avg = max(float((targets.label_weights > 0).sum()), 1.0)
+        losses = {}
+        if cls_score.numel() > 0:
+            losses["loss_cls"] = self.loss_cls(cls_score, targets.labels, targets.label_weights,
+                                               avg_factor=avg)
+            losses["acc"] = accuracy(cls_score, targets.labels)
+        else:
+            losses["loss_cls"] = cls_score.sum()
+            losses["acc"] = cls_score.new_tensor(0.0)
+        pos = (targets.labels >= 0) & (targets.labels < self.num_classes)
+        if pos.any():
+            pred = self.select_deltas(bbox_pred[pos], targets.labels[pos])
+            losses["loss_bbox"] = self.loss_bbox(pred, targets.bbox_targets[pos], targets.bbox_weights[pos],
+                                                 avg_factor=targets.bbox_targets.shape[0])
+        else:
+            losses["loss_bbox"] = bbox_pred[pos].sum()
+        return losses
+
+    def select_deltas(self, bbox_pred: Tensor, labels: Tensor) -> Tensor:
+        """``(K, 4)`` deltas of each RoI's class (or the only ones when class-agnostic)."""
+        if self.reg_class_agnostic:
+            return bbox_pred
+        rows = torch.arange(bbox_pred.shape[0], device=bbox_pred.device)
+        return bbox_pred.view(bbox_pred.shape[0], self.num_classes, 4)[rows, labels]
+
+    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor,
+                         img_shape: tuple[int, int]) -> Tensor:
+        """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
+        deltas = self.select_deltas(bbox_pred, labels.clamp(max=self.num_classes - 1))
+        return self.bbox_coder.decode(boxes, deltas, max_shape=img_shape)

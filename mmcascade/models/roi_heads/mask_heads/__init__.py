@@ -1,0 +1,3 @@
+from .fcn_mask_head import FCNMaskHead
+
+__all__ = ["FCNMaskHead"]

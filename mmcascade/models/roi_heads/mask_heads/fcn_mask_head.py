@@ -1,0 +1,73 @@
+"""Mask head: four 3x3 convs, a 2x deconv, and a 1x1 conv to per-class mask logits."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmcascade.registry import MODELS
+from mmcascade.structures import BitmapMasks
+
+from ...task_modules import SamplingResult
+
+
+@MODELS.register_module()
+class FCNMaskHead(BaseModule):
+    """``convs.{i}.conv`` (3x3, ReLU) -> ``upsample`` (2x2 deconv, ReLU) -> ``conv_logits`` (1x1).
+
+    Args:
+        num_convs, in_channels, conv_out_channels: the conv tower.
+        num_classes: mask channels (one per class unless ``class_agnostic``).
+        loss_mask: ``dict(type='CrossEntropyLoss', use_mask=True)``.
+    """
+
+    def __init__(self, num_convs: int = 4, in_channels: int = 256, conv_out_channels: int = 256,
+                 num_classes: int = 80, class_agnostic: bool = False, norm_cfg: dict | None = None,
+                 loss_mask: dict | None = None, init_cfg: dict | None = None, **kwargs) -> None:
+        super().__init__(init_cfg)
+        self.num_classes = num_classes
+        self.class_agnostic = class_agnostic
+        self.convs = nn.ModuleList([
+            ConvModule(in_channels if i == 0 else conv_out_channels, conv_out_channels, 3, padding=1,
+                       norm_cfg=norm_cfg)
+            for i in range(num_convs)
+        ])
+        self.upsample = nn.ConvTranspose2d(conv_out_channels, conv_out_channels, 2, stride=2)
+        self.conv_logits = nn.Conv2d(conv_out_channels, 1 if class_agnostic else num_classes, 1)
+        self.loss_mask = MODELS.build(loss_mask or dict(type="CrossEntropyLoss", use_mask=True))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        for m in (self.upsample, self.conv_logits):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.constant_(m.bias, 0)
+
+    def forward(self, roi_feats: Tensor) -> Tensor:
+        """``(K, C, 14, 14)`` -> logits ``(K, num_classes, 28, 28)``."""
+        x = roi_feats
+        for conv in self.convs:
+            x = conv(x)
+        return self.conv_logits(F.relu(self.upsample(x)))
+
+    @staticmethod
+    def get_targets(sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks],
+                    mask_size: int) -> Tensor:
+        """``(P, mask_size, mask_size)`` binary targets of all positives."""
+        targets = [
+            masks.crop_and_resize(res.pos_priors, mask_size, res.pos_assigned_gt_inds)
+            for res, masks in zip(sampling_results, gt_masks)
+        ]
+        return torch.cat(targets) if targets else torch.zeros((0, mask_size, mask_size))
+
+    def loss(self, mask_preds: Tensor, targets: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        if mask_preds.shape[0] == 0:
+            return dict(loss_mask=mask_preds.sum())
+        labels = torch.zeros_like(labels) if self.class_agnostic else labels
+        return dict(loss_mask=self.loss_mask(mask_preds, targets, labels))
+
+    def select_probs(self, mask_probs: Tensor, labels: Tensor) -> Tensor:
+        """``(N, C, h, w)`` -> the ``(N, h, w)`` channel of each detection's class."""
+        if self.class_agnostic:
+            return mask_probs[:, 0]
+        return mask_probs[torch.arange(mask_probs.shape[0], device=mask_probs.device), labels]

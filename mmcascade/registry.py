@@ -1,0 +1,43 @@
+"""Child registries of mmengine's roots, all in the ``mmcascade`` scope.
+
+Every component is registered under the ``type=`` name MMDetection users write,
+so ``dict(type='CascadeRoIHead', ...)`` builds ours when the default scope is
+``mmcascade``.
+"""
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry
+
+_SCOPE = "mmcascade"
+
+
+def _child(name: str, parent: Registry, folder: str) -> Registry:
+    return Registry(name, parent=parent, scope=_SCOPE, locations=[f"mmcascade.{folder}"])
+
+
+RUNNERS = _child("runner", MMENGINE_RUNNERS, "engine")
+LOOPS = _child("loop", MMENGINE_LOOPS, "engine")
+HOOKS = _child("hook", MMENGINE_HOOKS, "engine")
+DATASETS = _child("dataset", MMENGINE_DATASETS, "datasets")
+DATA_SAMPLERS = _child("data sampler", MMENGINE_DATA_SAMPLERS, "datasets")
+TRANSFORMS = _child("transform", MMENGINE_TRANSFORMS, "datasets")
+MODELS = _child("model", MMENGINE_MODELS, "models")
+MODEL_WRAPPERS = _child("model_wrapper", MMENGINE_MODEL_WRAPPERS, "models")
+TASK_UTILS = _child("task util", MMENGINE_TASK_UTILS, "models")
+OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS, "engine")
+PARAM_SCHEDULERS = _child("parameter scheduler", MMENGINE_PARAM_SCHEDULERS, "engine")
+METRICS = _child("metric", MMENGINE_METRICS, "evaluation")
+VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "visualization")
+VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS, "visualization")

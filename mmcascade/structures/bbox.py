@@ -1,0 +1,91 @@
+"""Pure box operations. Boxes are ``(N, 4)`` float tensors, ``xyxy`` absolute pixels,
+with no "+1" in widths: ``w = x2 - x1``.
+"""
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+_EPS = 1e-6
+
+
+def box_area(boxes: Tensor) -> Tensor:
+    """Areas of ``(..., 4)`` xyxy boxes, shape ``(...)``; degenerate boxes may be negative."""
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
+def bbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = "iou", eps: float = _EPS) -> Tensor:
+    """Pairwise IoU (or IoF: intersection over the area of ``boxes1``).
+
+    Args:
+        boxes1: ``(M, 4)`` float, xyxy pixels.
+        boxes2: ``(N, 4)`` float, xyxy pixels.
+        mode: ``'iou'`` or ``'iof'``.
+        eps: lower bound of the denominator, so empty boxes give 0, not NaN.
+
+    Returns:
+        ``(M, N)`` float overlaps in ``[0, 1]``.
+    """
+    if mode not in ("iou", "iof"):
+        raise ValueError(f"mode must be 'iou' or 'iof', got {mode!r}")
+    if boxes1.numel() == 0 or boxes2.numel() == 0:
+        return boxes1.new_zeros((boxes1.shape[0], boxes2.shape[0]))
+    area1 = box_area(boxes1)
+    area2 = box_area(boxes2)
+    lt = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
+    rb = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    wh = (rb - lt).clamp(min=0)
+    overlap = wh[..., 0] * wh[..., 1]
+    if mode == "iou":
+        union = area1[:, None] + area2[None, :] - overlap
+    else:
+        union = area1[:, None].expand_as(overlap)
+    return overlap / union.clamp(min=eps)
+
+
+def bbox2roi(boxes_per_image: Sequence[Tensor]) -> Tensor:
+    """Stack per-image boxes into RoIs ``(K, 5)``: ``(batch_idx, x1, y1, x2, y2)``."""
+    rois = []
+    for img_id, boxes in enumerate(boxes_per_image):
+        idx = boxes.new_full((boxes.shape[0], 1), float(img_id))
+        rois.append(torch.cat([idx, boxes[:, :4]], dim=1))
+    if not rois:
+        return torch.zeros((0, 5))
+    return torch.cat(rois, dim=0)
+
+
+def clip_boxes(boxes: Tensor, img_shape: tuple[int, int]) -> Tensor:
+    """Clip ``(..., 4)`` boxes to an image of ``(height, width)``; returns a new tensor."""
+    h, w = img_shape[:2]
+    x = boxes[..., 0::2].clamp(min=0, max=w)
+    y = boxes[..., 1::2].clamp(min=0, max=h)
+    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
+
+
+def scale_boxes(boxes: Tensor, scale_factor: tuple[float, float]) -> Tensor:
+    """Multiply ``(N, 4k)`` boxes by ``(w_scale, h_scale)``; returns a new tensor."""
+    factor = boxes.new_tensor(scale_factor).repeat(boxes.shape[-1] // 2)
+    return boxes * factor
+
+
+def flip_boxes(boxes: Tensor, img_shape: tuple[int, int], direction: str = "horizontal") -> Tensor:
+    """Mirror ``(N, 4)`` boxes inside an image of ``(height, width)``."""
+    h, w = img_shape[:2]
+    flipped = boxes.clone()
+    if direction == "horizontal":
+        flipped[:, 0] = w - boxes[:, 2]
+        flipped[:, 2] = w - boxes[:, 0]
+    elif direction == "vertical":
+        flipped[:, 1] = h - boxes[:, 3]
+        flipped[:, 3] = h - boxes[:, 1]
+    else:
+        raise ValueError(f"unknown flip direction {direction!r}")
+    return flipped
+
+
+def valid_box_mask(boxes: Tensor, min_size: float = 0.0) -> Tensor:
+    """``(N,)`` bool: finite boxes whose width and height exceed ``min_size``."""
+    finite = torch.isfinite(boxes).all(dim=-1)
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    return finite & (w > min_size) & (h > min_size)

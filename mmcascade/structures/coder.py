@@ -1,0 +1,94 @@
+"""Delta (dx, dy, dw, dh) box coding as pure functions.
+
+The encoding of a target box ``g`` relative to a proposal ``p`` is
+``((gx - px) / pw, (gy - py) / ph, log(gw / pw), log(gh / ph))``, then
+normalised as ``(delta - means) / stds``. Decoding inverts it with the
+``dw, dh`` clamped to ``|log(wh_ratio_clip)|`` so ``exp`` cannot overflow.
+"""
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+DEFAULT_WH_RATIO_CLIP = 16 / 1000
+
+
+def encode_deltas(
+    proposals: Tensor,
+    targets: Tensor,
+    means: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+    stds: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+) -> Tensor:
+    """Encode ``targets`` relative to ``proposals``.
+
+    Args:
+        proposals: ``(N, 4)`` float, xyxy pixels, positive width and height.
+        targets: ``(N, 4)`` float, xyxy pixels.
+        means, stds: normalisation of the four deltas.
+
+    Returns:
+        ``(N, 4)`` float32 normalised deltas.
+    """
+    p = proposals.float()
+    g = targets.float()
+    pw = p[..., 2] - p[..., 0]
+    ph = p[..., 3] - p[..., 1]
+    px = (p[..., 0] + p[..., 2]) * 0.5
+    py = (p[..., 1] + p[..., 3]) * 0.5
+    gw = g[..., 2] - g[..., 0]
+    gh = g[..., 3] - g[..., 1]
+    gx = (g[..., 0] + g[..., 2]) * 0.5
+    gy = (g[..., 1] + g[..., 3]) * 0.5
+    deltas = torch.stack(
+        [(gx - px) / pw, (gy - py) / ph, torch.log(gw / pw), torch.log(gh / ph)], dim=-1
+    )
+    return (deltas - deltas.new_tensor(means)) / deltas.new_tensor(stds)
+
+
+def decode_deltas(
+    rois: Tensor,
+    deltas: Tensor,
+    means: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+    stds: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+    max_shape: tuple[int, int] | None = None,
+    wh_ratio_clip: float = DEFAULT_WH_RATIO_CLIP,
+    clip_border: bool = True,
+) -> Tensor:
+    """Apply normalised deltas to boxes.
+
+    Args:
+        rois: ``(N, 4)`` float, xyxy pixels.
+        deltas: ``(N, 4 * k)`` normalised deltas (``k`` classes, or 1 when class-agnostic).
+        means, stds: the normalisation used at encoding.
+        max_shape: ``(height, width)`` to clip the result to, or None.
+        wh_ratio_clip: the largest allowed ``exp(|dw|)`` is ``1 / wh_ratio_clip``.
+        clip_border: clip to ``max_shape`` when it is given.
+
+    Returns:
+        ``(N, 4 * k)`` float32 boxes, xyxy pixels. Computed in fp32 whatever the input dtype.
+    """
+    num_rois = deltas.shape[0]
+    num_groups = deltas.shape[1] // 4
+    d = deltas.float().reshape(-1, 4)
+    d = d * d.new_tensor(stds) + d.new_tensor(means)
+    r = rois.float()[:, None, :].expand(num_rois, num_groups, 4).reshape(-1, 4)
+    pxy = (r[:, :2] + r[:, 2:]) * 0.5
+    pwh = r[:, 2:] - r[:, :2]
+    max_ratio = abs(math.log(wh_ratio_clip))
+    dwh = d[:, 2:].clamp(min=-max_ratio, max=max_ratio)
+    gxy = pxy + pwh * d[:, :2]
+    gwh = pwh * dwh.exp()
+    boxes = torch.cat([gxy - gwh * 0.5, gxy + gwh * 0.5], dim=-1)
+    if clip_border and max_shape is not None:
+        h, w = max_shape[:2]
+        boxes = torch.stack(
+            [
+                boxes[:, 0].clamp(0, w),
+                boxes[:, 1].clamp(0, h),
+                boxes[:, 2].clamp(0, w),
+                boxes[:, 3].clamp(0, h),
+            ],
+            dim=-1,
+        )
+    return boxes.reshape(num_rois, -1)

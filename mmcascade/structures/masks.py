@@ -1,0 +1,150 @@
+"""Instance masks: a bitmap container, polygon/RLE rasterisation, mask targets and pasting."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_utils
+import torch
+import torch.nn.functional as F
+from mmcv.ops import roi_align
+from torch import Tensor
+
+
+def segm_to_bitmap(segm: list | dict, height: int, width: int) -> np.ndarray:
+    """Rasterise a COCO segmentation (polygons, RLE or uncompressed RLE) to ``(H, W)`` uint8."""
+    if isinstance(segm, list):
+        rles = mask_utils.frPyObjects(segm, height, width)
+        rle = mask_utils.merge(rles)
+    elif isinstance(segm.get("counts"), list):
+        rle = mask_utils.frPyObjects(segm, height, width)
+    else:
+        rle = segm
+    return mask_utils.decode(rle).astype(np.uint8)
+
+
+class BitmapMasks:
+    """``N`` binary masks of one image, ``(N, H, W)`` uint8. Operations return new objects."""
+
+    def __init__(self, masks: np.ndarray | Sequence[np.ndarray], height: int, width: int) -> None:
+        if len(masks) == 0:
+            self.masks = np.zeros((0, height, width), dtype=np.uint8)
+        else:
+            self.masks = np.ascontiguousarray(np.stack(list(masks)).astype(np.uint8))
+            if self.masks.shape[1:] != (height, width):
+                raise ValueError(f"masks of shape {self.masks.shape[1:]} != ({height}, {width})")
+        self.height = height
+        self.width = width
+
+    def __len__(self) -> int:
+        return self.masks.shape[0]
+
+    def __getitem__(self, index) -> BitmapMasks:
+        if isinstance(index, Tensor):
+            index = index.cpu().numpy()
+        picked = self.masks[index].reshape(-1, self.height, self.width)
+        return BitmapMasks(picked, self.height, self.width)
+
+    def __repr__(self) -> str:
+        return f"BitmapMasks(num_masks={len(self)}, height={self.height}, width={self.width})"
+
+    @classmethod
+    def cat(cls, masks_list: Sequence[BitmapMasks]) -> BitmapMasks:
+        h, w = masks_list[0].height, masks_list[0].width
+        return cls(np.concatenate([m.masks for m in masks_list]), h, w)
+
+    def resize(self, out_shape: tuple[int, int]) -> BitmapMasks:
+        """Resize to ``(height, width)`` with nearest-neighbour sampling."""
+        h, w = out_shape
+        if len(self) == 0:
+            return BitmapMasks([], h, w)
+        out = [cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for m in self.masks]
+        return BitmapMasks(out, h, w)
+
+    def flip(self, direction: str = "horizontal") -> BitmapMasks:
+        axis = {"horizontal": 2, "vertical": 1}[direction]
+        return BitmapMasks(np.flip(self.masks, axis=axis), self.height, self.width)
+
+    def pad(self, out_shape: tuple[int, int]) -> BitmapMasks:
+        """Pad with zeros at the bottom and right to ``(height, width)``."""
+        h, w = out_shape
+        out = np.zeros((len(self), h, w), dtype=np.uint8)
+        out[:, : self.height, : self.width] = self.masks
+        return BitmapMasks(out, h, w)
+
+    def to_tensor(self, dtype: torch.dtype = torch.uint8, device: str | torch.device = "cpu") -> Tensor:
+        return torch.from_numpy(self.masks).to(dtype=dtype, device=device)
+
+    def areas(self) -> np.ndarray:
+        return self.masks.sum(axis=(1, 2))
+
+    def crop_and_resize(self, boxes: Tensor, out_size: int, inds: Tensor) -> Tensor:
+        """Cut ``out_size`` square targets from masks ``inds`` inside ``boxes`` (RoIAlign, aligned).
+
+        Args:
+            boxes: ``(K, 4)`` float, xyxy pixels of this image.
+            out_size: side of the targets (28 for FCNMaskHead).
+            inds: ``(K,)`` long, which mask each box is cut from.
+
+        Returns:
+            ``(K, out_size, out_size)`` float32 binary targets (``>= 0.5`` of the average).
+        """
+        device = boxes.device
+        if boxes.shape[0] == 0 or len(self) == 0:
+            return boxes.new_zeros((0, out_size, out_size))
+        masks = torch.from_numpy(self.masks).to(device).index_select(0, inds.to(device)).float()
+        batch_idx = torch.arange(boxes.shape[0], device=device, dtype=torch.float32)[:, None]
+        rois = torch.cat([batch_idx, boxes.float()], dim=1)
+        targets = roi_align(masks[:, None], rois, (out_size, out_size), 1.0, 0, "avg", True)
+        return (targets.squeeze(1) >= 0.5).float()
+
+
+def paste_masks(
+    mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5
+) -> Tensor:
+    """Paste per-box mask probabilities into full-image binary masks.
+
+    Each mask is resampled (bilinear, ``grid_sample``) only inside its own box, so
+    memory is one full-size bool mask per instance plus one box-sized float patch.
+
+    Args:
+        mask_probs: ``(N, h, w)`` float probabilities in box coordinates.
+        boxes: ``(N, 4)`` float, xyxy pixels in the output image.
+        img_shape: ``(height, width)`` of the output.
+        threshold: binarisation threshold.
+
+    Returns:
+        ``(N, height, width)`` bool.
+    """
+    img_h, img_w = int(img_shape[0]), int(img_shape[1])
+    n = mask_probs.shape[0]
+    out = torch.zeros((n, img_h, img_w), dtype=torch.bool, device=mask_probs.device)
+    for i in range(n):
+        x0, y0, x1, y1 = (float(v) for v in boxes[i])
+        xa = max(int(np.floor(min(x0, x1))) - 1, 0)
+        ya = max(int(np.floor(min(y0, y1))) - 1, 0)
+        xb = min(int(np.ceil(x1)) + 1, img_w)
+        yb = min(int(np.ceil(y1)) + 1, img_h)
+        if xb <= xa or yb <= ya:
+            continue
+        patch = _resample_in_box(mask_probs[i], (x0, y0, x1, y1), (xa, ya, xb, yb))
+        out[i, ya:yb, xa:xb] = patch >= threshold
+    return out
+
+
+def _resample_in_box(
+    prob: Tensor, box: tuple[float, float, float, float], window: tuple[int, int, int, int]
+) -> Tensor:
+    """Sample ``prob`` (h, w) at the pixel centres of ``window`` mapped into ``box``."""
+    x0, y0, x1, y1 = box
+    xa, ya, xb, yb = window
+    ys = torch.arange(ya, yb, device=prob.device, dtype=torch.float32) + 0.5
+    xs = torch.arange(xa, xb, device=prob.device, dtype=torch.float32) + 0.5
+    ys = (ys - y0) / (y1 - y0) * 2 - 1
+    xs = (xs - x0) / (x1 - x0) * 2 - 1
+    ys = torch.where(torch.isinf(ys), torch.zeros_like(ys), ys)
+    xs = torch.where(torch.isinf(xs), torch.zeros_like(xs), xs)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None]
+    sampled = F.grid_sample(prob[None, None].float(), grid, align_corners=False)
+    return sampled[0, 0]

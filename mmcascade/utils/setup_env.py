@@ -1,0 +1,33 @@
+"""Import every registering module and make ``mmcascade`` the default scope."""
+import datetime
+import warnings
+
+from mmengine import DefaultScope
+
+
+def register_all_modules(init_default_scope: bool = True) -> None:
+    """Import all modules that register components.
+
+    Args:
+        init_default_scope: also make ``mmcascade`` the current default scope,
+            so that ``type=`` names resolve to our components first.
+    """
+    import mmcascade.datasets  # noqa: F401
+    import mmcascade.engine  # noqa: F401
+    import mmcascade.evaluation  # noqa: F401
+    import mmcascade.models  # noqa: F401
+    import mmcascade.visualization  # noqa: F401
+
+    if not init_default_scope:
+        return
+    current = DefaultScope.get_current_instance()
+    if current is None or not DefaultScope.check_instance_created("mmcascade"):
+        DefaultScope.get_instance("mmcascade", scope_name="mmcascade")
+    elif current.scope_name != "mmcascade":
+        warnings.warn(
+            f"The current default scope is '{current.scope_name}', not 'mmcascade'; "
+            "a new one is created so that our components are found first.",
+            stacklevel=2,
+        )
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S%f")
+        DefaultScope.get_instance(f"mmcascade-{stamp}", scope_name="mmcascade")

@@ -1,0 +1,34 @@
+"""Install with ``pip install -e .`` after torch==2.13.0 and mmcv==2.2.0 (see README)."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_requirements(name: str) -> list[str]:
+    lines = (HERE / "requirements" / name).read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("#", "-r"))]
+
+
+def read_version() -> str:
+    for line in (HERE / "mmcascade" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=")[1].strip().strip('"')
+    raise RuntimeError("no __version__ in mmcascade/__init__.py")
+
+
+setup(
+    name="mmcascade",
+    version=read_version(),
+    description="Cascade R-CNN and Cascade Mask R-CNN: configs, training, testing and model zoo",
+    long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(exclude=("tests", "tests.*", "configs", "tools")),
+    include_package_data=True,
+    install_requires=read_requirements("runtime.txt"),
+    extras_require={"tests": read_requirements("tests.txt")},
+    license="Apache-2.0",
+    zip_safe=False,
+)

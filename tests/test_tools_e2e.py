@@ -1,0 +1,58 @@
+"""tools/train.py and tools/test.py on a tiny generated embedded dataset, as subprocesses."""
+import glob
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+from mmengine.config import Config
+
+from conftest import REPO
+
+MAIN_CFG = osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
+
+
+def tiny_embedded_cfg(tmp_path, epochs: int = 1) -> str:
+    cfg = Config.fromfile(MAIN_CFG)
+    root = str(tmp_path / "data") + "/"
+    spec = dict(num_train=6, num_val=4, seed=3)
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[loader].dataset.update(data_root=root, spec=spec)
+        cfg[loader].update(num_workers=0, persistent_workers=False)
+    for ev in ("val_evaluator", "test_evaluator"):
+        cfg[ev].ann_file = root + "annotations/val.json"
+    cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.logger.interval = 1
+    path = str(tmp_path / "tiny_embedded.py")
+    cfg.dump(path)
+    return path
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_train_then_test_with_pictures(tmp_path):
+    cfg = tiny_embedded_cfg(tmp_path)
+    work = tmp_path / "work"
+    run_tool("tools/train.py", cfg, "--work-dir", str(work))
+    ckpt = work / "epoch_1.pth"
+    assert ckpt.exists() and (work / "last_checkpoint").exists()
+    scalars = glob.glob(str(work / "*" / "vis_data" / "scalars.json"))
+    assert scalars
+    with open(scalars[0]) as f:
+        lines = [json.loads(x) for x in f]
+    assert any("coco/bbox_mAP" in x for x in lines) and any("s2.loss_cls" in x for x in lines)
+    proc = run_tool("tools/test.py", cfg, str(ckpt), "--work-dir", str(work), "--show-dir", "vis",
+                    "--out", str(tmp_path / "preds.pkl"))
+    log = proc.stdout + proc.stderr
+    assert "coco/bbox_mAP" in log and "coco/segm_mAP" in log and "| category" in log
+    pictures = glob.glob(str(work / "*" / "vis" / "*.png"))
+    assert len(pictures) == 4
+    img = cv2.imread(pictures[0])
+    assert img is not None and img.shape[1] > img.shape[0] and img.std() > 1
+    assert (tmp_path / "preds.pkl").stat().st_size > 0

@@ -1,0 +1,74 @@
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta]``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import prepare_runtime_cfg  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Test (and evaluate) a detector")
+    parser.add_argument("config", help="test config file path")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("--work-dir", help="the dir to save the evaluation metrics")
+    parser.add_argument("--out", help="dump predictions to a pickle file (.pkl)")
+    parser.add_argument("--show", action="store_true", help="show the results")
+    parser.add_argument("--show-dir", help="save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR")
+    parser.add_argument("--wait-time", type=float, default=2)
+    parser.add_argument("--score-thr", type=float, default=0.3, help="score threshold of drawn boxes")
+    parser.add_argument("--tta", action="store_true", help="multi-scale + flip test-time augmentation")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction)
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)
+        if args.show_dir:
+            hook.test_out_dir = args.show_dir
+    if args.tta:
+        if "tta_model" not in cfg or "tta_pipeline" not in cfg:
+            raise KeyError("--tta needs tta_model and tta_pipeline in the config")
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    prepare_runtime_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        if not args.out.endswith((".pkl", ".pickle")):
+            raise ValueError("--out must be a .pkl or .pickle file")
+        runner.test_evaluator.metrics.append(_dump_metric(args.out))
+    return runner.test()
+
+
+def _dump_metric(path: str):
+    from mmengine.evaluator import DumpResults
+
+    return DumpResults(out_file_path=path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Train a detector from a config: ``python tools/train.py CONFIG [--work-dir DIR] ...``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import prepare_runtime_cfg  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train a detector")
+    parser.add_argument("config", help="train config file path")
+    parser.add_argument("--work-dir", help="the dir to save logs and checkpoints")
+    parser.add_argument("--amp", action="store_true", help="enable automatic mixed precision")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale the lr by (total batch size) / auto_scale_lr.base_batch_size")
+    parser.add_argument("--resume", nargs="?", type=str, const="auto",
+                        help="resume from CKPT, or without a value from the latest checkpoint in work_dir")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
+                        help="override config settings, e.g. train_cfg.max_epochs=1")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.auto_scale_lr:
+        if "auto_scale_lr" not in cfg or "base_batch_size" not in cfg.auto_scale_lr:
+            raise KeyError("--auto-scale-lr needs auto_scale_lr.base_batch_size in the config")
+        cfg.auto_scale_lr.enable = True
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    prepare_runtime_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == "__main__":
+    main()
