@@ -155,3 +155,26 @@ def test_invalid_stage_settings_are_rejected():
         build_tiny(stage_loss_weights=[1.0, 0.5])
     with pytest.raises(ValueError, match="test_ensemble"):
         build_tiny(test_ensemble="mean")
+
+
+def test_nan_loss_stops_before_the_optimizer_step(seeded):
+    from mmengine.optim import OptimWrapper
+
+    from mmcascade.models.detectors import NonFiniteLossError
+
+    model = build_tiny()
+    model.train()
+    batch = make_batch(model)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    before = model.roi_head.bbox_head[0].fc_cls.weight.detach().clone()
+    original = model.roi_head.bbox_head[1].loss
+
+    def nan_loss(*args, **kwargs):
+        out = original(*args, **kwargs)
+        out["loss_bbox"] = out["loss_bbox"] * float("nan")
+        return out
+
+    model.roi_head.bbox_head[1].loss = nan_loss
+    with pytest.raises(NonFiniteLossError, match="s1.loss_bbox"):
+        model.train_step(batch, optim)
+    assert torch.equal(model.roi_head.bbox_head[0].fc_cls.weight, before)

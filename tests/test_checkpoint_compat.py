@@ -3,7 +3,6 @@ checkpoint loads strictly through the safe loader."""
 import glob
 import json
 import os.path as osp
-import re
 
 import pytest
 import torch
@@ -18,26 +17,16 @@ REF_DIR = osp.join(osp.dirname(__file__), "data", "reference")
 REF_FILES = sorted(glob.glob(osp.join(REF_DIR, "keys_*.json")))
 
 
-def backbone_for(name: str) -> dict:
-    """Backbone overrides for a published config name such as ``cascade-rcnn_x101-32x4d_fpn_1x_coco``."""
-    arch = re.search(r"_(r50|r101|x101[-_]\d+x\d+d)(-caffe)?_fpn", name)
-    assert arch, name
-    over: dict = dict(init_cfg=None)
-    token = arch.group(1)
-    if token.startswith("x101"):
-        groups, width = re.findall(r"\d+", token[4:])
-        over.update(type="ResNeXt", depth=101, groups=int(groups), base_width=int(width))
-    else:
-        over.update(depth=int(token[1:]))
-    if arch.group(2):
-        over.update(style="caffe", norm_cfg=dict(type="BN", requires_grad=False))
-    return over
+def zoo_config(ref_name: str) -> str:
+    """Our config file of a published row, e.g. ``cascade-rcnn_r50-caffe_fpn_1x_coco`` ->
+    ``configs/cascade_rcnn/cascade_rcnn_r50_caffe_fpn_1x_coco.py``."""
+    name = ref_name.replace("-", "_")
+    return osp.join(REPO, "configs", "cascade_rcnn", f"{name}.py")
 
 
-def build_full(name: str, device: str = "meta"):
-    base = "cascade-mask-rcnn_r50_fpn" if "mask" in name else "cascade-rcnn_r50_fpn"
-    cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
-    cfg.backbone.update(backbone_for(name))
+def build_full(ref_name: str, device: str = "meta"):
+    cfg = Config.fromfile(zoo_config(ref_name)).model
+    cfg.backbone.init_cfg = None
     with torch.device(device):
         return MODELS.build(cfg)
 

@@ -190,3 +190,15 @@ def test_embedded_generator_is_deterministic(tmp_path):
         data = json.load(f)
     assert len(data["categories"]) == 5 and all(a["id"] >= 1 for a in data["annotations"])
     assert all(a["bbox"][2] > 0 and a["bbox"][3] > 0 for a in data["annotations"])
+
+
+def test_random_resize_draws_within_range(tmp_path):
+    from mmcascade.datasets.transforms import RandomResize
+
+    res = _results(tmp_path)
+    random.seed(0)
+    rr = RandomResize(scale=[(1333, 640), (1333, 800)], keep_ratio=True)
+    shorts = {min(rr.transform(dict(res))["img_shape"]) for _ in range(10)}
+    assert all(640 <= s <= 800 for s in shorts) and len(shorts) > 1
+    choice = RandomResize(scale=[(160, 120), (80, 60)], mode="choice", keep_ratio=False)
+    assert {choice.transform(dict(res))["img_shape"] for _ in range(20)} == {(120, 160), (60, 80)}

@@ -1,4 +1,4 @@
 from .cascade_rcnn import CascadeRCNN, FasterRCNN, MaskRCNN
-from .two_stage import TwoStageDetector
+from .two_stage import NonFiniteLossError, TwoStageDetector
 
-__all__ = ["CascadeRCNN", "FasterRCNN", "MaskRCNN", "TwoStageDetector"]
+__all__ = ["CascadeRCNN", "FasterRCNN", "MaskRCNN", "NonFiniteLossError", "TwoStageDetector"]

@@ -2,6 +2,8 @@
 import copy
 import warnings
 
+import torch
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from torch import Tensor
 
@@ -14,6 +16,10 @@ def _with_stage_cfg(head_cfg: dict, train_cfg: dict | None, test_cfg: dict | Non
     cfg["train_cfg"] = train_cfg.get(key) if train_cfg else None
     cfg["test_cfg"] = test_cfg.get(key) if test_cfg else None
     return cfg
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; raised before the optimizer step so no weight is spoiled."""
 
 
 def drop_invalid_gts(samples: SampleList) -> SampleList:
@@ -102,3 +108,18 @@ class TwoStageDetector(BaseModel):
         for sample, result in zip(data_samples, results):
             sample.pred_instances = result
         return data_samples
+
+    def parse_losses(self, losses: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """mmengine's reduction of the loss dict, refusing NaN / inf terms with the iteration and
+        the term named (raised before ``update_params``, so weights and checkpoints stay good)."""
+        for name, value in losses.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if any(not bool(torch.isfinite(v).all()) for v in values):
+                hub = MessageHub.get_current_instance()
+                it = hub.get_info("iter")
+                where = f"iteration {it + 1}" if it is not None else "this iteration"
+                raise NonFiniteLossError(
+                    f"{where}: loss term '{name}' is {[float(v) for v in values]}; training stopped "
+                    "before the optimizer step. The last saved checkpoint is unaffected; lower the "
+                    "learning rate or check the data of this batch, then resume with --resume.")
+        return super().parse_losses(losses)

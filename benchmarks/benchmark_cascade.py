@@ -1,0 +1,113 @@
+"""CPU benchmark of cascade_rcnn_r50_fpn (random weights, which do not change the cost).
+
+    python benchmarks/benchmark_cascade.py infer  # latency on one 800x1216 image + dense layers alone
+    python benchmarks/benchmark_cascade.py train  # seconds per batch-2 training step, peak RSS
+
+``infer`` prints the median end-to-end latency, the median time of the dense layers alone
+(backbone, FPN, RPN conv, the three stages' FC layers on 1000 RoIs) and their ratio; the
+target is total <= 1.15x dense. Peak RSS is the process maximum (``ru_maxrss``), so run one
+mode per process for clean memory figures.
+"""
+import argparse
+import os.path as osp
+import resource
+import statistics
+import sys
+import time
+
+import torch
+from mmengine.config import Config
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmcascade.registry import MODELS  # noqa: E402
+from mmcascade.structures import DetDataSample  # noqa: E402
+from mmcascade.utils import register_all_modules  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def build(base: str = "cascade-rcnn_r50_fpn"):
+    cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
+    cfg.backbone.init_cfg = None
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def timed(fn, repeats: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_infer(repeats: int) -> None:
+    model = build().eval()
+    h, w = 800, 1216
+    img = torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
+    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
+    roi_feats = torch.randn(1000, 256, 7, 7)
+
+    def full():
+        with torch.no_grad():
+            model(data["inputs"], data["data_samples"], mode="predict")
+
+    def dense():
+        with torch.no_grad():
+            feats = model.neck(model.backbone(data["inputs"]))
+            for f in feats:
+                torch.relu(model.rpn_head.rpn_conv(f))
+            for head in model.roi_head.bbox_head:
+                head(roi_feats)
+
+    total = statistics.median(timed(full, repeats))
+    dense_t = statistics.median(timed(dense, repeats))
+    print(f"threads: {torch.get_num_threads()}  image: {h}x{w}  repeats: {repeats}")
+    print(f"end-to-end inference, median: {total:.3f} s")
+    print(f"dense layers alone, median:   {dense_t:.3f} s")
+    print(f"ratio total / dense:          {total / dense_t:.3f}  (target <= 1.15)")
+    print(f"peak RSS:                     {peak_rss_gb():.2f} GB")
+
+
+def bench_train(repeats: int) -> None:
+    from model_inputs import random_train_batch
+
+    model = build().train()
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
+    data = random_train_batch(model, 2, 800, 1216)
+
+    def step():
+        losses = model(**data, mode="loss")
+        total = sum(v for k, v in losses.items() if "loss" in k)
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+
+    times = timed(step, repeats)
+    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}")
+    print(f"training step, median: {statistics.median(times):.2f} s  (all: {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"peak RSS: {peak_rss_gb():.2f} GB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["infer", "train"])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    register_all_modules()
+    torch.manual_seed(0)
+    bench_infer(args.repeats) if args.mode == "infer" else bench_train(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
