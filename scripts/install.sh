@@ -24,6 +24,8 @@ if ! "$PY" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$
 fi
 
 if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
+  # mmcv's own dependencies first, so that mmcv itself can go in with --no-deps either way.
+  pip_install numpy addict packaging Pillow pyyaml yapf "mmengine>=0.10.4,<0.11" opencv-python-headless
   if [ -d "$WHEELS" ] && ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
     echo "[install] mmcv==$MMCV_VERSION from $WHEELS"
     pip_install --no-deps --no-index --find-links "$WHEELS" "mmcv==$MMCV_VERSION"
