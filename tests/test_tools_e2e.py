@@ -13,7 +13,7 @@ from conftest import REPO
 MAIN_CFG = osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
 
 
-def tiny_embedded_cfg(tmp_path, epochs: int = 1) -> str:
+def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = None) -> str:
     cfg = Config.fromfile(MAIN_CFG)
     root = str(tmp_path / "data") + "/"
     spec = dict(num_train=6, num_val=4, seed=3)
@@ -25,6 +25,8 @@ def tiny_embedded_cfg(tmp_path, epochs: int = 1) -> str:
     cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
     cfg.default_hooks.checkpoint.interval = 1
     cfg.default_hooks.logger.interval = 1
+    if custom_hooks:
+        cfg.custom_hooks = custom_hooks
     path = str(tmp_path / "tiny_embedded.py")
     cfg.dump(path)
     return path

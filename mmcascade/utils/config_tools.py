@@ -22,7 +22,8 @@ def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str
 
 def prepare_runtime_cfg(cfg: Config) -> Config:
     """Check every ``type=`` against its registry, choose the distributed backend for this machine
-    (gloo without CUDA) and make sure the default scope is ``mmcascade``. Modifies and returns ``cfg``."""
+    (gloo without CUDA, started here when a launcher is used) and make sure the default scope is
+    ``mmcascade``. Modifies and returns ``cfg``."""
     from .config_check import check_config_types
 
     check_config_types(cfg)
@@ -31,4 +32,7 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     dist_cfg = env.setdefault("dist_cfg", {})
     if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":
         dist_cfg["backend"] = "gloo"
+    from .dist_env import setup_cpu_distributed
+
+    setup_cpu_distributed(cfg)
     return cfg

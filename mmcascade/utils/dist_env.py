@@ -1,0 +1,47 @@
+"""Distributed start-up that also works on CPU-only machines.
+
+mmengine's launchers call ``torch.cuda.set_device`` (which a CPU build of torch lacks) and wrap
+the model in DDP with ``device_ids=[LOCAL_RANK]`` (which DDP refuses for CPU modules). Without
+CUDA we start the process group ourselves with gloo, from torchrun's environment
+(``--launcher pytorch``) or Slurm's (``--launcher slurm``), and ask the Runner for DDP without
+device ids; with CUDA, mmengine's own path is used unchanged.
+"""
+import os
+import subprocess
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+
+def slurm_env_to_torch(port: int | None = None) -> None:
+    """Fill ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's
+    ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` and the first host of ``SLURM_NODELIST``."""
+    os.environ["RANK"] = os.environ["SLURM_PROCID"]
+    os.environ["WORLD_SIZE"] = os.environ["SLURM_NTASKS"]
+    os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", "0")
+    if "MASTER_ADDR" not in os.environ:
+        nodes = os.environ["SLURM_NODELIST"]
+        first = subprocess.run(["scontrol", "show", "hostname", nodes], capture_output=True, text=True,
+                               check=True).stdout.split()[0]
+        os.environ["MASTER_ADDR"] = first
+    os.environ.setdefault("MASTER_PORT", str(port or 29500))
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """On a machine without CUDA and a launcher other than ``none``: init gloo and configure DDP
+    without device ids. Modifies ``cfg``."""
+    launcher = cfg.get("launcher", "none")
+    if launcher == "none" or torch.cuda.is_available():
+        return
+    if launcher == "slurm":
+        slurm_env_to_torch(cfg.get("env_cfg", {}).get("dist_cfg", {}).get("port"))
+    elif launcher != "pytorch":
+        raise ValueError(f"launcher {launcher!r} is not supported without CUDA; use 'pytorch' or 'slurm'")
+    if not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+    wrapper = cfg.get("model_wrapper_cfg") or dict(type="MMDistributedDataParallel")
+    wrapper.setdefault("broadcast_buffers", False)
+    wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))
+    wrapper["device_ids"] = None
+    cfg.model_wrapper_cfg = wrapper
