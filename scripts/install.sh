@@ -33,6 +33,7 @@ if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_V
     echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (about 9 minutes)"
     pip_install "setuptools<70" wheel packaging ninja
     MMCV_WITH_OPS=1 pip_install --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION"
+    pip_install "setuptools>=77.0.3"  # what torch declares; the old one was only for building mmcv
   fi
   "$PY" -c "import mmcv.ops" || { echo "[install] mmcv.ops does not import" >&2; exit 1; }
 fi

@@ -13,10 +13,11 @@ from conftest import REPO
 MAIN_CFG = osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
 
 
-def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = None) -> str:
+def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = None,
+                      spec: dict | None = None) -> str:
     cfg = Config.fromfile(MAIN_CFG)
     root = str(tmp_path / "data") + "/"
-    spec = dict(num_train=6, num_val=4, seed=3)
+    spec = spec or dict(num_train=6, num_val=4, seed=3)
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
         cfg[loader].dataset.update(data_root=root, spec=spec)
         cfg[loader].update(num_workers=0, persistent_workers=False)

@@ -8,6 +8,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
+# Re-seed every epoch from (seed, epoch), so a resumed run draws what the uninterrupted run drew.
+custom_hooks = [dict(type='EpochReseedHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

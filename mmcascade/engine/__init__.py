@@ -1,7 +1,9 @@
-"""Hooks and other training-engine parts (importing registers them)."""
+"""Hooks, pretrained-weight schemes and checkpoint safety (importing registers them)."""
+from .epoch_reseed_hook import EpochReseedHook
 from .pretrained import TORCHVISION_URLS, torchvision_url
 from .safe_checkpoint import enable_safe_checkpoints
 from .visualization_hook import DetVisualizationHook
 from .weight_digest_hook import WeightDigestHook
 
-__all__ = ["DetVisualizationHook", "TORCHVISION_URLS", "enable_safe_checkpoints", "torchvision_url", "WeightDigestHook"]
+__all__ = ["DetVisualizationHook", "EpochReseedHook", "TORCHVISION_URLS", "WeightDigestHook",
+           "enable_safe_checkpoints", "torchvision_url"]
