@@ -116,3 +116,34 @@ def test_proposal_recall(tmp_path):
     ann_file, anns = _gt(tmp_path)
     ours, _ = _ours(ann_file, _samples(anns), metric="proposal", proposal_nums=(1, 10, 100))
     assert ours["AR@100"] == 1.0 and ours["AR@1"] < 1.0
+
+
+def test_per_iou_breakdown_and_eval_metric_tool(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    ann_file, anns = _gt(tmp_path)
+    _ours(ann_file, _samples(anns, 1.0), outfile_prefix=str(tmp_path / "r"))
+    with open(tmp_path / "r.bbox.json") as f:
+        dets = json.load(f)
+    coco = COCO(ann_file)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    from mmcascade.evaluation import per_iou_ap
+
+    breakdown = per_iou_ap(ev.eval["precision"], ev.params.iouThrs)
+    assert [t for t, _ in breakdown] == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+    aps = [ap for _, ap in breakdown]
+    assert aps[0] > aps[-1]
+    assert sum(aps) / 10 == pytest.approx(ev.stats[0], abs=1e-12)  # AP is the mean over the thresholds
+    tool = "tools/analysis_tools/eval_metric.py"
+    out = subprocess.run([sys.executable, tool, ann_file, str(tmp_path / "r.bbox.json"), "--names", "shifted"],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    row = next(line for line in out.splitlines() if "shifted" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 17 and float(cells[1]) == round(100 * ev.stats[0], 1)

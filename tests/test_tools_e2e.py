@@ -59,3 +59,25 @@ def test_train_then_test_with_pictures(tmp_path):
     img = cv2.imread(pictures[0])
     assert img is not None and img.shape[1] > img.shape[0] and img.std() > 1
     assert (tmp_path / "preds.pkl").stat().st_size > 0
+
+
+def test_test_time_augmentation_through_test_py(tmp_path):
+    cfg_path = tiny_embedded_cfg(tmp_path)
+    work = tmp_path / "work"
+    run_tool("tools/train.py", cfg_path, "--work-dir", str(work))
+    tta = Config.fromfile(osp.join(REPO, "configs", "_base_", "tta.py"))
+    cfg = Config.fromfile(cfg_path)
+    cfg.tta_model = tta.tta_model
+    pipeline = tta.tta_pipeline
+    pipeline[1].transforms[0] = [dict(type="Resize", scale=s, keep_ratio=True) for s in [(320, 256), (400, 320)]]
+    cfg.tta_pipeline = pipeline
+    tta_cfg = str(tmp_path / "tiny_tta.py")
+    cfg.dump(tta_cfg)
+    proc = run_tool("tools/test.py", tta_cfg, str(work / "epoch_1.pth"), "--work-dir", str(work), "--tta",
+                    "--out", str(tmp_path / "tta.pkl"))
+    assert "coco/bbox_mAP" in proc.stdout + proc.stderr
+    import pickle
+
+    with open(tmp_path / "tta.pkl", "rb") as f:
+        preds = pickle.load(f)
+    assert sorted(p["img_id"] for p in preds) == [1, 2, 3, 4]

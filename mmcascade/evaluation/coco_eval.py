@@ -26,11 +26,13 @@ def recall_keys(proposal_nums: Sequence[int]) -> list[str]:
 
 @dataclass(frozen=True)
 class CocoEvalResult:
-    """The 12 COCOeval numbers (``stats``) and, when asked, per-class AP."""
+    """The 12 COCOeval numbers (``stats``), AP at each IoU threshold (``per_iou``: pairs of
+    threshold and AP over all areas, 100 detections) and, when asked, per-class AP."""
 
     stats: np.ndarray
     summary: str
     classwise: list[tuple[str, float]] | None = None
+    per_iou: list[tuple[float, float]] | None = None
 
 
 def xyxy_to_xywh(boxes: np.ndarray) -> list[list[float]]:
@@ -80,7 +82,9 @@ def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Seq
     An empty result list gives all-zero stats instead of pycocotools' error.
     """
     if not results:
-        return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None)
+        thrs = iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10)
+        return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None,
+                              [(float(t), 0.0) for t in thrs])
     with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = coco_gt.loadRes(results)
     evaluator = COCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type)
@@ -96,10 +100,23 @@ def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Seq
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    classwise = None
-    if class_names is not None and iou_type != "proposal":
-        classwise = per_class_ap(evaluator.eval["precision"], class_names)
-    return CocoEvalResult(np.asarray(evaluator.stats), buf.getvalue(), classwise)
+    classwise = per_iou = None
+    if iou_type != "proposal":
+        per_iou = per_iou_ap(evaluator.eval["precision"], evaluator.params.iouThrs)
+        if class_names is not None:
+            classwise = per_class_ap(evaluator.eval["precision"], class_names)
+    return CocoEvalResult(np.asarray(evaluator.stats), buf.getvalue(), classwise, per_iou)
+
+
+def per_iou_ap(precision: np.ndarray, iou_thrs: Sequence[float]) -> list[tuple[float, float]]:
+    """AP at each IoU threshold (all classes and areas, 100 detections) from COCOeval's
+    precision array ``(T, R, K, A, M)``; -1 entries (no ground truth) are left out."""
+    out = []
+    for t, thr in enumerate(iou_thrs):
+        p = precision[t, :, :, 0, -1]
+        p = p[p > -1]
+        out.append((round(float(thr), 2), float(np.mean(p)) if p.size else 0.0))
+    return out
 
 
 def per_class_ap(precision: np.ndarray, class_names: Sequence[str]) -> list[tuple[str, float]]:
