@@ -2,17 +2,10 @@
 import glob
 import os
 import pickle
-import socket
 import subprocess
 
 from conftest import REPO
-from test_tools_e2e import tiny_embedded_cfg
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from e2e_helpers import free_port, tiny_embedded_cfg
 
 
 def run(cmd: list[str]) -> str:

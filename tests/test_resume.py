@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from test_tools_e2e import tiny_embedded_cfg
+from e2e_helpers import tiny_embedded_cfg
 
 
 def train_cmd(cfg: str, work: str, *extra: str) -> list[str]:

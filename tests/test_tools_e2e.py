@@ -2,41 +2,12 @@
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 from mmengine.config import Config
 
 from conftest import REPO
-
-MAIN_CFG = osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
-
-
-def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = None,
-                      spec: dict | None = None) -> str:
-    cfg = Config.fromfile(MAIN_CFG)
-    root = str(tmp_path / "data") + "/"
-    spec = spec or dict(num_train=6, num_val=4, seed=3)
-    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        cfg[loader].dataset.update(data_root=root, spec=spec)
-        cfg[loader].update(num_workers=0, persistent_workers=False)
-    for ev in ("val_evaluator", "test_evaluator"):
-        cfg[ev].ann_file = root + "annotations/val.json"
-    cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
-    cfg.default_hooks.checkpoint.interval = 1
-    cfg.default_hooks.logger.interval = 1
-    if custom_hooks:
-        cfg.custom_hooks = custom_hooks
-    path = str(tmp_path / "tiny_embedded.py")
-    cfg.dump(path)
-    return path
-
-
-def run_tool(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+from e2e_helpers import run_tool, tiny_embedded_cfg
 
 
 def test_train_then_test_with_pictures(tmp_path):
