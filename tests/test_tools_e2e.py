@@ -30,6 +30,17 @@ def test_train_then_test_with_pictures(tmp_path):
     img = cv2.imread(pictures[0])
     assert img is not None and img.shape[1] > img.shape[0] and img.std() > 1
     assert (tmp_path / "preds.pkl").stat().st_size > 0
+    # publishing reads our own checkpoint with weights_only=True in a fresh process
+    out = run_tool("tools/model_converters/publish_model.py", str(ckpt), str(tmp_path / "model.pth")).stdout.strip()
+    assert osp.basename(out).startswith("model-") and osp.exists(out)
+    import hashlib
+
+    import torch
+
+    with open(out, "rb") as f:
+        assert osp.basename(out)[6:14] == hashlib.sha256(f.read()).hexdigest()[:8]
+    slim = torch.load(out, weights_only=True)
+    assert set(slim) == {"meta", "state_dict"} and "message_hub" not in slim["meta"]
 
 
 def test_test_time_augmentation_through_test_py(tmp_path):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from mmcascade.engine.safe_checkpoint import enable_safe_checkpoints
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint could not be read or does not fit the model."""
@@ -42,6 +44,7 @@ def read_checkpoint(path: str) -> dict:
         CheckpointError: the file needs arbitrary Python objects (it could run code) or is
             not a checkpoint.
     """
+    enable_safe_checkpoints()  # our own checkpoints' message hub is plain data
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

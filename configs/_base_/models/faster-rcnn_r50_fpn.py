@@ -59,7 +59,7 @@ model = dict(
                           min_bbox_size=0),
         rcnn=dict(
             assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
-                          match_low_quality=True, ignore_iof_thr=-1),
+                          match_low_quality=False, ignore_iof_thr=-1),
             sampler=dict(type='RandomSampler', num=512, pos_fraction=0.25, neg_pos_ub=-1,
                          add_gt_as_proposals=True),
             pos_weight=-1,

@@ -13,5 +13,6 @@ model = dict(
         mask_head=dict(type='FCNMaskHead', num_convs=4, in_channels=256, conv_out_channels=256,
                        num_classes=80,
                        loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
-    train_cfg=dict(rcnn=dict(mask_size=28)),
+    # OpenMMLab's Mask R-CNN (unlike its Faster R-CNN) keeps low-quality matches in the RoI assigner.
+    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True), mask_size=28)),
     test_cfg=dict(rcnn=dict(mask_thr_binary=0.5)))
