@@ -7,7 +7,7 @@ import cv2
 from mmengine.config import Config
 
 from conftest import REPO
-from e2e_helpers import run_tool, tiny_embedded_cfg
+from e2e_helpers import MAIN_CFG, run_tool, tiny_embedded_cfg
 
 
 def test_train_then_test_with_pictures(tmp_path):
@@ -63,3 +63,12 @@ def test_test_time_augmentation_through_test_py(tmp_path):
     with open(tmp_path / "tta.pkl", "rb") as f:
         preds = pickle.load(f)
     assert sorted(p["img_id"] for p in preds) == [1, 2, 3, 4]
+
+
+def test_amp_without_gpu_fails_at_once():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "tools/train.py", MAIN_CFG, "--amp", "--work-dir", "/tmp/unused-amp"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "--amp needs a GPU" in proc.stderr

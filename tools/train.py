@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     register_all_modules(init_default_scope=False)
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit("--amp needs a GPU: mmengine's AmpOptimWrapper (fp16 with loss scaling) "
+                             "does not run on CPU; train without --amp here")
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
     if args.auto_scale_lr:
