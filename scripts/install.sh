@@ -3,7 +3,7 @@
 #   1. torch 2.13.0 (CPU) first, and pinned for every later step, so no dependency can pull
 #      another torch build;
 #   2. mmcv 2.2.0 with its compiled ops: the prebuilt wheel from ../shared/wheels when it is
-#      there, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 9 minutes);
+#      there, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 13 minutes on 2 cores);
 #   3. the remaining requirements, and mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_V
     echo "[install] mmcv==$MMCV_VERSION from $WHEELS"
     pip_install --no-deps --no-index --find-links "$WHEELS" "mmcv==$MMCV_VERSION"
   else
-    echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (about 9 minutes)"
+    echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (about 13 minutes on 2 cores)"
     pip_install "setuptools<70" wheel packaging ninja
     MMCV_WITH_OPS=1 pip_install --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION"
     pip_install "setuptools>=77.0.3"  # what torch declares; the old one was only for building mmcv

@@ -12,7 +12,7 @@ WORK_DIR=${WORK_DIR:-work_dirs/$NAME}
 bash scripts/install.sh
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir detections --score-thr 0.5
+"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir detections --score-thr 0.3
 "$PY" tools/misc/tile_images.py "$WORK_DIR" --pattern "*/detections/*.png" --out "$WORK_DIR/detections.png"
 echo "[main job] checkpoint: $CKPT"
 echo "[main job] picture of detections: $WORK_DIR/detections.png"

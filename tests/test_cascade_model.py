@@ -170,9 +170,10 @@ def test_nan_loss_stops_before_the_optimizer_step(seeded):
     original = model.roi_head.bbox_head[1].loss
 
     def nan_loss(*args, **kwargs):
+        import dataclasses
+
         out = original(*args, **kwargs)
-        out["loss_bbox"] = out["loss_bbox"] * float("nan")
-        return out
+        return dataclasses.replace(out, loss_bbox=out.loss_bbox * float("nan"))
 
     model.roi_head.bbox_head[1].loss = nan_loss
     with pytest.raises(NonFiniteLossError, match="s1.loss_bbox"):

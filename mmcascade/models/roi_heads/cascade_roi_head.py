@@ -124,9 +124,10 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
             cls_score, bbox_pred = self.bbox_forward(stage, feats, rois, grad_scale)
             head = self.stage_modules(stage)[1]
             targets = head.get_targets(samples, settings.pos_weight)
-            for name, value in head.loss(cls_score, bbox_pred, targets).items():
-                is_loss = name.startswith("loss")
-                losses[self.loss_name(stage, name)] = value * weight if is_loss else value
+            box = head.loss(cls_score, bbox_pred, targets)
+            losses[self.loss_name(stage, "loss_cls")] = box.loss_cls * weight
+            losses[self.loss_name(stage, "acc")] = box.acc
+            losses[self.loss_name(stage, "loss_bbox")] = box.loss_bbox * weight
             if self.with_mask:
                 mask_loss = self._mask_loss(stage, feats, samples, gts, settings, grad_scale)
                 losses[self.loss_name(stage, "loss_mask")] = mask_loss * weight
@@ -148,7 +149,7 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
         head = self.stage_mask_modules(stage)[1]
         targets = head.get_targets(samples, [gt.masks for gt in gts], settings.mask_size)
         labels = torch.cat([s.pos_gt_labels for s in samples])
-        return head.loss(mask_preds, targets.to(mask_preds.device), labels)["loss_mask"]
+        return head.loss(mask_preds, targets.to(mask_preds.device), labels)
 
     def _refine_for_training(self, stage: int, rois: Tensor, cls_score: Tensor, bbox_pred: Tensor,
                              labels: Tensor, samples: list[SamplingResult],

@@ -1,3 +1,3 @@
-from .convfc_bbox_head import BBoxTargets, Shared2FCBBoxHead
+from .convfc_bbox_head import BBoxLosses, BBoxTargets, Shared2FCBBoxHead
 
-__all__ = ["BBoxTargets", "Shared2FCBBoxHead"]
+__all__ = ["BBoxLosses", "BBoxTargets", "Shared2FCBBoxHead"]

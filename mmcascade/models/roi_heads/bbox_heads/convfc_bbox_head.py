@@ -27,6 +27,16 @@ class BBoxTargets:
     bbox_weights: Tensor
 
 
+@dataclass(frozen=True)
+class BBoxLosses:
+    """Losses of one box head: ``loss_cls`` (softmax CE over the sampled RoIs), ``loss_bbox``
+    (regression of the positives, averaged over all sampled RoIs) and ``acc`` (percent, a metric)."""
+
+    loss_cls: Tensor
+    loss_bbox: Tensor
+    acc: Tensor
+
+
 @MODELS.register_module()
 class Shared2FCBBoxHead(BaseModule):
     """``num_shared_fcs`` FC + ReLU layers (``shared_fcs``), ``fc_cls`` (C + 1) and ``fc_reg``.
@@ -90,25 +100,22 @@ class Shared2FCBBoxHead(BaseModule):
         label_weights[num_pos:] = 1.0
         return labels, label_weights, targets, weights
 
-    def loss(self, cls_score: Tensor, bbox_pred: Tensor, targets: BBoxTargets) -> dict[str, Tensor]:
+    def loss(self, cls_score: Tensor, bbox_pred: Tensor, targets: BBoxTargets) -> BBoxLosses:
         """``loss_cls`` over all sampled RoIs; ``loss_bbox`` over positives, averaged over all RoIs."""
         avg = max(float((targets.label_weights > 0).sum()), 1.0)
-        losses = {}
         if cls_score.numel() > 0:
-            losses["loss_cls"] = self.loss_cls(cls_score, targets.labels, targets.label_weights,
-                                               avg_factor=avg)
-            losses["acc"] = accuracy(cls_score, targets.labels)
+            loss_cls = self.loss_cls(cls_score, targets.labels, targets.label_weights, avg_factor=avg)
+            acc = accuracy(cls_score, targets.labels)
         else:
-            losses["loss_cls"] = cls_score.sum()
-            losses["acc"] = cls_score.new_tensor(0.0)
+            loss_cls, acc = cls_score.sum(), cls_score.new_tensor(0.0)
         pos = (targets.labels >= 0) & (targets.labels < self.num_classes)
         if pos.any():
             pred = self.select_deltas(bbox_pred[pos], targets.labels[pos])
-            losses["loss_bbox"] = self.loss_bbox(pred, targets.bbox_targets[pos], targets.bbox_weights[pos],
-                                                 avg_factor=targets.bbox_targets.shape[0])
+            loss_bbox = self.loss_bbox(pred, targets.bbox_targets[pos], targets.bbox_weights[pos],
+                                       avg_factor=targets.bbox_targets.shape[0])
         else:
-            losses["loss_bbox"] = bbox_pred[pos].sum()
-        return losses
+            loss_bbox = bbox_pred[pos].sum()
+        return BBoxLosses(loss_cls=loss_cls, loss_bbox=loss_bbox, acc=acc)
 
     def select_deltas(self, bbox_pred: Tensor, labels: Tensor) -> Tensor:
         """``(K, 4)`` deltas of each RoI's class (or the only ones when class-agnostic)."""

@@ -60,11 +60,12 @@ class FCNMaskHead(BaseModule):
         ]
         return torch.cat(targets) if targets else torch.zeros((0, mask_size, mask_size))
 
-    def loss(self, mask_preds: Tensor, targets: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def loss(self, mask_preds: Tensor, targets: Tensor, labels: Tensor) -> Tensor:
+        """Binary CE of each positive RoI's ``(28, 28)`` logits of its class; 0 without positives."""
         if mask_preds.shape[0] == 0:
-            return dict(loss_mask=mask_preds.sum())
+            return mask_preds.sum()
         labels = torch.zeros_like(labels) if self.class_agnostic else labels
-        return dict(loss_mask=self.loss_mask(mask_preds, targets, labels))
+        return self.loss_mask(mask_preds, targets, labels)
 
     def select_probs(self, mask_probs: Tensor, labels: Tensor) -> Tensor:
         """``(N, C, h, w)`` -> the ``(N, h, w)`` channel of each detection's class."""
