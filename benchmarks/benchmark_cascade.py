@@ -2,6 +2,7 @@
 
     python benchmarks/benchmark_cascade.py infer  # latency on one 800x1216 image + dense layers alone
     python benchmarks/benchmark_cascade.py train  # seconds per batch-2 training step, peak RSS
+    python benchmarks/benchmark_cascade.py train-embedded  # the main job's model on embedded batches
 
 ``infer`` prints the median end-to-end latency, the median time of the dense layers alone
 (backbone, FPN, RPN conv, the three stages' FC layers on 1000 RoIs) and their ratio; the
@@ -99,14 +100,42 @@ def bench_train(repeats: int) -> None:
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
 
+def bench_train_embedded(repeats: int) -> None:
+    from mmengine.runner import Runner
+
+    cfg = Config.fromfile(osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py"))
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    batches = []
+    for batch in Runner.build_dataloader(cfg.train_dataloader, seed=0):
+        batches.append(batch)
+        if len(batches) == repeats + 1:
+            break
+    model = MODELS.build(cfg.model).train()
+    model.init_weights()
+    optim = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    it = iter(batches)
+
+    def step():
+        losses = model(**model.data_preprocessor(next(it), True), mode="loss")
+        total = sum(v for k, v in losses.items() if "loss" in k)
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+
+    times = timed(step, repeats)
+    print(f"threads: {torch.get_num_threads()}  embedded main-job model, batch 2  steps: {repeats}")
+    print(f"training step, median: {statistics.median(times):.3f} s")
+    print(f"peak RSS: {peak_rss_gb():.2f} GB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["infer", "train"])
+    parser.add_argument("mode", choices=["infer", "train", "train-embedded"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     register_all_modules()
     torch.manual_seed(0)
-    bench_infer(args.repeats) if args.mode == "infer" else bench_train(args.repeats)
+    {"infer": bench_infer, "train": bench_train, "train-embedded": bench_train_embedded}[args.mode](args.repeats)
 
 
 if __name__ == "__main__":

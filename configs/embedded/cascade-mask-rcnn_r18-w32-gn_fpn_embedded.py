@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/cascade-mask-rcnn_r50_fpn.py',
     '../_base_/datasets/embedded_instance.py',
-    '../_base_/schedules/schedule_1x.py',
+    '../_base_/schedules/schedule_embedded_9e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -53,14 +53,6 @@ model = dict(
         rcnn=[rcnn_stage(0.5), rcnn_stage(0.6), rcnn_stage(0.7)]),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
-# 9 epochs (1080 iterations of batch 2), lr x0.1 after epochs 7 and 8: about 10 minutes on 2 cores.
-max_epochs = 9
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[7, 8], gamma=0.1)
-]
 randomness = dict(seed=0)
-optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10, norm_type=2))
 
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=3, max_keep_ckpts=2))

@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/mask-rcnn_r50_fpn.py',
     '../_base_/datasets/embedded_instance.py',
-    '../_base_/schedules/schedule_1x.py',
+    '../_base_/schedules/schedule_embedded_9e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -26,13 +26,6 @@ model = dict(
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
-max_epochs = 9
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[7, 8], gamma=0.1)
-]
 randomness = dict(seed=0)
-optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10, norm_type=2))
 
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=3, max_keep_ckpts=2))
