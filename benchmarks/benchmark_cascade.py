@@ -132,7 +132,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["infer", "train", "train-embedded"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--mmap-threshold", type=int, default=0,
+                        help="glibc mmap threshold in bytes (env_cfg.malloc_mmap_threshold); 0: the default")
     args = parser.parse_args()
+    if args.mmap_threshold:
+        from mmcascade.utils.memory import set_malloc_mmap_threshold
+
+        print(f"malloc mmap threshold: {args.mmap_threshold} bytes ({set_malloc_mmap_threshold(args.mmap_threshold)})")
     register_all_modules()
     torch.manual_seed(0)
     {"infer": bench_infer, "train": bench_train, "train-embedded": bench_train_embedded}[args.mode](args.repeats)

