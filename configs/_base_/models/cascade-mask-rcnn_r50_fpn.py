@@ -1,8 +1,12 @@
 # Cascade Mask R-CNN: Cascade R-CNN plus one FCN mask head per stage (28x28 targets).
 _base_ = './cascade-rcnn_r50_fpn.py'
 
-_mask_head = dict(type='FCNMaskHead', num_convs=4, in_channels=256, conv_out_channels=256,
-                  num_classes=80, loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))
+
+
+def _mask_head():
+    return dict(type='FCNMaskHead', num_convs=4, in_channels=256, conv_out_channels=256, num_classes=80,
+                loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))
+
 
 model = dict(
     data_preprocessor=dict(pad_mask=True),
@@ -12,7 +16,7 @@ model = dict(
             roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
             out_channels=256,
             featmap_strides=[4, 8, 16, 32]),
-        mask_head=[_mask_head, _mask_head, _mask_head]),
+        mask_head=[_mask_head(), _mask_head(), _mask_head()]),
     train_cfg=dict(rcnn=[
         dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=iou, neg_iou_thr=iou, min_pos_iou=iou,
                            match_low_quality=False, ignore_iof_thr=-1),
