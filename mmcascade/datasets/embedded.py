@@ -16,12 +16,6 @@ import pycocotools.mask as mask_utils
 CLASSES = ("rectangle", "ellipse", "triangle", "star", "ring")
 
 
-def make_palette_for(num: int) -> list[tuple[int, int, int]]:
-    from .coco_classes import make_palette
-
-    return make_palette(num)
-
-
 @dataclass(frozen=True)
 class EmbeddedSpec:
     """Size of the generated dataset."""

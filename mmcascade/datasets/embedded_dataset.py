@@ -7,7 +7,8 @@ import tempfile
 from mmcascade.registry import DATASETS
 
 from .coco import CocoDataset
-from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset, make_palette_for
+from .coco_classes import make_palette
+from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset
 
 
 @DATASETS.register_module()
@@ -20,7 +21,7 @@ class EmbeddedShapesDataset(CocoDataset):
         spec: ``EmbeddedSpec`` fields as a dict (sizes and seed).
     """
 
-    METAINFO = dict(classes=CLASSES, palette=make_palette_for(len(CLASSES)))
+    METAINFO = dict(classes=CLASSES, palette=make_palette(len(CLASSES)))
 
     def __init__(self, *args, spec: dict | None = None, **kwargs) -> None:
         self.spec = EmbeddedSpec(**(spec or {}))
@@ -29,8 +30,13 @@ class EmbeddedShapesDataset(CocoDataset):
         super().__init__(*args, **kwargs)
 
 
+def _is_complete(root: str) -> bool:
+    """A finished copy carries the marker file that ``ensure_embedded_dataset`` writes last."""
+    return osp.isdir(root) and any(f.startswith(".complete") for f in os.listdir(root))
+
+
 def _generate_once(root: str, spec: EmbeddedSpec) -> None:
-    if osp.isdir(root) and any(f.startswith(".complete") for f in os.listdir(root)):
+    if _is_complete(root):
         return
     parent = osp.dirname(osp.abspath(root))
     os.makedirs(parent, exist_ok=True)
@@ -40,7 +46,7 @@ def _generate_once(root: str, spec: EmbeddedSpec) -> None:
         try:
             os.rename(tmp, root)
         except OSError:  # another process finished first, or root exists but is incomplete
-            if not (osp.isdir(root) and any(f.startswith(".complete") for f in os.listdir(root))):
+            if not _is_complete(root):
                 shutil.rmtree(root, ignore_errors=True)
                 os.rename(tmp, root)
     finally:
