@@ -50,9 +50,9 @@ def read_checkpoint(path: str) -> dict:
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path}: refused: the file holds Python objects other than tensors and plain "
-            f"containers, and loading them could execute code. Re-save it with only "
-            f"'state_dict' and 'meta' (tools/model_converters/publish_model.py), or load it "
-            f"yourself if you trust its source. ({exc})") from exc
+            f"containers, and loading them could execute code. If you trust its source, load it "
+            f"yourself with torch.load(weights_only=False) and re-save only its 'state_dict' and "
+            f"'meta'. ({exc})") from exc
     except (RuntimeError, OSError, EOFError) as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
     if not isinstance(ckpt, Mapping):

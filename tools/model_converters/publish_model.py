@@ -4,8 +4,8 @@ named.
 
     python tools/model_converters/publish_model.py work_dirs/x/epoch_12.pth model.pth
 
-The input is read with ``torch.load(weights_only=True)``; ``--trust-pickle`` reads a checkpoint of
-your own that holds other Python objects (older mmengine message hubs) with full unpickling.
+The input is read with ``torch.load(weights_only=True)`` (checkpoints written by our runs load that
+way); a file that needs other Python objects is refused, as everywhere in mmcascade.
 """
 import argparse
 import hashlib
@@ -31,12 +31,9 @@ def sha256_of(path: str) -> str:
     return h.hexdigest()
 
 
-def publish(src: str, dst: str, trust_pickle: bool = False) -> str:
+def publish(src: str, dst: str) -> str:
     """Write the slim checkpoint and return its final path (with the hash suffix)."""
-    if trust_pickle:
-        ckpt = torch.load(src, map_location="cpu", weights_only=False)
-    else:
-        ckpt = read_checkpoint(src)
+    ckpt = read_checkpoint(src)
     meta = {k: v for k, v in (ckpt.get("meta") or {}).items() if k in PLAIN_META_KEYS}
     tmp = dst + ".tmp"
     torch.save(dict(meta=meta, state_dict=extract_state_dict(ckpt)), tmp)
@@ -50,10 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("in_file")
     parser.add_argument("out_file")
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="unpickle arbitrary objects (only for checkpoints you made yourself)")
     args = parser.parse_args()
-    print(publish(args.in_file, args.out_file, args.trust_pickle))
+    print(publish(args.in_file, args.out_file))
 
 
 if __name__ == "__main__":
