@@ -45,3 +45,16 @@ def pytest_configure(config):
     from mmengine.logging import MMLogger
 
     MMLogger.get_instance("mmengine", log_level="WARNING").setLevel("WARNING")
+
+
+@pytest.fixture
+def file_server():
+    """A local HTTP file server on 127.0.0.1 (tests/http_fixtures.py), shut down afterwards."""
+    from http_fixtures import FileServer
+    server = FileServer()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

@@ -38,7 +38,11 @@ def test_row_settings_and_build(kind, backbone):
     check_config_types(cfg)
     bb = cfg.model.backbone
     typ, depth, gw = BACKBONES[backbone]
-    assert (bb.type, bb.depth, bb.style) == (typ, depth, "caffe")
+    # Detectron's ResNets stride in the 1x1 conv (caffe style), its ResNeXts in the 3x3 conv
+    assert (bb.type, bb.depth, bb.style) == (typ, depth, "pytorch" if gw else "caffe")
+    pre = cfg.model.data_preprocessor
+    expect_rgb = backbone == "x101_64x4d"  # torchvision-style ImageNet weights
+    assert pre.bgr_to_rgb is expect_rgb and (pre.std[0] > 1) == (backbone.startswith("x101"))
     if gw:
         assert (bb.groups, bb.base_width) == gw
     cascade = kind.startswith("cascade")

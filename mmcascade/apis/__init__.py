@@ -1,12 +1,15 @@
-"""High-level APIs: checkpoint loading (and, later, inference)."""
+"""High-level APIs: safe checkpoint loading and one-line inference."""
 from .checkpoint import (
-                         CheckpointError,
-                         KeyMismatch,
-                         class_names_from_meta,
-                         compare_state_dict,
-                         load_checkpoint,
-                         read_checkpoint,
+    CheckpointError,
+    KeyMismatch,
+    class_names_from_meta,
+    compare_state_dict,
+    install_state_dict,
+    load_checkpoint,
+    read_checkpoint,
 )
+from .inference import inference_detector, init_detector
 
 __all__ = ["CheckpointError", "KeyMismatch", "class_names_from_meta", "compare_state_dict",
-           "load_checkpoint", "read_checkpoint"]
+           "inference_detector", "init_detector", "install_state_dict", "load_checkpoint",
+           "read_checkpoint"]

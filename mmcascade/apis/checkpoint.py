@@ -87,6 +87,29 @@ def compare_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> K
     return KeyMismatch(missing, unexpected, wrong)
 
 
+def install_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
+                       strict: bool = True) -> KeyMismatch:
+    """Copy ``state`` into ``model``; with ``strict`` any key or shape difference is an error
+    that lists every difference (and says so when the class count is what differs).
+
+    Raises:
+        CheckpointError: naming ``source``.
+    """
+    mismatch = compare_state_dict(model, state)
+    if strict and not mismatch.ok:
+        hint = ""
+        if any(k.endswith("fc_cls.weight") for k, _, _ in mismatch.wrong_shape):
+            key, got, want = next(w for w in mismatch.wrong_shape if w[0].endswith("fc_cls.weight"))
+            hint = (f"\nThe classifier {key} has {got[0]} outputs in the checkpoint and {want[0]} in "
+                    f"the model: the checkpoint was trained on {got[0] - 1} classes, the config "
+                    f"declares {want[0] - 1}. Use the checkpoint's own config or set num_classes.")
+        raise CheckpointError(f"{source} does not fit {type(model).__name__}:\n{mismatch.describe()}{hint}")
+    usable = {k: v for k, v in state.items()
+              if k not in mismatch.unexpected and k not in {w[0] for w in mismatch.wrong_shape}}
+    model.load_state_dict(usable, strict=False)
+    return mismatch
+
+
 def load_checkpoint(model: nn.Module, path: str, strict: bool = True) -> dict:
     """Load ``path`` into ``model``; returns the checkpoint's ``meta`` (with ``classes`` added
     when the file records them).
@@ -95,13 +118,7 @@ def load_checkpoint(model: nn.Module, path: str, strict: bool = True) -> dict:
         CheckpointError: when ``strict`` and the keys or shapes differ, listing every difference.
     """
     ckpt = read_checkpoint(path)
-    state = extract_state_dict(ckpt)
-    mismatch = compare_state_dict(model, state)
-    if strict and not mismatch.ok:
-        raise CheckpointError(f"{path} does not fit {type(model).__name__}:\n{mismatch.describe()}")
-    usable = {k: v for k, v in state.items()
-              if k not in mismatch.unexpected and k not in {w[0] for w in mismatch.wrong_shape}}
-    model.load_state_dict(usable, strict=False)
+    install_state_dict(model, extract_state_dict(ckpt), path, strict)
     meta = dict(ckpt.get("meta") or {})
     classes = class_names_from_meta(ckpt)
     if classes is not None:

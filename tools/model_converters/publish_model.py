@@ -8,7 +8,6 @@ The input is read with ``torch.load(weights_only=True)`` (checkpoints written by
 way); a file that needs other Python objects is refused, as everywhere in mmcascade.
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -18,17 +17,10 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmcascade.apis.checkpoint import extract_state_dict, read_checkpoint  # noqa: E402
+from mmcascade.zoo.download import sha256_of  # noqa: E402
 
 PLAIN_META_KEYS = ("epoch", "iter", "mmengine_version", "mmcv_version", "time", "config", "seed",
                    "experiment_name", "dataset_meta", "CLASSES")
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def publish(src: str, dst: str) -> str:

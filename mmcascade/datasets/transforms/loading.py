@@ -30,6 +30,25 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
 
 
 @TRANSFORMS.register_module()
+class LoadImageFromNDArray(BaseTransform):
+    """Take an image already in memory (``results['img']``, ``(H, W, 3)`` uint8 BGR) instead of
+    reading a file; fills the same keys as :class:`LoadImageFromFile`."""
+
+    def __init__(self, to_float32: bool = False) -> None:
+        self.to_float32 = to_float32
+
+    def transform(self, results: dict) -> dict:
+        img = results["img"]
+        if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) BGR array, got {getattr(img, 'shape', type(img))}")
+        if self.to_float32:
+            img = img.astype(np.float32)
+        out = dict(results, img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        out.setdefault("img_path", None)
+        return out
+
+
+@TRANSFORMS.register_module()
 class LoadAnnotations(BaseTransform):
     """Turn ``instances`` into ``gt_bboxes (N, 4) float32``, ``gt_bboxes_labels (N,) int64``,
     ``gt_ignore_flags (N,) bool`` and ``gt_masks`` (:class:`BitmapMasks`).

@@ -1,0 +1,163 @@
+"""One-line inference: ``init_detector`` (config / zoo name + checkpoint path / URL / zoo name)
+and ``inference_detector`` (image paths or BGR arrays in, ``DetDataSample`` out)."""
+import copy
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+
+from mmcascade.datasets.coco_classes import make_palette
+from mmcascade.registry import DATASETS, MODELS
+from mmcascade.structures import DetDataSample
+from mmcascade.utils import register_all_modules
+
+from .checkpoint import CheckpointError, class_names_from_meta, extract_state_dict, install_state_dict, read_checkpoint
+
+ImageInput = str | os.PathLike | np.ndarray
+
+
+def resolve_config(config: str | os.PathLike | Config) -> Config:
+    """A ``Config`` from a Config, a config file path, or a model-zoo name."""
+    if isinstance(config, Config):
+        return copy.deepcopy(config)
+    if Path(config).is_file():
+        return Config.fromfile(str(config))
+    from mmcascade.zoo import ManifestError, get_entry
+    try:
+        return Config.fromfile(str(get_entry(str(config)).config_path))
+    except ManifestError as exc:
+        raise FileNotFoundError(f"{config!r} is neither a config file nor a model-zoo name: {exc}") from exc
+
+
+def resolve_checkpoint(checkpoint: str | os.PathLike, **download_kwargs) -> Path:
+    """A local file for a path, an https / loopback-http URL (downloaded, verified, cached) or
+    a model-zoo name (its published checkpoint)."""
+    from mmcascade.zoo import download, get_entry, load_manifest
+    from mmcascade.zoo.download import is_url
+    from mmcascade.zoo.fetch import checkpoint_of
+    text = str(checkpoint)
+    if Path(text).is_file():
+        return Path(text)
+    if is_url(text):
+        return download(text, **download_kwargs)
+    manifest = load_manifest()
+    if text in manifest:
+        return checkpoint_of(get_entry(text, manifest), **download_kwargs)
+    raise FileNotFoundError(f"{text!r} is not a file, a URL or a model-zoo name")
+
+
+def config_class_names(cfg: Config) -> tuple[str, ...] | None:
+    """Class names the config's test dataset declares (its ``metainfo`` or its type's default)."""
+    dataset = cfg.get("test_dataloader", {}).get("dataset", {})
+    meta = dataset.get("metainfo") or {}
+    if meta.get("classes"):
+        return tuple(meta["classes"])
+    dataset_cls = DATASETS.get(dataset.get("type", "")) if dataset.get("type") else None
+    classes = getattr(dataset_cls, "METAINFO", {}).get("classes")
+    return tuple(classes) if classes else None
+
+
+def model_num_classes(model: nn.Module) -> int | None:
+    """Number of foreground classes of the (last) box head."""
+    heads = [m for m in model.modules() if hasattr(m, "fc_cls") and hasattr(m, "num_classes")]
+    return int(heads[-1].num_classes) if heads else None
+
+
+def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str) -> None:
+    expected = model_num_classes(model)
+    if classes is not None and expected is not None and len(classes) != expected:
+        raise CheckpointError(
+            f"{source} was trained on {len(classes)} classes ({', '.join(list(classes)[:5])}...), "
+            f"but the config's box heads predict {expected}. Use the config the checkpoint was "
+            f"trained with, or set num_classes={len(classes)} in every bbox_head / mask_head of "
+            f"the config (and the dataset's metainfo classes).")
+
+
+def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
+                  device: str = "cpu", cfg_options: dict | None = None, **download_kwargs) -> nn.Module:
+    """Build a detector in eval mode, load its weights and attach ``dataset_meta``.
+
+    Args:
+        config: config file, ``Config`` or model-zoo name (``'cascade_rcnn_r50_fpn_1x_coco'``).
+        checkpoint: local file, URL or model-zoo name; ``None`` keeps random weights (a warning).
+            Detectron ``.pkl`` files are converted on the fly.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
+        download_kwargs: passed to the downloader (``offline``, ``allow_http``, ``mirror``...).
+
+    Class names come from the checkpoint (newer ``meta['dataset_meta']['classes']`` or v2.0
+    ``meta['CLASSES']``), else from the config's dataset; ``model.dataset_meta`` holds them
+    with a palette. A checkpoint for another number of classes is refused with an explanation.
+    """
+    register_all_modules(init_default_scope=True)
+    cfg = resolve_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model_cfg = copy.deepcopy(cfg.model)
+    if model_cfg.get("backbone", {}).get("init_cfg"):
+        model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
+    model = MODELS.build(model_cfg)
+    classes = None
+    if checkpoint is None:
+        warnings.warn("init_detector: no checkpoint, the model has random weights", stacklevel=2)
+    else:
+        path = resolve_checkpoint(checkpoint, **download_kwargs)
+        if path.suffix == ".pkl":
+            from mmcascade.converters.detectron import detector_state_from_pkl
+            state, classes = detector_state_from_pkl(path, model), None
+        else:
+            ckpt = read_checkpoint(str(path))
+            classes = class_names_from_meta(ckpt)
+            _check_classes(model, classes, str(path))
+            state = extract_state_dict(ckpt)
+        install_state_dict(model, state, str(path))
+    classes = classes or config_class_names(cfg)
+    if classes is not None:
+        _check_classes(model, classes, "the config's dataset")
+    model.dataset_meta = {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def _test_pipeline(cfg: Config, from_array: bool) -> Compose:
+    steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    steps = [s for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
+    if from_array:
+        steps[0] = dict(type="LoadImageFromNDArray")
+    return Compose(steps)
+
+
+@torch.no_grad()
+def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput],
+                       batch_size: int = 1) -> DetDataSample | list[DetDataSample]:
+    """Detect objects in one image or a list of images.
+
+    Args:
+        imgs: file path(s) or ``(H, W, 3)`` uint8 BGR array(s).
+    Returns:
+        One ``DetDataSample`` per image (a single one for a single input), with
+        ``pred_instances.bboxes (K, 4)`` float32 xyxy pixels of the original image, ``scores
+        (K,)``, ``labels (K,)`` and, for mask models, ``masks (K, H, W)`` bool.
+    """
+    single = isinstance(imgs, (str, os.PathLike, np.ndarray))
+    items = [imgs] if single else list(imgs)
+    results: list[DetDataSample] = []
+    pipelines = {}
+    for start in range(0, len(items), batch_size):
+        batch = []
+        for item in items[start:start + batch_size]:
+            from_array = isinstance(item, np.ndarray)
+            if from_array not in pipelines:
+                pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+            data = dict(img=item, img_id=0) if from_array else dict(img_path=str(item), img_id=0)
+            packed = pipelines[from_array](data)
+            if packed is None:
+                raise ValueError(f"could not read image {item if not from_array else '(array)'}")
+            batch.append(packed)
+        results.extend(model.test_step(pseudo_collate(batch)))
+    return results[0] if single else results

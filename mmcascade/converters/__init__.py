@@ -1,0 +1,1 @@
+"""Converters from other toolboxes' checkpoint layouts into ours."""

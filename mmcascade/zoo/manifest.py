@@ -1,0 +1,141 @@
+"""The model-zoo manifest (``model_zoo/manifest.yaml``): one typed entry per row of the two
+published tables, each tied to a config of this repository."""
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MANIFEST = REPO_ROOT / "model_zoo" / "manifest.yaml"
+
+LINK_STATUSES = {
+    "as-published": "the link is the checkpoint of this row",
+    "baseline-checkpoint": "the published link is a Detectron baseline checkpoint, not this row's model",
+    "inherited": "the row has no link of its own; it is the row above evaluated differently (same weights)",
+}
+TASKS = ("detection", "instance_segmentation")
+METRIC_KEYS = ("box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75")
+
+
+class ManifestError(ValueError):
+    """The manifest file is malformed, or a name is not in it."""
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One model-zoo row. Metrics are COCO AP in percent; ``None`` where the table gives none."""
+
+    name: str
+    config: str                 # path relative to the repository root
+    source: str                 # 'openmmlab-v2.0' or 'detectron-cascade'
+    table: str                  # the table of the source page the row comes from
+    detector: str               # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
+    task: str                   # one of TASKS
+    backbone: str               # as printed in the table, e.g. 'R-50-FPN'
+    style: str                  # 'pytorch' or 'caffe'
+    schedule: str               # '1x', '20e', 's1x'
+    images_per_gpu: int
+    test_time_augmentation: bool
+    eval_set: str
+    checkpoint_url: str
+    checkpoint_format: str      # 'pytorch' (.pth) or 'caffe2-pkl' (Detectron pickle)
+    link_status: str            # one of LINK_STATUSES
+    hash_prefix: str | None = None  # sha256 prefix embedded in the file name
+    memory_gb: float | None = None
+    inference_fps: float | None = None
+    box_ap: float | None = None
+    box_ap50: float | None = None
+    box_ap75: float | None = None
+    mask_ap: float | None = None
+    mask_ap50: float | None = None
+    mask_ap75: float | None = None
+    log_url: str | None = None
+    boxes_url: str | None = None
+    masks_url: str | None = None
+    note: str | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return REPO_ROOT / self.config
+
+    @property
+    def has_mask(self) -> bool:
+        return self.task == "instance_segmentation"
+
+    def metrics(self) -> dict[str, float | None]:
+        return {k: getattr(self, k) for k in METRIC_KEYS}
+
+
+def _validate(entry: ZooEntry, where: str) -> None:
+    if entry.task not in TASKS:
+        raise ManifestError(f"{where}: task {entry.task!r} is not one of {TASKS}")
+    if entry.link_status not in LINK_STATUSES:
+        raise ManifestError(f"{where}: link_status {entry.link_status!r} is not one of {sorted(LINK_STATUSES)}")
+    if entry.link_status != "as-published" and not entry.note:
+        raise ManifestError(f"{where}: link_status {entry.link_status!r} needs a 'note' saying why")
+    if entry.hash_prefix is not None and not (
+            len(entry.hash_prefix) >= 6 and all(c in "0123456789abcdef" for c in entry.hash_prefix)):
+        raise ManifestError(f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix")
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ZooEntry]:
+    """Entries by name, in file order. ``path`` defaults to ``$MMCASCADE_MANIFEST`` or the
+    repository's ``model_zoo/manifest.yaml``.
+
+    Raises:
+        ManifestError: naming the file, the entry and the field that is wrong.
+    """
+    path = Path(path or os.environ.get("MMCASCADE_MANIFEST") or DEFAULT_MANIFEST)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    records = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        raise ManifestError(f"{path}: expected a top-level 'models:' list")
+    known = {f.name for f in fields(ZooEntry)}
+    entries: dict[str, ZooEntry] = {}
+    for i, record in enumerate(records):
+        where = f"{path}: models[{i}] ({record.get('name', '?') if isinstance(record, dict) else '?'})"
+        if not isinstance(record, dict):
+            raise ManifestError(f"{where}: expected a mapping")
+        extra = set(record) - known
+        if extra:
+            raise ManifestError(f"{where}: unknown field(s) {sorted(extra)}")
+        try:
+            entry = ZooEntry(**record)
+        except TypeError as exc:
+            raise ManifestError(f"{where}: {exc}") from exc
+        _validate(entry, where)
+        if entry.name in entries:
+            raise ManifestError(f"{where}: duplicate name {entry.name!r}")
+        entries[entry.name] = entry
+    return entries
+
+
+def get_entry(name: str, manifest: dict[str, ZooEntry] | None = None) -> ZooEntry:
+    """The entry called ``name`` (a trailing ``.py`` is ignored)."""
+    manifest = manifest if manifest is not None else load_manifest()
+    key = name[:-3] if name.endswith(".py") else name
+    if key in manifest:
+        return manifest[key]
+    import difflib
+    close = difflib.get_close_matches(key, list(manifest), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ManifestError(f"{name!r} is not a model-zoo name{hint} (see `tools/model_zoo.py list`)")
+
+
+def filter_entries(entries: dict[str, ZooEntry], backbone: str | None = None, task: str | None = None,
+                   schedule: str | None = None, source: str | None = None) -> list[ZooEntry]:
+    """Entries whose backbone contains ``backbone`` (case-insensitive) and whose task,
+    schedule and source equal the given ones."""
+    out = []
+    for e in entries.values():
+        if backbone and backbone.lower() not in e.backbone.lower():
+            continue
+        if task and e.task != task:
+            continue
+        if schedule and e.schedule != schedule:
+            continue
+        if source and e.source != source:
+            continue
+        out.append(e)
+    return out
