@@ -159,7 +159,7 @@ def detector_state_from_pkl(path: str | Path, model: nn.Module) -> dict[str, tor
         ConversionError: the model is a cascade (Detectron's cascade checkpoints were never
             published; the links in the author's table are baselines) or the blobs are incomplete.
     """
-    if hasattr(getattr(model, "roi_head", None), "num_stages"):
+    if getattr(getattr(model, "roi_head", None), "num_stages", 1) > 1:
         raise ConversionError(f"{path}: a Detectron pickle holds a single-stage Faster / Mask R-CNN, "
                               f"it cannot fill the stages of {type(model).__name__}")
     bn = next((m for m in model.backbone.modules() if isinstance(m, nn.BatchNorm2d)), None)

@@ -1,0 +1,104 @@
+"""init_detector / inference_detector: zoo names, files, URLs, class names, bad input."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmcascade.apis import CheckpointError, inference_detector, init_detector
+from mmcascade.datasets.coco_classes import COCO_CLASSES
+from mmcascade.datasets.embedded import CLASSES as SHAPES
+from mmcascade.registry import DATASETS, MODELS
+
+from conftest import REPO
+from e2e_helpers import tiny_embedded_cfg
+
+
+def _tiny_checkpoint(cfg_path: str, path, meta: dict) -> str:
+    cfg = Config.fromfile(cfg_path)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api")
+    cfg = tiny_embedded_cfg(tmp)
+    DATASETS.build(Config.fromfile(cfg).test_dataloader.dataset)  # generates the images
+    ckpt = _tiny_checkpoint(cfg, tmp / "tiny.pth", {"dataset_meta": {"classes": SHAPES}})
+    return cfg, ckpt
+
+
+def test_zoo_name_and_v2_checkpoint_build_and_run(tmp_path):
+    """The published layout with v2.0 meta (CLASSES, mmcv_version, config) loads by zoo name."""
+    cfg = Config.fromfile(os.path.join(REPO, "configs/cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py"))
+    cfg.model.backbone.init_cfg = None
+    meta = {"CLASSES": COCO_CLASSES, "mmcv_version": "1.0.2", "config": cfg.pretty_text}
+    ckpt = _tiny_checkpoint_from_model(cfg, tmp_path / "published.pth", meta)
+    model = init_detector("cascade_rcnn_r50_fpn_1x_coco", ckpt)
+    assert model.dataset_meta["classes"] == COCO_CLASSES and not model.training
+    result = inference_detector(model, np.full((120, 160, 3), 127, np.uint8))
+    inst = result.pred_instances
+    assert inst.bboxes.shape[1] == 4 and inst.bboxes.dtype == torch.float32
+    assert len(inst.scores) == len(inst.labels) <= 100
+    assert result.ori_shape == (120, 160) and result.img_shape == (800, 1067)
+    if len(inst):
+        assert inst.bboxes[:, 2].max() <= 160 and inst.bboxes[:, 3].max() <= 120
+
+
+def _tiny_checkpoint_from_model(cfg: Config, path, meta: dict) -> str:
+    torch.manual_seed(0)
+    torch.save({"state_dict": MODELS.build(cfg.model).state_dict(), "meta": meta}, path)
+    return str(path)
+
+
+def test_paths_and_arrays_give_the_same_detections(tiny):
+    import cv2
+    cfg, ckpt = tiny
+    model = init_detector(cfg, ckpt)
+    assert model.dataset_meta["classes"] == SHAPES
+    root = Config.fromfile(cfg).test_dataloader.dataset.data_root
+    files = sorted(f for f in os.listdir(root + "val") if f.endswith(".png"))[:2]
+    paths = [root + "val/" + f for f in files]
+    by_path = inference_detector(model, paths)
+    by_array = inference_detector(model, [cv2.imread(p) for p in paths])
+    assert len(inference_detector(model, paths, batch_size=2)) == 2
+    for a, b, path in zip(by_path, by_array, paths):
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+        assert a.pred_instances.masks.shape[1:] == cv2.imread(path).shape[:2]
+
+
+def test_checkpoint_for_other_classes_is_explained(tiny, tmp_path):
+    cfg, _ = tiny
+    wrong_meta = _tiny_checkpoint(cfg, tmp_path / "a.pth", {"CLASSES": ("cat", "dog", "bird")})
+    with pytest.raises(CheckpointError, match="trained on 3 classes .*predict 5"):
+        init_detector(cfg, wrong_meta)
+    # no class names recorded: the classifier's shape tells
+    three = Config.fromfile(cfg)
+    for head in three.model.roi_head.bbox_head + three.model.roi_head.mask_head:
+        head.num_classes = 3
+    torch.save({"state_dict": MODELS.build(three.model).state_dict()}, tmp_path / "b.pth")
+    with pytest.raises(CheckpointError, match="trained on 3 classes, the config declares 5"):
+        init_detector(cfg, str(tmp_path / "b.pth"))
+
+
+def test_checkpoint_by_url_is_downloaded_and_cached(tiny, file_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MMCASCADE_CACHE", str(tmp_path / "cache"))
+    cfg, ckpt = tiny
+    url = file_server.add("/ckpt/tiny.pth", open(ckpt, "rb").read())
+    model = init_detector(cfg, url)
+    assert torch.equal(model.state_dict()["rpn_head.rpn_cls.weight"],
+                       torch.load(ckpt, weights_only=True)["state_dict"]["rpn_head.rpn_cls.weight"])
+    assert (tmp_path / "cache").exists()
+
+
+def test_unknown_names_are_clear_errors(tiny):
+    cfg, _ = tiny
+    with pytest.raises(FileNotFoundError, match="neither a config file nor a model-zoo name"):
+        init_detector("cascade_rcnn_r50_fpn_3x_coco")
+    with pytest.raises(FileNotFoundError, match="not a file, a URL or a model-zoo name"):
+        init_detector(cfg, "no_such_checkpoint.pth")
