@@ -1,0 +1,1 @@
+"""Analysis of training logs and of what each cascade stage contributes."""
