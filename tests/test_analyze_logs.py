@@ -4,8 +4,9 @@ import json
 import pytest
 from PIL import Image
 
-from e2e_helpers import run_tool
 from mmcascade.analysis.train_logs import LogFormatError, load_train_log, train_time
+
+from e2e_helpers import run_tool
 
 
 def _write(path, records):
