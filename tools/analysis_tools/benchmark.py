@@ -21,6 +21,7 @@ from mmcascade.analysis.benchmarking import peak_memory_gb, time_calls  # noqa: 
 from mmcascade.apis import init_detector  # noqa: E402
 from mmcascade.registry import MODELS  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 
 
 def _batches(loader_cfg, count: int) -> list[dict]:
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     if args.task == "inference" and args.checkpoint is None:
         print("note: no checkpoint, timing random weights (detections counts, and so NMS time, may differ)")
     figures = bench_inference(cfg, args.checkpoint, args) if args.task == "inference" else bench_train(cfg, args)

@@ -14,11 +14,12 @@ from pathlib import Path
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmcv  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmcascade.registry import DATASETS  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
 
 
@@ -31,9 +32,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     dataset = DATASETS.build(cfg[f"{args.phase}_dataloader"].dataset)
     visualizer = DetLocalVisualizer.get_instance("browse_dataset", alpha=0.5)
     visualizer.dataset_meta = dataset.metainfo

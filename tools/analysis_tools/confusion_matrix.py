@@ -17,13 +17,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from pycocotools.coco import COCO  # noqa: E402
 
 from mmcascade.analysis.confusion import image_confusion, plot_confusion  # noqa: E402
 from mmcascade.apis.inference import config_class_names  # noqa: E402
 from mmcascade.evaluation.coco_eval import load_results_file  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 
 
 def _xyxy(anns: list[dict]) -> np.ndarray:
@@ -63,9 +64,7 @@ def main(argv: list[str] | None = None) -> np.ndarray:
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     classes = list(config_class_names(cfg) or ())
     if not classes:
         parser.error(f"{args.config}: the test dataset declares no class names")

@@ -12,12 +12,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from terminaltables import AsciiTable  # noqa: E402
 
 from mmcascade.analysis.complexity import ComponentCost, count_costs  # noqa: E402
 from mmcascade.registry import MODELS  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 
 
 def cost_table(costs: list[ComponentCost], shape: tuple[int, int]) -> str:
@@ -40,9 +41,7 @@ def main(argv: list[str] | None = None) -> list[ComponentCost]:
     args = parser.parse_args(argv)
     shape = (args.shape[0], args.shape[-1])
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
     costs = count_costs(model, shape, args.num_rois, args.num_mask_rois)
