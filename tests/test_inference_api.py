@@ -102,3 +102,15 @@ def test_unknown_names_are_clear_errors(tiny):
         init_detector("cascade_rcnn_r50_fpn_3x_coco")
     with pytest.raises(FileNotFoundError, match="not a file, a URL or a model-zoo name"):
         init_detector(cfg, "no_such_checkpoint.pth")
+
+
+def test_test_py_refuses_a_checkpoint_for_other_classes_before_running(tiny, tmp_path):
+    import subprocess
+    import sys
+    cfg, _ = tiny
+    wrong = _tiny_checkpoint(cfg, tmp_path / "c.pth", {"CLASSES": ("cat", "dog", "bird")})
+    proc = subprocess.run([sys.executable, "tools/test.py", cfg, wrong, "--work-dir", str(tmp_path / "w")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "trained on 3 classes (cat, dog, bird...), but the config's box heads predict 5" in proc.stderr
+    assert not (tmp_path / "w").exists() or not any((tmp_path / "w").rglob("*.json"))

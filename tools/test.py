@@ -9,6 +9,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmcascade.apis.checkpoint import check_checkpoint_classes  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     register_all_modules(init_default_scope=False)
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
+    check_checkpoint_classes(args.checkpoint, cfg.model)  # before any work, not after a test run
     if args.show or args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)

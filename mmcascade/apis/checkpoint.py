@@ -1,6 +1,6 @@
 """Load published or locally trained checkpoints safely (``torch.load(weights_only=True)``)."""
 import pickle
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -124,3 +124,37 @@ def load_checkpoint(model: nn.Module, path: str, strict: bool = True) -> dict:
     if classes is not None:
         meta["classes"] = classes
     return meta
+
+
+def config_num_classes(model_cfg: Mapping) -> int | None:
+    """Foreground classes the config's (last) box head predicts, read from the config dict."""
+    roi = model_cfg.get("roi_head") or {}
+    heads = roi.get("bbox_head")
+    head = heads[-1] if isinstance(heads, (list, tuple)) else heads
+    return int(head["num_classes"]) if head and "num_classes" in head else None
+
+
+def check_checkpoint_classes(path: str, model_cfg: Mapping) -> None:
+    """Fail early, before a test run, when ``path`` was trained for another number of classes
+    than ``model_cfg`` declares (from its recorded class names or its classifier's shape).
+
+    Raises:
+        CheckpointError: explaining the mismatch and what to change.
+    """
+    expected = config_num_classes(model_cfg)
+    if expected is None:
+        return
+    ckpt = read_checkpoint(path)
+    names = class_names_from_meta(ckpt)
+    cls = [v for k, v in extract_state_dict(ckpt).items() if k.endswith("fc_cls.weight")]
+    found = len(names) if names is not None else (cls[-1].shape[0] - 1 if cls else None)
+    if found is not None and found != expected:
+        raise CheckpointError(classes_mismatch(path, found, expected, names))
+
+
+def classes_mismatch(source: str, found: int, expected: int, names: Sequence[str] | None = None) -> str:
+    """The explanation given when a checkpoint's class count differs from the config's."""
+    shown = f" ({', '.join(list(names)[:5])}...)" if names else ""
+    return (f"{source} was trained on {found} classes{shown}, but the config's box heads predict "
+            f"{expected}. Use the config the checkpoint was trained with, or set num_classes={found} "
+            f"in every bbox_head / mask_head of the config (and the dataset's metainfo classes).")

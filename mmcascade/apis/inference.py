@@ -17,7 +17,14 @@ from mmcascade.registry import DATASETS, MODELS
 from mmcascade.structures import DetDataSample
 from mmcascade.utils import register_all_modules
 
-from .checkpoint import CheckpointError, class_names_from_meta, extract_state_dict, install_state_dict, read_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    class_names_from_meta,
+    classes_mismatch,
+    extract_state_dict,
+    install_state_dict,
+    read_checkpoint,
+)
 
 ImageInput = str | os.PathLike | np.ndarray
 
@@ -72,11 +79,7 @@ def model_num_classes(model: nn.Module) -> int | None:
 def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str) -> None:
     expected = model_num_classes(model)
     if classes is not None and expected is not None and len(classes) != expected:
-        raise CheckpointError(
-            f"{source} was trained on {len(classes)} classes ({', '.join(list(classes)[:5])}...), "
-            f"but the config's box heads predict {expected}. Use the config the checkpoint was "
-            f"trained with, or set num_classes={len(classes)} in every bbox_head / mask_head of "
-            f"the config (and the dataset's metainfo classes).")
+        raise CheckpointError(classes_mismatch(source, len(classes), expected, classes))
 
 
 def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
