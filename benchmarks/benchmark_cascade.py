@@ -32,9 +32,9 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def build(base: str = "cascade-rcnn_r50_fpn"):
+def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool = False):
     cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
-    cfg.backbone.init_cfg = None
+    cfg.backbone.update(init_cfg=None, with_cp=with_cp)
     model = MODELS.build(cfg)
     model.init_weights()
     return model
@@ -80,10 +80,10 @@ def bench_infer(repeats: int) -> None:
     print(f"peak RSS:                     {peak_rss_gb():.2f} GB")
 
 
-def bench_train(repeats: int) -> None:
+def bench_train(repeats: int, with_cp: bool = False) -> None:
     from model_inputs import random_train_batch
 
-    model = build().train()
+    model = build(with_cp=with_cp).train()
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
     data = random_train_batch(model, 2, 800, 1216)
 
@@ -95,7 +95,7 @@ def bench_train(repeats: int) -> None:
         optim.step()
 
     times = timed(step, repeats)
-    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}")
+    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}  with_cp: {with_cp}")
     print(f"training step, median: {statistics.median(times):.2f} s  (all: {', '.join(f'{t:.2f}' for t in times)})")
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
@@ -132,6 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["infer", "train", "train-embedded"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--with-cp", action="store_true",
+                        help="train: activation checkpointing in the ResNet blocks (backbone.with_cp)")
     parser.add_argument("--mmap-threshold", type=int, default=0,
                         help="glibc mmap threshold in bytes (env_cfg.malloc_mmap_threshold); 0: the default")
     args = parser.parse_args()
@@ -141,7 +143,10 @@ def main() -> None:
         print(f"malloc mmap threshold: {args.mmap_threshold} bytes ({set_malloc_mmap_threshold(args.mmap_threshold)})")
     register_all_modules()
     torch.manual_seed(0)
-    {"infer": bench_infer, "train": bench_train, "train-embedded": bench_train_embedded}[args.mode](args.repeats)
+    if args.mode == "train":
+        bench_train(args.repeats, args.with_cp)
+    else:
+        {"infer": bench_infer, "train-embedded": bench_train_embedded}[args.mode](args.repeats)
 
 
 if __name__ == "__main__":

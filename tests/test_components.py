@@ -113,3 +113,24 @@ def test_malloc_mmap_threshold_is_settable_on_glibc():
     from mmcascade.utils.memory import set_malloc_mmap_threshold
 
     assert set_malloc_mmap_threshold(1 << 20) is True
+
+
+def test_resnet_activation_checkpointing_gives_the_same_gradients():
+    from mmcascade.registry import MODELS
+    cfgs = [dict(type="ResNet", depth=50, base_channels=8, frozen_stages=1, with_cp=cp) for cp in (False, True)]
+    plain, ckpt = (MODELS.build(c).train() for c in cfgs)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    losses = [sum(o.square().mean() for o in m(x)) for m in (plain, ckpt)]
+    for loss in losses:
+        loss.backward()
+    assert float(losses[0]) == float(losses[1])
+    for (name, a), (_, b) in zip(plain.named_parameters(), ckpt.named_parameters()):
+        if a.grad is not None:
+            torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-7, msg=name)
+
+
+def test_resnet_rejects_unknown_options():
+    from mmcascade.registry import MODELS
+    with pytest.raises(TypeError, match="with_cpp"):
+        MODELS.build(dict(type="ResNet", depth=50, with_cpp=True))

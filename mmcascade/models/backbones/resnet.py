@@ -3,13 +3,23 @@
 ``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on
 the first 1x1 conv (the original MSRA / Detectron weights).
 """
+import torch
 import torch.nn as nn
+import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
+
+
+def _maybe_checkpoint(block: nn.Module, residual, x: Tensor) -> Tensor:
+    """``relu(residual(x))``; with ``block.with_cp`` in training, the residual branch's
+    activations are recomputed in the backward pass instead of kept (less memory, more time)."""
+    if block.with_cp and block.training and torch.is_grad_enabled():
+        return block.relu(cp.checkpoint(residual, x, use_reentrant=False))
+    return block.relu(residual(x))
 
 
 class BasicBlock(BaseModule):
@@ -19,8 +29,9 @@ class BasicBlock(BaseModule):
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
-                 base_width: int = 64, base_channels: int = 64) -> None:
+                 base_width: int = 64, base_channels: int = 64, with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         if groups != 1 or base_width != 64:
             raise ValueError("BasicBlock supports only groups=1 and base_width=64")
         norm_cfg = norm_cfg or dict(type="BN")
@@ -34,10 +45,13 @@ class BasicBlock(BaseModule):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
+        return _maybe_checkpoint(self, self._residual, x)
+
+    def _residual(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
         out = getattr(self, self.norm2_name)(self.conv2(out))
-        return self.relu(out + identity)
+        return out + identity
 
 
 class Bottleneck(BaseModule):
@@ -47,8 +61,9 @@ class Bottleneck(BaseModule):
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
-                 base_width: int = 64, base_channels: int = 64) -> None:
+                 base_width: int = 64, base_channels: int = 64, with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         if style not in ("pytorch", "caffe"):
             raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
         norm_cfg = norm_cfg or dict(type="BN")
@@ -68,11 +83,14 @@ class Bottleneck(BaseModule):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
+        return _maybe_checkpoint(self, self._residual, x)
+
+    def _residual(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
         out = self.relu(getattr(self, self.norm2_name)(self.conv2(out)))
         out = getattr(self, self.norm3_name)(self.conv3(out))
-        return self.relu(out + identity)
+        return out + identity
 
 
 @MODELS.register_module()
@@ -89,6 +107,8 @@ class ResNet(BaseModule):
         norm_cfg: ``dict(type='BN' | 'SyncBN' | 'GN', requires_grad=..., num_groups=...)``.
         norm_eval: keep BatchNorm layers in eval mode while training (frozen statistics).
         zero_init_residual: zero the last norm of each block at init.
+        with_cp: recompute each block's activations in the backward pass (activation
+            checkpointing): less training memory for more time.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint='torchvision://resnet50')``.
     """
 
@@ -104,7 +124,7 @@ class ResNet(BaseModule):
                  out_indices: tuple[int, ...] = (0, 1, 2, 3), style: str = "pytorch",
                  frozen_stages: int = -1, norm_cfg: dict | None = None, norm_eval: bool = True,
                  zero_init_residual: bool = True, groups: int = 1, base_width: int = 64,
-                 init_cfg: dict | list | None = None, **kwargs) -> None:
+                 with_cp: bool = False, init_cfg: dict | list | None = None) -> None:
         if depth not in self.arch_settings:
             raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
@@ -119,6 +139,7 @@ class ResNet(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_cfg = norm_cfg or dict(type="BN", requires_grad=True)
         self.norm_eval = norm_eval
+        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         block, stage_blocks = self.arch_settings[depth]
         self._make_stem(in_channels, base_channels)
@@ -150,7 +171,7 @@ class ResNet(BaseModule):
                 build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
             )
         common = dict(style=self.style, norm_cfg=self.norm_cfg, groups=groups, base_width=base_width,
-                      base_channels=base_channels)
+                      base_channels=base_channels, with_cp=self.with_cp)
         layers = [block(inplanes, planes, stride, downsample, **common)]
         layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
         return nn.Sequential(*layers)
