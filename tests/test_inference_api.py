@@ -94,6 +94,9 @@ def test_checkpoint_by_url_is_downloaded_and_cached(tiny, file_server, tmp_path,
     assert torch.equal(model.state_dict()["rpn_head.rpn_cls.weight"],
                        torch.load(ckpt, weights_only=True)["state_dict"]["rpn_head.rpn_cls.weight"])
     assert (tmp_path / "cache").exists()
+    # a mirror replaces the host of an https URL (here by the loopback server)
+    mirrored = init_detector(cfg, "https://download.example.org/ckpt/tiny.pth", mirror=file_server.base)
+    assert torch.equal(mirrored.state_dict()["rpn_head.rpn_cls.weight"], model.state_dict()["rpn_head.rpn_cls.weight"])
 
 
 def test_unknown_names_are_clear_errors(tiny):
