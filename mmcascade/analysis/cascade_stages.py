@@ -28,13 +28,6 @@ class StageOutputs:
     ensemble: Tensor      # (K, C + 1) float32, the model's test-time ensemble of the stages
 
 
-def _decode(head, rois: Tensor, deltas: Tensor, img_shape) -> Tensor:
-    if head.reg_class_agnostic:
-        return head.bbox_coder.decode(rois, deltas, max_shape=img_shape)
-    rep = rois.repeat_interleave(head.num_classes, dim=0)
-    return head.bbox_coder.decode(rep, deltas.reshape(-1, 4), max_shape=img_shape).reshape(rois.shape[0], -1)
-
-
 @torch.no_grad()
 def run_stages(model, data: dict) -> tuple[list[StageOutputs], list]:
     """Forward one collated batch (as a dataloader yields it) through ``model``'s cascade.
@@ -59,7 +52,7 @@ def run_stages(model, data: dict) -> tuple[list[StageOutputs], list]:
         cls_score, bbox_pred = roi_head.bbox_forward(stage, feats, rois)
         stage_rois.append(rois)
         stage_logits.append(cls_score)
-        per_image = [_decode(head, r[:, 1:], d, m["img_shape"])
+        per_image = [head.decode_all(r[:, 1:], d, m["img_shape"])
                      for r, d, m in zip(rois.split(counts), bbox_pred.split(counts), metas)]
         stage_boxes.append(torch.cat(per_image) if per_image else bbox_pred.new_zeros((0, 4)))
         if stage < roi_head.num_stages - 1:

@@ -90,12 +90,7 @@ class CascadePredictMixin:
             return empty_instances(rois, self.with_mask, _output_shape(meta, rescale))
         head = self.stage_modules(self.num_stages - 1)[1]
         probs = F.softmax(scores, dim=-1) if self.test_ensemble == "logits" else scores
-        if head.reg_class_agnostic:
-            boxes = head.bbox_coder.decode(rois[:, 1:], deltas, max_shape=meta["img_shape"])
-        else:
-            rep = rois[:, 1:].repeat_interleave(head.num_classes, dim=0)
-            boxes = head.bbox_coder.decode(rep, deltas.reshape(-1, 4), max_shape=meta["img_shape"])
-            boxes = boxes.reshape(rois.shape[0], -1)
+        boxes = head.decode_all(rois[:, 1:], deltas, meta["img_shape"])
         if rescale:
             boxes = boxes / boxes.new_tensor(meta["scale_factor"]).repeat(boxes.shape[1] // 2)
         cfg = self.test_cfg

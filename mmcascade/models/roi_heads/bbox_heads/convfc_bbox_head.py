@@ -124,6 +124,15 @@ class Shared2FCBBoxHead(BaseModule):
         rows = torch.arange(bbox_pred.shape[0], device=bbox_pred.device)
         return bbox_pred.view(bbox_pred.shape[0], self.num_classes, 4)[rows, labels]
 
+    def decode_all(self, boxes: Tensor, bbox_pred: Tensor, img_shape: tuple[int, int]) -> Tensor:
+        """Every class's refinement of ``boxes (K, 4)``: ``(K, 4)`` when class-agnostic, else
+        ``(K, 4 * num_classes)``; clipped to ``img_shape``."""
+        if self.reg_class_agnostic:
+            return self.bbox_coder.decode(boxes, bbox_pred, max_shape=img_shape)
+        rep = boxes.repeat_interleave(self.num_classes, dim=0)
+        decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
+        return decoded.reshape(boxes.shape[0], -1)
+
     def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor,
                          img_shape: tuple[int, int]) -> Tensor:
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
