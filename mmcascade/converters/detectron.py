@@ -23,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .upgrade import background_last
+
 _SAFE_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
@@ -117,11 +119,6 @@ def _wb(blobs: Mapping[str, np.ndarray], src: str, dst: str) -> dict[str, torch.
     return {f"{dst}.weight": _tensor(blobs[f"{src}_w"]), f"{dst}.bias": _tensor(blobs[f"{src}_b"])}
 
 
-def _background_last(array: np.ndarray, per_class: int) -> np.ndarray:
-    """Move Detectron's class-0 background block to the end (``per_class`` rows per class)."""
-    return np.concatenate([array[per_class:], array[:per_class]], axis=0)
-
-
 def convert_detector(blobs: Mapping[str, np.ndarray], eps: float = 1e-5) -> dict[str, torch.Tensor]:
     """A Detectron end-to-end Faster / Mask R-CNN FPN → our FasterRCNN / MaskRCNN state_dict."""
     state = convert_backbone(blobs, "backbone.", eps)
@@ -137,19 +134,15 @@ def convert_detector(blobs: Mapping[str, np.ndarray], eps: float = 1e-5) -> dict
     state.update(_wb(blobs, "rpn_bbox_pred_fpn2", "rpn_head.rpn_reg"))
     state.update(_wb(blobs, "fc6", "roi_head.bbox_head.shared_fcs.0"))
     state.update(_wb(blobs, "fc7", "roi_head.bbox_head.shared_fcs.1"))
-    for suffix in ("w", "b"):
-        part = "weight" if suffix == "w" else "bias"
-        state[f"roi_head.bbox_head.fc_cls.{part}"] = _tensor(_background_last(blobs[f"cls_score_{suffix}"], 1))
-        reg = blobs[f"bbox_pred_{suffix}"]
-        state[f"roi_head.bbox_head.fc_reg.{part}"] = _tensor(reg[4:] if reg.shape[0] > 4 else reg)
+    state.update(_wb(blobs, "cls_score", "roi_head.bbox_head.fc_cls"))
+    state.update(_wb(blobs, "bbox_pred", "roi_head.bbox_head.fc_reg"))
     if "mask_fcn_logits_w" in blobs:
         for i in range(4):
             state.update(_wb(blobs, f"_[mask]_fcn{i + 1}", f"roi_head.mask_head.convs.{i}.conv"))
         state.update(_wb(blobs, "conv5_mask", "roi_head.mask_head.upsample"))
-        logits_w, logits_b = blobs["mask_fcn_logits_w"], blobs["mask_fcn_logits_b"]
-        state["roi_head.mask_head.conv_logits.weight"] = _tensor(logits_w[1:] if logits_w.shape[0] > 1 else logits_w)
-        state["roi_head.mask_head.conv_logits.bias"] = _tensor(logits_b[1:] if logits_b.shape[0] > 1 else logits_b)
-    return state
+        state.update(_wb(blobs, "mask_fcn_logits", "roi_head.mask_head.conv_logits"))
+    # Detectron puts background first, as MMDetection v1 did
+    return {k: background_last(k, v) for k, v in state.items()}
 
 
 def detector_state_from_pkl(path: str | Path, model: nn.Module) -> dict[str, torch.Tensor]:

@@ -12,13 +12,12 @@ def is_v1_layout(state: Mapping[str, torch.Tensor]) -> bool:
     return any(k.startswith(_MOVED) for k in state)
 
 
-def _background_last(t: torch.Tensor, per_class: int) -> torch.Tensor:
-    return torch.cat([t[per_class:], t[:per_class]], dim=0)
-
-
-def _upgrade_value(key: str, value: torch.Tensor) -> torch.Tensor:
+def background_last(key: str, value: torch.Tensor) -> torch.Tensor:
+    """Rows of a background-first head (MMDetection v1, Detectron) in our order: the classifier's
+    background row moves to the end; the background's 4 box outputs (class-specific regression)
+    and its mask logits are dropped. Other keys are returned unchanged."""
     if key.endswith(("fc_cls.weight", "fc_cls.bias")):
-        return _background_last(value, 1)
+        return torch.cat([value[1:], value[:1]], dim=0)
     if key.endswith(("fc_reg.weight", "fc_reg.bias")) and value.shape[0] > 4:
         return value[4:]  # class-specific: v1 also regressed the background class
     if key.endswith(("conv_logits.weight", "conv_logits.bias")) and value.shape[0] > 1:
@@ -34,5 +33,5 @@ def upgrade_v1_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
     out = {}
     for key, value in state.items():
         new_key = "roi_head." + key if key.startswith(_MOVED) else key
-        out[new_key] = _upgrade_value(new_key, value) if key.startswith(_MOVED) else value
+        out[new_key] = background_last(new_key, value) if key.startswith(_MOVED) else value
     return out
