@@ -1,14 +1,11 @@
 """Evaluate the per-stage detections with COCOeval and draw the localisation plots."""
-import contextlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools.coco import COCO
 from terminaltables import AsciiTable
 
-from mmcascade.evaluation.coco_eval import det_results_to_json, run_cocoeval
+from mmcascade.evaluation.coco_eval import det_results_to_json, load_coco, run_cocoeval
 
 IOU_THRS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 INPUT_BINS = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # the papers' x-axis: input IoU 0.5 .. 1.0
@@ -28,8 +25,7 @@ def evaluate_variants(ann_file: str, results: dict[str, list[dict]], cat_ids: Se
                       img_ids: Sequence[int]) -> list[StageAP]:
     """COCO box AP of each variant. ``results[name]`` holds per-image dicts with ``img_id``,
     ``bboxes (N, 4)``, ``scores (N,)``, ``labels (N,)`` (original-image pixels)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(ann_file)
+    coco = load_coco(ann_file)
     rows = []
     for name, per_image in results.items():
         dets, _ = det_results_to_json(per_image, cat_ids)

@@ -142,6 +142,12 @@ def classwise_table(classwise: list[tuple[str, float]], columns: int = 3) -> str
     return AsciiTable([header] + rows).table
 
 
+def load_coco(ann_file: str) -> COCO:
+    """A pycocotools ``COCO`` index of ``ann_file`` without its progress prints."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(ann_file)
+
+
 def load_results_file(path: str) -> list[dict]:
     with open(path) as f:
         results = json.load(f)

@@ -8,8 +8,6 @@ RESULTS is a COCO results json (e.g. from ``tools/test.py --cfg-options
 test_evaluator.outfile_prefix=work_dirs/x/results``).
 """
 import argparse
-import contextlib
-import io
 import os
 import os.path as osp
 import sys
@@ -18,11 +16,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from pycocotools.coco import COCO  # noqa: E402
 
 from mmcascade.analysis.confusion import image_confusion, plot_confusion  # noqa: E402
 from mmcascade.apis.inference import config_class_names  # noqa: E402
-from mmcascade.evaluation.coco_eval import load_results_file  # noqa: E402
+from mmcascade.evaluation.coco_eval import load_coco, load_results_file  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 
@@ -35,8 +32,7 @@ def _xyxy(anns: list[dict]) -> np.ndarray:
 
 def confusion_from_files(ann_file: str, results: list[dict], classes: list[str], score_thr: float,
                          tp_iou_thr: float) -> np.ndarray:
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(ann_file)
+    coco = load_coco(ann_file)
     name_to_id = {c["name"]: c["id"] for c in coco.dataset["categories"]}
     label_of = {name_to_id[n]: i for i, n in enumerate(classes)}
     by_image: dict[int, list[dict]] = {}

@@ -7,23 +7,19 @@ One row per results file: AP, AP50, AP75, AP_s/m/l, then AP at IoU 0.50, 0.55, .
 breakdown where Cascade R-CNN's gain at high IoU shows), as a terminaltables table.
 """
 import argparse
-import contextlib
-import io
 import os.path as osp
 import sys
 
-from pycocotools.coco import COCO
 from terminaltables import AsciiTable
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmcascade.evaluation.coco_eval import load_results_file, run_cocoeval  # noqa: E402
+from mmcascade.evaluation.coco_eval import load_coco, load_results_file, run_cocoeval  # noqa: E402
 
 
 def evaluate(ann_file: str, result_files: list[str], names: list[str], metric: str) -> list[list[str]]:
     """Rows of the table: name, the six summary APs and AP at each IoU threshold (percent)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(ann_file)
+    coco = load_coco(ann_file)
     cats, imgs = sorted(coco.getCatIds()), sorted(coco.getImgIds())
     rows = []
     for name, path in zip(names, result_files, strict=True):
