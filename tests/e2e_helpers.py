@@ -31,6 +31,20 @@ def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = Non
     return path
 
 
+def random_checkpoint(cfg: str | Config, path, meta: dict | None = None, seed: int = 0) -> str:
+    """Save the seeded random weights of ``cfg``'s model (a path or a Config) as a checkpoint."""
+    import torch
+
+    from mmcascade.registry import MODELS
+    cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
+    torch.manual_seed(seed)
+    ckpt = {"state_dict": MODELS.build(cfg.model).state_dict()}
+    if meta is not None:
+        ckpt["meta"] = meta
+    torch.save(ckpt, path)
+    return str(path)
+
+
 def run_tool(*args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

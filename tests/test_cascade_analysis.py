@@ -11,9 +11,9 @@ from PIL import Image
 from mmcascade.analysis.cascade_stages import detections, iou_pairs, run_stages, variants
 from mmcascade.analysis.stage_report import regression_curve
 from mmcascade.apis import init_detector
-from mmcascade.registry import DATASETS, MODELS
+from mmcascade.registry import DATASETS
 
-from e2e_helpers import run_tool, tiny_embedded_cfg
+from e2e_helpers import random_checkpoint, run_tool, tiny_embedded_cfg
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,7 @@ def setup(tmp_path_factory):
     cfg_path = tiny_embedded_cfg(tmp, spec=dict(num_train=4, num_val=6, seed=5))
     cfg = Config.fromfile(cfg_path)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    torch.manual_seed(1)
-    ckpt = str(tmp / "model.pth")
-    torch.save({"state_dict": MODELS.build(cfg.model).state_dict()}, ckpt)
+    ckpt = random_checkpoint(cfg, tmp / "model.pth", seed=1)
     return cfg_path, ckpt, dataset, tmp
 
 

@@ -6,7 +6,6 @@ import warnings
 import cv2
 import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
 from PIL import Image
 
@@ -14,7 +13,7 @@ from mmcascade.analysis.complexity import count_costs
 from mmcascade.analysis.confusion import image_confusion
 from mmcascade.registry import DATASETS, MODELS
 
-from e2e_helpers import run_tool, tiny_embedded_cfg
+from e2e_helpers import random_checkpoint, run_tool, tiny_embedded_cfg
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +22,8 @@ def tiny(tmp_path_factory):
     cfg_path = tiny_embedded_cfg(tmp, spec=dict(num_train=4, num_val=4, seed=9))
     cfg = Config.fromfile(cfg_path)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    torch.manual_seed(0)
-    ckpt = tmp / "model.pth"
-    torch.save({"state_dict": MODELS.build(cfg.model).state_dict()}, ckpt)
-    return cfg_path, str(ckpt), cfg, dataset, tmp
+    ckpt = random_checkpoint(cfg, tmp / "model.pth")
+    return cfg_path, ckpt, cfg, dataset, tmp
 
 
 def _is_picture(path, size_hw) -> None:

@@ -9,18 +9,10 @@ from mmengine.config import Config
 from mmcascade.apis import CheckpointError, inference_detector, init_detector
 from mmcascade.datasets.coco_classes import COCO_CLASSES
 from mmcascade.datasets.embedded import CLASSES as SHAPES
-from mmcascade.registry import DATASETS, MODELS
+from mmcascade.registry import DATASETS
 
 from conftest import REPO
-from e2e_helpers import tiny_embedded_cfg
-
-
-def _tiny_checkpoint(cfg_path: str, path, meta: dict) -> str:
-    cfg = Config.fromfile(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    torch.save({"state_dict": model.state_dict(), "meta": meta}, path)
-    return str(path)
+from e2e_helpers import random_checkpoint, tiny_embedded_cfg
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def tiny(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     cfg = tiny_embedded_cfg(tmp)
     DATASETS.build(Config.fromfile(cfg).test_dataloader.dataset)  # generates the images
-    ckpt = _tiny_checkpoint(cfg, tmp / "tiny.pth", {"dataset_meta": {"classes": SHAPES}})
+    ckpt = random_checkpoint(cfg, tmp / "tiny.pth", {"dataset_meta": {"classes": SHAPES}})
     return cfg, ckpt
 
 
@@ -37,7 +29,7 @@ def test_zoo_name_and_v2_checkpoint_build_and_run(tmp_path):
     cfg = Config.fromfile(os.path.join(REPO, "configs/cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py"))
     cfg.model.backbone.init_cfg = None
     meta = {"CLASSES": COCO_CLASSES, "mmcv_version": "1.0.2", "config": cfg.pretty_text}
-    ckpt = _tiny_checkpoint_from_model(cfg, tmp_path / "published.pth", meta)
+    ckpt = random_checkpoint(cfg, tmp_path / "published.pth", meta)
     model = init_detector("cascade_rcnn_r50_fpn_1x_coco", ckpt)
     assert model.dataset_meta["classes"] == COCO_CLASSES and not model.training
     result = inference_detector(model, np.full((120, 160, 3), 127, np.uint8))
@@ -47,12 +39,6 @@ def test_zoo_name_and_v2_checkpoint_build_and_run(tmp_path):
     assert result.ori_shape == (120, 160) and result.img_shape == (800, 1067)
     if len(inst):
         assert inst.bboxes[:, 2].max() <= 160 and inst.bboxes[:, 3].max() <= 120
-
-
-def _tiny_checkpoint_from_model(cfg: Config, path, meta: dict) -> str:
-    torch.manual_seed(0)
-    torch.save({"state_dict": MODELS.build(cfg.model).state_dict(), "meta": meta}, path)
-    return str(path)
 
 
 def test_paths_and_arrays_give_the_same_detections(tiny):
@@ -74,14 +60,14 @@ def test_paths_and_arrays_give_the_same_detections(tiny):
 
 def test_checkpoint_for_other_classes_is_explained(tiny, tmp_path):
     cfg, _ = tiny
-    wrong_meta = _tiny_checkpoint(cfg, tmp_path / "a.pth", {"CLASSES": ("cat", "dog", "bird")})
+    wrong_meta = random_checkpoint(cfg, tmp_path / "a.pth", {"CLASSES": ("cat", "dog", "bird")})
     with pytest.raises(CheckpointError, match="trained on 3 classes .*predict 5"):
         init_detector(cfg, wrong_meta)
     # no class names recorded: the classifier's shape tells
     three = Config.fromfile(cfg)
     for head in three.model.roi_head.bbox_head + three.model.roi_head.mask_head:
         head.num_classes = 3
-    torch.save({"state_dict": MODELS.build(three.model).state_dict()}, tmp_path / "b.pth")
+    random_checkpoint(three, tmp_path / "b.pth")
     with pytest.raises(CheckpointError, match="trained on 3 classes, the config declares 5"):
         init_detector(cfg, str(tmp_path / "b.pth"))
 
@@ -111,7 +97,7 @@ def test_test_py_refuses_a_checkpoint_for_other_classes_before_running(tiny, tmp
     import subprocess
     import sys
     cfg, _ = tiny
-    wrong = _tiny_checkpoint(cfg, tmp_path / "c.pth", {"CLASSES": ("cat", "dog", "bird")})
+    wrong = random_checkpoint(cfg, tmp_path / "c.pth", {"CLASSES": ("cat", "dog", "bird")})
     proc = subprocess.run([sys.executable, "tools/test.py", cfg, wrong, "--work-dir", str(tmp_path / "w")],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
