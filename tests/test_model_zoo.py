@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from mmcascade.zoo import DownloadError, ManifestError, get_entry, load_manifest
-from mmcascade.zoo.fetch import apply_mirror, checkpoint_of
+from mmcascade.zoo.download import apply_mirror
+from mmcascade.zoo.fetch import checkpoint_of
 
 from conftest import REPO
 from seed_tables import detectron_rows, openmmlab_rows

@@ -47,14 +47,12 @@ def resolve_checkpoint(checkpoint: str | os.PathLike, **download_kwargs) -> Path
     a model-zoo name (its published checkpoint)."""
     from mmcascade.zoo import download, get_entry, load_manifest
     from mmcascade.zoo.download import is_url
-    from mmcascade.zoo.fetch import apply_mirror, checkpoint_of
+    from mmcascade.zoo.fetch import checkpoint_of
     text = str(checkpoint)
     if Path(text).is_file():
         return Path(text)
     if is_url(text):
-        kwargs = dict(download_kwargs)
-        mirror = kwargs.pop("mirror", None)  # an explicit URL ignores $MMCASCADE_MIRROR
-        return download(apply_mirror(text, mirror) if mirror else text, **kwargs)
+        return download(text, **download_kwargs)  # an explicit URL ignores $MMCASCADE_MIRROR
     manifest = load_manifest()
     if text in manifest:
         return checkpoint_of(get_entry(text, manifest), **download_kwargs)

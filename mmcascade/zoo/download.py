@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from tqdm import tqdm
 
@@ -66,6 +66,16 @@ def check_source(url: str, allow_http: bool = False) -> None:
             f"{url}: refused: plain http to a remote host can be tampered with on the way; use "
             f"https (OpenMMLab's host serves it), or opt in with --allow-http / allow_http=True")
     raise DownloadError(f"{url}: unsupported scheme {parsed.scheme!r} (https, file or loopback http)")
+
+
+def apply_mirror(url: str, mirror: str | None) -> str:
+    """Replace the scheme and host of ``url`` with ``mirror``, keeping the path:
+    ``https://host/a/b.pth`` + ``http://127.0.0.1:8000/m`` gives ``http://127.0.0.1:8000/m/a/b.pth``;
+    no mirror leaves ``url`` as it is."""
+    if not mirror:
+        return url
+    base, parsed = urlparse(mirror.rstrip("/")), urlparse(url)
+    return urlunparse(base._replace(path=base.path + parsed.path))
 
 
 def cache_path(url: str, root: Path | None = None) -> Path:
@@ -170,7 +180,7 @@ def _fetch_with_retries(url: str, part: Path, progress: bool, timeout: float, re
 
 
 def download(url: str, dest: Path | None = None, hash_prefix: str | None = None, *,
-             offline: bool | None = None, allow_http: bool = False, progress: bool = True,
+             mirror: str | None = None, offline: bool | None = None, allow_http: bool = False, progress: bool = True,
              retries: int = 3, timeout: float = 60.0) -> Path:
     """Return a verified local copy of ``url`` (downloading it if the cache lacks it).
 
@@ -178,6 +188,7 @@ def download(url: str, dest: Path | None = None, hash_prefix: str | None = None,
         url: https / loopback-http / file URL, or a local path (verified and returned as is).
         dest: final file path; default :func:`cache_path`.
         hash_prefix: expected sha256 prefix; default the one in the file name, if any.
+        mirror: base URL replacing the scheme and host of ``url`` (see :func:`apply_mirror`).
         offline: only use the cache (default ``$MMCASCADE_OFFLINE``).
         retries: how many times an interrupted transfer is resumed before giving up.
 
@@ -192,6 +203,7 @@ def download(url: str, dest: Path | None = None, hash_prefix: str | None = None,
             raise DownloadError(f"{local}: no such file")
         verify_hash(local, hash_prefix or hash_prefix_from_name(local.name), str(local))
         return local
+    url = apply_mirror(url, mirror)
     check_source(url, allow_http)
     final = Path(dest) if dest else cache_path(url)
     prefix = hash_prefix or hash_prefix_from_name(final.name)

@@ -1,21 +1,14 @@
 """Fetch a model-zoo entry's files (checkpoint, log) with its link status respected."""
 import os
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 from .download import DownloadError, download
 from .manifest import ZooEntry
 
 
-def apply_mirror(url: str, mirror: str | None = None) -> str:
-    """Replace the scheme and host of ``url`` with ``mirror`` (default ``$MMCASCADE_MIRROR``),
-    keeping the path: ``https://host/a/b.pth`` + ``http://127.0.0.1:8000/m`` gives
-    ``http://127.0.0.1:8000/m/a/b.pth``."""
-    mirror = mirror or os.environ.get("MMCASCADE_MIRROR")
-    if not mirror:
-        return url
-    base, parsed = urlparse(mirror.rstrip("/")), urlparse(url)
-    return urlunparse(base._replace(path=base.path + parsed.path))
+def _zoo_mirror(mirror: str | None) -> str | None:
+    """Zoo downloads follow ``$MMCASCADE_MIRROR`` unless a mirror is given."""
+    return mirror or os.environ.get("MMCASCADE_MIRROR")
 
 
 def checkpoint_of(entry: ZooEntry, *, accept_link_note: bool = False, mirror: str | None = None,
@@ -31,7 +24,7 @@ def checkpoint_of(entry: ZooEntry, *, accept_link_note: bool = False, mirror: st
             f"{entry.name}: refused: {entry.note} Downloading it would give you weights of a "
             f"different model than the row's; pass --accept-link-note (accept_link_note=True) "
             f"to fetch the linked file anyway.")
-    return download(apply_mirror(entry.checkpoint_url, mirror), hash_prefix=entry.hash_prefix,
+    return download(entry.checkpoint_url, hash_prefix=entry.hash_prefix, mirror=_zoo_mirror(mirror),
                     **download_kwargs)
 
 
@@ -39,4 +32,4 @@ def log_of(entry: ZooEntry, *, mirror: str | None = None, **download_kwargs) -> 
     """Download the published training log (``.log.json``) of an OpenMMLab entry."""
     if not entry.log_url:
         raise DownloadError(f"{entry.name}: the published row has no training log")
-    return download(apply_mirror(entry.log_url, mirror), **download_kwargs)
+    return download(entry.log_url, mirror=_zoo_mirror(mirror), **download_kwargs)
