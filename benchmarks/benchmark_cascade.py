@@ -32,9 +32,11 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool = False):
+def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool | tuple[bool, ...] = False,
+          channels_last: bool = False):
     cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
     cfg.backbone.update(init_cfg=None, with_cp=with_cp)
+    cfg.channels_last = channels_last
     model = MODELS.build(cfg)
     model.init_weights()
     return model
@@ -51,8 +53,8 @@ def timed(fn, repeats: int, warmup: int = 1) -> list[float]:
     return times
 
 
-def bench_infer(repeats: int) -> None:
-    model = build().eval()
+def bench_infer(repeats: int, channels_last: bool = False) -> None:
+    model = build(channels_last=channels_last).eval()
     h, w = 800, 1216
     img = torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
     sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
@@ -65,7 +67,7 @@ def bench_infer(repeats: int) -> None:
 
     def dense():
         with torch.no_grad():
-            feats = model.neck(model.backbone(data["inputs"]))
+            feats = model.extract_feat(data["inputs"])
             for f in feats:
                 torch.relu(model.rpn_head.rpn_conv(f))
             for head in model.roi_head.bbox_head:
@@ -73,17 +75,30 @@ def bench_infer(repeats: int) -> None:
 
     total = statistics.median(timed(full, repeats))
     dense_t = statistics.median(timed(dense, repeats))
-    print(f"threads: {torch.get_num_threads()}  image: {h}x{w}  repeats: {repeats}")
+    print(f"threads: {torch.get_num_threads()}  image: {h}x{w}  repeats: {repeats}  channels_last: {channels_last}")
+    print(f"proposals per FPN level (RoIAlign cost grows with RoI size): {proposal_levels(model, data)}")
     print(f"end-to-end inference, median: {total:.3f} s")
     print(f"dense layers alone, median:   {dense_t:.3f} s")
     print(f"ratio total / dense:          {total / dense_t:.3f}  (target <= 1.15)")
     print(f"peak RSS:                     {peak_rss_gb():.2f} GB")
 
 
-def bench_train(repeats: int, with_cp: bool = False) -> None:
+def proposal_levels(model, data: dict) -> list[int]:
+    """How many of the RPN's test proposals each RoI level pools (random weights decide this)."""
+    from mmcascade.models.roi_heads.roi_extractors import map_roi_levels
+    from mmcascade.structures import bbox2roi
+
+    with torch.no_grad():
+        proposals = model.rpn_head.predict(model.extract_feat(data["inputs"]), data["data_samples"])
+    extractor = model.roi_head.bbox_roi_extractor[0]
+    levels = map_roi_levels(bbox2roi([p.bboxes for p in proposals]), extractor.num_inputs, extractor.finest_scale)
+    return torch.bincount(levels, minlength=extractor.num_inputs).tolist()
+
+
+def bench_train(repeats: int, with_cp: bool | tuple[bool, ...] = False, channels_last: bool = False) -> None:
     from model_inputs import random_train_batch
 
-    model = build(with_cp=with_cp).train()
+    model = build(with_cp=with_cp, channels_last=channels_last).train()
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
     data = random_train_batch(model, 2, 800, 1216)
 
@@ -95,7 +110,8 @@ def bench_train(repeats: int, with_cp: bool = False) -> None:
         optim.step()
 
     times = timed(step, repeats)
-    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}  with_cp: {with_cp}")
+    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}  with_cp: {with_cp}  "
+          f"channels_last: {channels_last}")
     print(f"training step, median: {statistics.median(times):.2f} s  (all: {', '.join(f'{t:.2f}' for t in times)})")
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
@@ -128,12 +144,23 @@ def bench_train_embedded(repeats: int) -> None:
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
 
+def stages_with_cp(digits: str) -> bool | tuple[bool, ...]:
+    """``''`` -> False; ``'1234'`` -> True; ``'23'`` -> (False, True, True, False)."""
+    if not set(digits) <= set("1234"):
+        raise SystemExit(f"--with-cp takes stage digits 1 to 4, got {digits!r}")
+    flags = tuple(str(i) in digits for i in range(1, 5))
+    return all(flags) or (flags if any(flags) else False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["infer", "train", "train-embedded"])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--with-cp", action="store_true",
-                        help="train: activation checkpointing in the ResNet blocks (backbone.with_cp)")
+    parser.add_argument("--with-cp", nargs="?", const="1234", default="",
+                        help="train: activation checkpointing in the ResNet blocks (backbone.with_cp); "
+                             "alone: every stage; with digits, those stages only, e.g. 2 or 23 (layer2, layer3)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="infer / train: the detector's channels_last option (NHWC convolutions)")
     parser.add_argument("--mmap-threshold", type=int, default=0,
                         help="glibc mmap threshold in bytes (env_cfg.malloc_mmap_threshold); 0: the default")
     args = parser.parse_args()
@@ -144,9 +171,11 @@ def main() -> None:
     register_all_modules()
     torch.manual_seed(0)
     if args.mode == "train":
-        bench_train(args.repeats, args.with_cp)
+        bench_train(args.repeats, stages_with_cp(args.with_cp), args.channels_last)
+    elif args.mode == "infer":
+        bench_infer(args.repeats, args.channels_last)
     else:
-        {"infer": bench_infer, "train-embedded": bench_train_embedded}[args.mode](args.repeats)
+        bench_train_embedded(args.repeats)
 
 
 if __name__ == "__main__":

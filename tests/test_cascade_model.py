@@ -179,3 +179,39 @@ def test_nan_loss_stops_before_the_optimizer_step(seeded):
     with pytest.raises(NonFiniteLossError, match="s1.loss_bbox"):
         model.train_step(batch, optim)
     assert torch.equal(model.roi_head.bbox_head[0].fc_cls.weight, before)
+
+
+def test_channels_last_gives_the_same_losses_gradients_and_detections(seeded):
+    """The ``channels_last`` option changes the memory layout only, not the network."""
+    from mmcascade.registry import MODELS
+
+    from conftest import tiny_model_cfg
+
+    plain = build_tiny()
+    fast = MODELS.build(dict(tiny_model_cfg(), channels_last=True))
+    fast.load_state_dict(plain.state_dict())
+    conv = fast.backbone.layer2[0].conv2.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    for model in (plain, fast):
+        model.train()
+    torch.manual_seed(1)
+    lp = plain(**make_batch(plain), mode="loss")
+    torch.manual_seed(1)
+    lf = fast(**make_batch(fast), mode="loss")
+    for key in lp:
+        torch.testing.assert_close(lf[key], lp[key], rtol=1e-4, atol=1e-5, msg=key)
+    _total(lp).backward()
+    _total(lf).backward()
+    grads = {n: p.grad for n, p in fast.named_parameters() if p.grad is not None}
+    assert grads
+    for name, p in plain.named_parameters():
+        if p.grad is not None:
+            torch.testing.assert_close(grads[name], p.grad, rtol=1e-3, atol=1e-5, msg=name)
+    for model in (plain, fast):
+        model.eval()
+    with torch.no_grad():
+        outs = [m(**make_batch(m, training=False), mode="predict")[0].pred_instances for m in (plain, fast)]
+    assert len(outs[0]) == len(outs[1]) > 0
+    torch.testing.assert_close(outs[1].bboxes, outs[0].bboxes, rtol=0, atol=1e-3)
+    torch.testing.assert_close(outs[1].scores, outs[0].scores, rtol=0, atol=1e-4)
+    assert torch.equal(outs[1].labels, outs[0].labels)

@@ -78,6 +78,17 @@ def test_roi_extractor_pools_and_keeps_every_level_in_the_graph():
     assert ext(feats, torch.zeros((0, 5))).shape == (0, 4, 7, 7)
 
 
+def test_roi_extractor_reads_channels_last_features_as_nchw():
+    """mmcv's CPU RoIAlign indexes its input as NCHW; NHWC features must give the same pooling."""
+    ext = SingleRoIExtractor(dict(type="RoIAlign", output_size=7, sampling_ratio=0), 8, [4, 8, 16, 32])
+    g = torch.Generator().manual_seed(0)
+    feats = [torch.randn(1, 8, 64 // 2**i, 96 // 2**i, generator=g) for i in range(4)]
+    rois = torch.tensor([[0.0, 3.0, 5.0, 40.0, 30.0], [0.0, 10.0, 8.0, 300.0, 250.0]])
+    nhwc = [f.contiguous(memory_format=torch.channels_last) for f in feats]
+    assert not nhwc[0].is_contiguous()
+    torch.testing.assert_close(ext(nhwc, rois), ext(feats, rois), rtol=0, atol=0)
+
+
 def test_mask_targets_and_paste():
     m = np.zeros((1, 40, 40), np.uint8)
     m[0, 10:30, 10:30] = 1
@@ -115,10 +126,14 @@ def test_malloc_mmap_threshold_is_settable_on_glibc():
     assert set_malloc_mmap_threshold(1 << 20) is True
 
 
-def test_resnet_activation_checkpointing_gives_the_same_gradients():
+@pytest.mark.parametrize("with_cp", [True, (False, True, False, False)])
+def test_resnet_activation_checkpointing_gives_the_same_gradients(with_cp):
     from mmcascade.registry import MODELS
-    cfgs = [dict(type="ResNet", depth=50, base_channels=8, frozen_stages=1, with_cp=cp) for cp in (False, True)]
+    cfgs = [dict(type="ResNet", depth=50, base_channels=8, frozen_stages=1, with_cp=cp) for cp in (False, with_cp)]
     plain, ckpt = (MODELS.build(c).train() for c in cfgs)
+    expected = (True,) * 4 if with_cp is True else with_cp
+    assert tuple(all(b.with_cp for b in getattr(ckpt, f"layer{i}")) for i in range(1, 5)) == expected
+    assert ckpt.with_cp and not plain.with_cp
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64)
     losses = [sum(o.square().mean() for o in m(x)) for m in (plain, ckpt)]
@@ -134,3 +149,23 @@ def test_resnet_rejects_unknown_options():
     from mmcascade.registry import MODELS
     with pytest.raises(TypeError, match="with_cpp"):
         MODELS.build(dict(type="ResNet", depth=50, with_cpp=True))
+    with pytest.raises(ValueError, match="one per stage"):
+        MODELS.build(dict(type="ResNet", depth=50, with_cp=(True, False)))
+
+
+def test_heads_refuse_options_they_do_not_implement():
+    """MMDetection's defaults spelled out are fine; a typo or another value is an error."""
+    from mmcascade.registry import MODELS, TASK_UTILS
+    head = dict(type="Shared2FCBBoxHead", in_channels=8, fc_out_channels=16, roi_feat_size=7, num_classes=3)
+    assert MODELS.build(dict(head, with_avg_pool=False, reg_predictor_cfg=dict(type="Linear"))).fc_cls.out_features == 4
+    with pytest.raises(TypeError, match="Shared2FCBBoxHead got an unknown option 'fc_out_channel'"):
+        MODELS.build(dict(head, fc_out_channel=32))
+    with pytest.raises(ValueError, match="with_avg_pool=True is not implemented"):
+        MODELS.build(dict(head, with_avg_pool=True))
+    with pytest.raises(ValueError, match="add_extra_convs='on_input'"):
+        MODELS.build(dict(type="FPN", in_channels=[8, 16], out_channels=8, num_outs=3, add_extra_convs="on_input"))
+    with pytest.raises(TypeError, match="RandomSampler got an unknown option 'pos_fractoin'"):
+        TASK_UTILS.build(dict(type="RandomSampler", num=8, pos_fraction=0.25, pos_fractoin=0.5))
+    upsample = dict(type="deconv", scale_factor=2)
+    assert MODELS.build(dict(type="FCNMaskHead", num_convs=1, in_channels=8, conv_out_channels=8, num_classes=3,
+                             upsample_cfg=upsample)).conv_logits.out_channels == 3

@@ -2,6 +2,7 @@
 from mmengine.model import ImgDataPreprocessor
 
 from mmcascade.registry import MODELS
+from mmcascade.utils.options import check_extra_options
 
 
 @MODELS.register_module()
@@ -17,10 +18,11 @@ class DetDataPreprocessor(ImgDataPreprocessor):
 
     def __init__(self, mean=None, std=None, pad_size_divisor: int = 1, pad_value: float = 0,
                  bgr_to_rgb: bool = False, rgb_to_bgr: bool = False, pad_mask: bool = False,
-                 mask_pad_value: int = 0, **kwargs) -> None:
+                 mask_pad_value: int = 0, non_blocking: bool = False, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(
+            boxtype2tensor=True, batch_augments=None, pad_seg=False, seg_pad_value=255))
         super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor, pad_value=pad_value,
-                         bgr_to_rgb=bgr_to_rgb, rgb_to_bgr=rgb_to_bgr, non_blocking=kwargs.get(
-                             "non_blocking", False))
+                         bgr_to_rgb=bgr_to_rgb, rgb_to_bgr=rgb_to_bgr, non_blocking=non_blocking)
         self.pad_mask = pad_mask
 
     def forward(self, data: dict, training: bool = False) -> dict:

@@ -3,6 +3,8 @@
 ``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on
 the first 1x1 conv (the original MSRA / Detectron weights).
 """
+from collections.abc import Sequence
+
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
@@ -20,6 +22,16 @@ def _maybe_checkpoint(block: nn.Module, residual, x: Tensor) -> Tensor:
     if block.with_cp and block.training and torch.is_grad_enabled():
         return block.relu(cp.checkpoint(residual, x, use_reentrant=False))
     return block.relu(residual(x))
+
+
+def _per_stage(with_cp: bool | Sequence[bool], num_stages: int) -> tuple[bool, ...]:
+    """``with_cp`` as one bool per stage; a sequence must have one entry per stage."""
+    if isinstance(with_cp, bool):
+        return (with_cp,) * num_stages
+    flags = tuple(with_cp)
+    if len(flags) != num_stages or not all(isinstance(f, bool) for f in flags):
+        raise ValueError(f"with_cp must be a bool or {num_stages} bools (one per stage), got {with_cp!r}")
+    return flags
 
 
 class BasicBlock(BaseModule):
@@ -108,7 +120,8 @@ class ResNet(BaseModule):
         norm_eval: keep BatchNorm layers in eval mode while training (frozen statistics).
         zero_init_residual: zero the last norm of each block at init.
         with_cp: recompute each block's activations in the backward pass (activation
-            checkpointing): less training memory for more time.
+            checkpointing): less training memory for more time. ``True`` for every stage, or
+            one bool per stage, e.g. ``(False, True, False, False)`` for ``layer2`` only.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint='torchvision://resnet50')``.
     """
 
@@ -124,7 +137,7 @@ class ResNet(BaseModule):
                  out_indices: tuple[int, ...] = (0, 1, 2, 3), style: str = "pytorch",
                  frozen_stages: int = -1, norm_cfg: dict | None = None, norm_eval: bool = True,
                  zero_init_residual: bool = True, groups: int = 1, base_width: int = 64,
-                 with_cp: bool = False, init_cfg: dict | list | None = None) -> None:
+                 with_cp: bool | Sequence[bool] = False, init_cfg: dict | list | None = None) -> None:
         if depth not in self.arch_settings:
             raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
@@ -139,7 +152,8 @@ class ResNet(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_cfg = norm_cfg or dict(type="BN", requires_grad=True)
         self.norm_eval = norm_eval
-        self.with_cp = with_cp
+        self.stage_with_cp = _per_stage(with_cp, num_stages)
+        self.with_cp = any(self.stage_with_cp)
         self.zero_init_residual = zero_init_residual
         block, stage_blocks = self.arch_settings[depth]
         self._make_stem(in_channels, base_channels)
@@ -148,7 +162,7 @@ class ResNet(BaseModule):
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
             planes = base_channels * 2**i
             layer = self._make_layer(block, inplanes, planes, num_blocks, 1 if i == 0 else 2,
-                                     groups, base_width, base_channels)
+                                     groups, base_width, base_channels, self.stage_with_cp[i])
             inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", layer)
             self.res_layers.append(f"layer{i + 1}")
@@ -163,7 +177,7 @@ class ResNet(BaseModule):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def _make_layer(self, block: type, inplanes: int, planes: int, num_blocks: int, stride: int,
-                    groups: int, base_width: int, base_channels: int) -> nn.Sequential:
+                    groups: int, base_width: int, base_channels: int, with_cp: bool) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
             downsample = nn.Sequential(
@@ -171,7 +185,7 @@ class ResNet(BaseModule):
                 build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
             )
         common = dict(style=self.style, norm_cfg=self.norm_cfg, groups=groups, base_width=base_width,
-                      base_channels=base_channels, with_cp=self.with_cp)
+                      base_channels=base_channels, with_cp=with_cp)
         layers = [block(inplanes, planes, stride, downsample, **common)]
         layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
         return nn.Sequential(*layers)

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
 from mmcascade.structures import SampleList
+from mmcascade.utils.options import check_extra_options
 
 from ..layers import finite_rows
 
@@ -31,6 +32,7 @@ class RPNHead(BaseModule):
                  loss_cls: dict | None = None, loss_bbox: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  init_cfg: dict | None = None, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(num_convs=1, reg_decoded_bbox=False))
         super().__init__(init_cfg or dict(type="Normal", layer="Conv2d", std=0.01))
         if num_classes != 1:
             raise ValueError("RPNHead is class-agnostic: num_classes must be 1")

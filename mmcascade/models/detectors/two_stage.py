@@ -50,11 +50,17 @@ class TwoStageDetector(BaseModel):
 
     ``train_cfg.rpn`` / ``test_cfg.rpn`` go to the RPN, ``train_cfg.rcnn`` / ``test_cfg.rcnn``
     to the RoI head, ``train_cfg.rpn_proposal`` sets the proposals used for training.
+
+    ``channels_last=True`` keeps conv weights and the backbone / FPN / RPN activations in NHWC
+    layout (``torch.channels_last``): the same network and, up to float rounding, the same
+    outputs, but oneDNN convolutions on CPU skip their layout reorders (a batch-2 800x1216
+    training step of cascade_rcnn_r50_fpn: see the README's benchmarks). Off by default.
     """
 
     def __init__(self, backbone: dict, rpn_head: dict, roi_head: dict, neck: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None,
+                 channels_last: bool = False) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         if neck is not None:
@@ -63,6 +69,10 @@ class TwoStageDetector(BaseModel):
         self.roi_head = MODELS.build(_with_stage_cfg(roi_head, train_cfg, test_cfg, "rcnn"))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.channels_last = channels_last
+        if channels_last:
+            # In-place initialisation and load_state_dict (copy_) keep this layout.
+            self.to(memory_format=torch.channels_last)
 
     @property
     def with_neck(self) -> bool:
@@ -73,6 +83,9 @@ class TwoStageDetector(BaseModel):
         return self.roi_head.with_mask
 
     def extract_feat(self, inputs: Tensor) -> tuple[Tensor, ...]:
+        """``(N, 3, H, W)`` float32 batch -> multi-level features, finest first."""
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         feats = self.backbone(inputs)
         return self.neck(feats) if self.with_neck else feats
 

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmcascade.registry import MODELS
+from mmcascade.utils.options import check_extra_options
 
 
 @MODELS.register_module()
@@ -24,8 +25,9 @@ class FPN(BaseModule):
     def __init__(self, in_channels: list[int], out_channels: int, num_outs: int, start_level: int = 0,
                  norm_cfg: dict | None = None, upsample_mode: str = "nearest",
                  init_cfg: dict | None = None, **kwargs) -> None:
-        if kwargs.get("add_extra_convs"):
-            raise NotImplementedError("add_extra_convs is not supported; extra levels are max-pooled")
+        check_extra_options(type(self).__name__, kwargs, dict(
+            end_level=-1, add_extra_convs=False, relu_before_extra_convs=False, no_norm_on_lateral=False,
+            conv_cfg=None, act_cfg=None, upsample_cfg=dict(mode="nearest")))
         super().__init__(init_cfg or dict(type="Xavier", layer="Conv2d", distribution="uniform"))
         self.in_channels = list(in_channels)
         self.out_channels = out_channels

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, bbox2roi
+from mmcascade.utils.options import check_extra_options
 
 from ..layers import scale_grad
 from ..task_modules import SamplingResult
@@ -53,6 +54,7 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
                  test_cfg: dict | None = None, test_ensemble: str = "logits",
                  resample_later_stages: bool = True, compensate_stage_grads: bool = False,
                  init_cfg: dict | None = None, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(shared_head=None))
         super().__init__(init_cfg)
         if len(stage_loss_weights) != num_stages:
             raise ValueError(f"{len(stage_loss_weights)} stage_loss_weights for {num_stages} stages")

@@ -5,6 +5,7 @@ from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 
 from mmcascade.registry import MODELS
+from mmcascade.utils.options import check_extra_options
 
 from .cascade_roi_head import CascadeRoIHead
 from .stage_settings import build_stage_settings
@@ -24,6 +25,7 @@ class StandardRoIHead(CascadeRoIHead):
     def __init__(self, bbox_roi_extractor: dict, bbox_head: dict, mask_roi_extractor: dict | None = None,
                  mask_head: dict | None = None, train_cfg: dict | None = None,
                  test_cfg: dict | None = None, init_cfg: dict | None = None, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(shared_head=None))
         BaseModule.__init__(self, init_cfg)
         self.num_stages = 1
         self.stage_loss_weights = [1.0]

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
+from mmcascade.utils.options import check_extra_options
 
 from ...losses import accuracy
 from ...task_modules import SamplingResult
@@ -37,6 +38,14 @@ class BBoxLosses:
     acc: Tensor
 
 
+# MMDetection's ConvFCBBoxHead options, accepted at the value this head implements.
+MMDET_FIXED_OPTIONS = dict(
+    with_avg_pool=False, with_cls=True, with_reg=True, predict_box_type="hbox",
+    reg_predictor_cfg=dict(type="Linear"), cls_predictor_cfg=dict(type="Linear"),
+    num_shared_convs=0, num_cls_convs=0, num_reg_convs=0, num_cls_fcs=0, num_reg_fcs=0,
+    conv_out_channels=256, conv_cfg=None, norm_cfg=None)
+
+
 @MODELS.register_module()
 class Shared2FCBBoxHead(BaseModule):
     """``num_shared_fcs`` FC + ReLU layers (``shared_fcs``), ``fc_cls`` (C + 1) and ``fc_reg``.
@@ -55,6 +64,7 @@ class Shared2FCBBoxHead(BaseModule):
                  reg_decoded_bbox: bool = False, loss_cls: dict | None = None,
                  loss_bbox: dict | None = None, num_shared_fcs: int = 2, init_cfg: list | None = None,
                  **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, MMDET_FIXED_OPTIONS)
         super().__init__(init_cfg or [
             dict(type="Normal", std=0.01, override=dict(name="fc_cls")),
             dict(type="Normal", std=0.001, override=dict(name="fc_reg")),

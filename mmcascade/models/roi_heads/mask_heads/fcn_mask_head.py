@@ -8,6 +8,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import BitmapMasks
+from mmcascade.utils.options import check_extra_options
 
 from ...task_modules import SamplingResult
 
@@ -25,6 +26,9 @@ class FCNMaskHead(BaseModule):
     def __init__(self, num_convs: int = 4, in_channels: int = 256, conv_out_channels: int = 256,
                  num_classes: int = 80, class_agnostic: bool = False, norm_cfg: dict | None = None,
                  loss_mask: dict | None = None, init_cfg: dict | None = None, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(
+            roi_feat_size=14, conv_kernel_size=3, upsample_cfg=dict(type="deconv", scale_factor=2),
+            conv_cfg=None, predictor_cfg=dict(type="Conv")))
         super().__init__(init_cfg)
         self.num_classes = num_classes
         self.class_agnostic = class_agnostic

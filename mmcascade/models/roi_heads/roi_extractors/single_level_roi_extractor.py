@@ -56,7 +56,9 @@ class SingleRoIExtractor(BaseModule):
         """``rois (K, 5)`` -> features ``(K, C, out, out)``.
 
         A level with no RoIs still adds ``0 * sum(feature)`` so every level stays in the
-        autograd graph, which distributed training needs (no unused parameters).
+        autograd graph, which distributed training needs (no unused parameters). Features in
+        another layout (``channels_last``) are made NCHW-contiguous first: mmcv's CPU kernel
+        reads its input as NCHW whatever its strides.
         """
         feats = feats[: self.num_inputs]
         out = feats[0].new_zeros((rois.shape[0], self.out_channels, *self.output_size))
@@ -66,7 +68,7 @@ class SingleRoIExtractor(BaseModule):
         for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
             inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                out[inds] = layer(feat, rois[inds]).to(out.dtype)
+                out[inds] = layer(feat.contiguous(), rois[inds]).to(out.dtype)
             else:
                 out = out + feat.sum() * 0.0
         return out

@@ -5,6 +5,7 @@ from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
 from mmcascade.structures.coder import DEFAULT_WH_RATIO_CLIP, decode_deltas, encode_deltas
+from mmcascade.utils.options import check_extra_options
 
 
 @TASK_UTILS.register_module()
@@ -21,6 +22,7 @@ class DeltaXYWHBBoxCoder:
         wh_ratio_clip: float = DEFAULT_WH_RATIO_CLIP,
         **kwargs,
     ) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(add_ctr_clamp=False, ctr_clamp=32, use_box_type=False))
         if len(target_means) != 4 or len(target_stds) != 4:
             raise ValueError("target_means and target_stds need four values each")
         if any(s <= 0 for s in target_stds):

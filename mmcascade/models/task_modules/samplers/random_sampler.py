@@ -3,6 +3,7 @@ import torch
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
+from mmcascade.utils.options import check_extra_options
 
 from ..assigners import AssignResult
 from .sampling_result import SamplingResult
@@ -30,6 +31,7 @@ class RandomSampler:
         sample_all: bool = False,
         **kwargs,
     ) -> None:
+        check_extra_options(type(self).__name__, kwargs)
         self.num = num
         self.pos_fraction = pos_fraction
         self.neg_pos_ub = neg_pos_ub

@@ -1,0 +1,129 @@
+"""Study, not product code: how fast could CPU RoIAlign be, for the same outputs?
+
+    python benchmarks/roi_align_study.py [--repeats 3]
+
+The model pools its RoIs with ``mmcv.ops.RoIAlign`` (the brief requires it). mmcv's CPU kernel
+is single-threaded, holds the GIL and reads NCHW features channel by channel, and it is most of
+what ``benchmark_cascade.py infer`` spends outside the dense layers. This script measures an
+alternative formulation on the RoIs that cascade_rcnn_r50_fpn (random weights) proposes for one
+800x1216 image: every output bin is a weighted sum of feature rows of the NHWC feature map
+(4 bilinear taps per sampling point, ``sampling_ratio=0`` grids, ``aligned=True``), computed by
+``torch.nn.functional.embedding_bag`` (vectorised over channels, multi-threaded). It prints both
+timings (forward, and forward + backward), the largest difference between the two outputs and
+the RoIs per FPN level. It is here so the decision on the "RoIAlign from mmcv.ops" rule can be
+taken on measured figures; nothing in the package uses it.
+"""
+import argparse
+import os.path as osp
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from benchmark_cascade import build, timed  # noqa: E402
+
+from mmcascade.models.roi_heads.roi_extractors import map_roi_levels  # noqa: E402
+from mmcascade.structures import DetDataSample, bbox2roi  # noqa: E402
+from mmcascade.utils import register_all_modules  # noqa: E402
+
+
+def _axis_taps(v: Tensor, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Bilinear taps along one axis, with mmcv's border rules: low / high index, their weights,
+    and whether the point is inside ``[-1, size]`` at all."""
+    inside = (v >= -1) & (v <= size)
+    v = v.clamp(min=0)
+    low = v.floor()
+    edge = low >= size - 1
+    low = torch.where(edge, torch.full_like(low, size - 1), low)
+    v = torch.where(edge, low, v)
+    high = torch.where(edge, low, low + 1)
+    frac = v - low
+    return low.long(), high.long(), 1 - frac, frac, inside
+
+
+def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 16) -> Tensor:
+    """``feat (B, C, H, W)``, ``rois (K, 5)`` -> ``(K, C, out, out)``; aligned, adaptive grid, average."""
+    b, c, h, w = feat.shape
+    table = feat.permute(0, 2, 3, 1).contiguous().view(b * h * w, c)  # a copy unless channels_last
+    x1, y1, x2, y2 = (rois[:, i] * scale - 0.5 for i in range(1, 5))
+    bin_h, bin_w = (y2 - y1) / out, (x2 - x1) / out
+    grid_h, grid_w = torch.ceil(bin_h).long(), torch.ceil(bin_w).long()  # 0 for empty RoIs: zeros out
+    result = feat.new_zeros(rois.shape[0], out, out, c)
+    cells = torch.arange(out, dtype=feat.dtype)
+    keys = grid_h * 1024 + grid_w
+    for key in keys.unique().tolist():
+        idx = torch.nonzero(keys == key).squeeze(1)
+        ny, nx = divmod(key, 1024)
+        if ny == 0 or nx == 0:
+            continue
+        oy = (cells[:, None] + (torch.arange(ny, dtype=feat.dtype) + 0.5) / ny)  # (out, ny)
+        ox = (cells[:, None] + (torch.arange(nx, dtype=feat.dtype) + 0.5) / nx)
+        ylo, yhi, wy0, wy1, iny = _axis_taps(y1[idx, None, None] + oy * bin_h[idx, None, None], h)
+        xlo, xhi, wx0, wx1, inx = _axis_taps(x1[idx, None, None] + ox * bin_w[idx, None, None], w)
+
+        def ys(t: Tensor) -> Tensor:  # (K, out, ny) -> (K, out, 1, ny, 1)
+            return t[:, :, None, :, None]
+
+        def xs(t: Tensor) -> Tensor:  # (K, out, nx) -> (K, 1, out, 1, nx)
+            return t[:, None, :, None, :]
+
+        base = ys((rois[idx, 0].long() * h * w)[:, None, None])
+        rows = torch.stack([base + ys(ylo) * w + xs(xlo), base + ys(ylo) * w + xs(xhi),
+                            base + ys(yhi) * w + xs(xlo), base + ys(yhi) * w + xs(xhi)], -1)
+        weights = torch.stack([ys(wy0) * xs(wx0), ys(wy0) * xs(wx1), ys(wy1) * xs(wx0), ys(wy1) * xs(wx1)], -1)
+        weights = weights * (ys(iny) & xs(inx)).to(feat.dtype)[..., None] / (ny * nx)
+        k = idx.numel()
+        bags = F.embedding_bag(rows.reshape(k * out * out, -1), table,
+                               per_sample_weights=weights.expand_as(rows).reshape(k * out * out, -1), mode="sum")
+        result[idx] = bags.view(k, out, out, c)
+    return result.permute(0, 3, 1, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    register_all_modules()
+    torch.manual_seed(0)
+    model = build().eval()
+    h, w = 800, 1216
+    img = torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
+    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
+    with torch.no_grad():
+        feats = model.extract_feat(data["inputs"])
+        proposals = model.rpn_head.predict(feats, data["data_samples"])
+    rois = bbox2roi([p.bboxes for p in proposals])
+    extractor = model.roi_head.bbox_roi_extractor[0]
+    levels = map_roi_levels(rois, extractor.num_inputs, extractor.finest_scale)
+    work = [(f, layer, rois[levels == i], 1.0 / s)
+            for i, (f, layer, s) in enumerate(zip(feats, extractor.roi_layers, extractor.featmap_strides))
+            if bool((levels == i).any())]
+    per_level = torch.bincount(levels, minlength=extractor.num_inputs).tolist()
+    print(f"{len(rois)} RoIs per level: {per_level}; threads: {torch.get_num_threads()}")
+
+    def run(kernel: str, backward: bool) -> list[Tensor]:
+        outs = []
+        for f, layer, r, scale in work:
+            f = f.detach().requires_grad_(backward)
+            o = layer(f, r) if kernel == "mmcv" else roi_align_nhwc(f, r, 7, scale)
+            if backward:
+                o.sum().backward()
+            outs.append(o.detach())
+        return outs
+
+    diff = max(float((a - b).abs().max()) for a, b in zip(run("mmcv", False), run("nhwc", False)))
+    for kernel in ("mmcv", "nhwc"):
+        with torch.no_grad():
+            fwd = statistics.median(timed(lambda k=kernel: run(k, False), args.repeats))
+        both = statistics.median(timed(lambda k=kernel: run(k, True), args.repeats))
+        print(f"{kernel:>5}: forward {fwd:.3f} s, forward + backward {both:.3f} s (median of {args.repeats})")
+    print(f"largest |mmcv - nhwc| over all pooled values: {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()
