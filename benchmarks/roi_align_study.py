@@ -1,6 +1,6 @@
 """Study, not product code: how fast could CPU RoIAlign be, for the same outputs?
 
-    python benchmarks/roi_align_study.py [--repeats 3]
+    python benchmarks/roi_align_study.py [--repeats 3] [--end-to-end] [--channels-last]
 
 The model pools its RoIs with ``mmcv.ops.RoIAlign`` (the brief requires it). mmcv's CPU kernel
 is single-threaded, holds the GIL and reads NCHW features channel by channel, and it is most of
@@ -10,8 +10,9 @@ alternative formulation on the RoIs that cascade_rcnn_r50_fpn (random weights) p
 (4 bilinear taps per sampling point, ``sampling_ratio=0`` grids, ``aligned=True``), computed by
 ``torch.nn.functional.embedding_bag`` (vectorised over channels, multi-threaded). It prints both
 timings (forward, and forward + backward), the largest difference between the two outputs and
-the RoIs per FPN level. It is here so the decision on the "RoIAlign from mmcv.ops" rule can be
-taken on measured figures; nothing in the package uses it.
+the RoIs per FPN level. ``--end-to-end`` also swaps it into the model's RoI extractors and prints
+``benchmark_cascade.py infer``'s figures for that model. It is here so the decision on the
+"RoIAlign from mmcv.ops" rule can be taken on measured figures; nothing in the package uses it.
 """
 import argparse
 import os.path as osp
@@ -24,10 +25,10 @@ from torch import Tensor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from benchmark_cascade import build, timed  # noqa: E402
+from benchmark_cascade import build, image_batch, infer_timings, timed  # noqa: E402
 
 from mmcascade.models.roi_heads.roi_extractors import map_roi_levels  # noqa: E402
-from mmcascade.structures import DetDataSample, bbox2roi  # noqa: E402
+from mmcascade.structures import bbox2roi  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 
 
@@ -83,17 +84,34 @@ def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 
     return result.permute(0, 3, 1, 2)
 
 
+class NHWCRoIAlign(torch.nn.Module):
+    """Stands in for one ``mmcv.ops.RoIAlign`` (7x7, adaptive grid, aligned) in ``--end-to-end``."""
+
+    def __init__(self, layer: torch.nn.Module) -> None:
+        super().__init__()
+        self.output_size, self.spatial_scale = layer.output_size, layer.spatial_scale
+
+    def forward(self, feat: Tensor, rois: Tensor) -> Tensor:
+        return roi_align_nhwc(feat, rois, 7, self.spatial_scale)
+
+
+def end_to_end(model, data: dict, repeats: int) -> None:
+    for extractor in model.roi_head.bbox_roi_extractor:
+        extractor.roi_layers = torch.nn.ModuleList(NHWCRoIAlign(layer) for layer in extractor.roi_layers)
+    total, dense = infer_timings(model, data, repeats)
+    print(f"end to end with it: {total:.3f} s, dense layers {dense:.3f} s, ratio {total / dense:.3f} (target <= 1.15)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--end-to-end", action="store_true", help="also time predict() with it swapped in")
+    parser.add_argument("--channels-last", action="store_true", help="the detector's channels_last option")
     args = parser.parse_args()
     register_all_modules()
     torch.manual_seed(0)
-    model = build().eval()
-    h, w = 800, 1216
-    img = torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
-    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
-    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
+    model = build(channels_last=args.channels_last).eval()
+    data = image_batch(model)
     with torch.no_grad():
         feats = model.extract_feat(data["inputs"])
         proposals = model.rpn_head.predict(feats, data["data_samples"])
@@ -110,7 +128,7 @@ def main() -> None:
         outs = []
         for f, layer, r, scale in work:
             f = f.detach().requires_grad_(backward)
-            o = layer(f, r) if kernel == "mmcv" else roi_align_nhwc(f, r, 7, scale)
+            o = layer(f.contiguous(), r) if kernel == "mmcv" else roi_align_nhwc(f, r, 7, scale)
             if backward:
                 o.sum().backward()
             outs.append(o.detach())
@@ -123,6 +141,8 @@ def main() -> None:
         both = statistics.median(timed(lambda k=kernel: run(k, True), args.repeats))
         print(f"{kernel:>5}: forward {fwd:.3f} s, forward + backward {both:.3f} s (median of {args.repeats})")
     print(f"largest |mmcv - nhwc| over all pooled values: {diff:.2e}")
+    if args.end_to_end:
+        end_to_end(model, data, max(args.repeats, 5))
 
 
 if __name__ == "__main__":
