@@ -62,7 +62,7 @@ def image_batch(model, h: int = 800, w: int = 1216) -> dict:
 
 def infer_timings(model, data: dict, repeats: int) -> tuple[float, float]:
     """Median seconds of the whole ``predict`` and of its dense layers alone (backbone, FPN,
-    RPN conv, every stage's box head on 1000 RoIs)."""
+    RPN conv, every stage's box head on 1000 RoIs), timed alternately."""
     roi_feats = torch.randn(1000, 256, 7, 7)
 
     def full():
@@ -77,7 +77,12 @@ def infer_timings(model, data: dict, repeats: int) -> tuple[float, float]:
             for head in model.roi_head.bbox_head:
                 head(roi_feats)
 
-    return statistics.median(timed(full, repeats)), statistics.median(timed(dense, repeats))
+    full(), dense()  # warm-up
+    totals, denses = [], []
+    for _ in range(repeats):  # interleaved, so that drift in machine speed hits both alike
+        totals += timed(full, 1, warmup=0)
+        denses += timed(dense, 1, warmup=0)
+    return statistics.median(totals), statistics.median(denses)
 
 
 def bench_infer(repeats: int, channels_last: bool = False) -> None:

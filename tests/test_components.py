@@ -86,7 +86,12 @@ def test_roi_extractor_reads_channels_last_features_as_nchw():
     rois = torch.tensor([[0.0, 3.0, 5.0, 40.0, 30.0], [0.0, 10.0, 8.0, 300.0, 250.0]])
     nhwc = [f.contiguous(memory_format=torch.channels_last) for f in feats]
     assert not nhwc[0].is_contiguous()
-    torch.testing.assert_close(ext(nhwc, rois), ext(feats, rois), rtol=0, atol=0)
+    pooled = ext(feats, rois)
+    torch.testing.assert_close(ext(nhwc, rois), pooled, rtol=0, atol=0)
+    from mmcv.ops import roi_align
+    for row, level in enumerate(map_roi_levels(rois, 4).tolist()):  # levels 0 and 2: rows from two calls
+        direct = roi_align(feats[level], rois[row:row + 1], (7, 7), 1 / 4 / 2**level, 0, "avg", True)
+        torch.testing.assert_close(pooled[row:row + 1], direct, rtol=0, atol=0)
 
 
 def test_mask_targets_and_paste():

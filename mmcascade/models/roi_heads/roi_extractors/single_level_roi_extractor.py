@@ -55,20 +55,31 @@ class SingleRoIExtractor(BaseModule):
     def forward(self, feats: tuple[Tensor, ...], rois: Tensor) -> Tensor:
         """``rois (K, 5)`` -> features ``(K, C, out, out)``.
 
-        A level with no RoIs still adds ``0 * sum(feature)`` so every level stays in the
-        autograd graph, which distributed training needs (no unused parameters). Features in
-        another layout (``channels_last``) are made NCHW-contiguous first: mmcv's CPU kernel
-        reads its input as NCHW whatever its strides.
+        While gradients are recorded, a level with no RoIs still adds ``0 * sum(feature)`` so
+        every level stays in the autograd graph, which distributed training needs (no unused
+        parameters). Features in another layout (``channels_last``) are made NCHW-contiguous
+        first: mmcv's CPU kernel reads its input as NCHW whatever its strides.
         """
         feats = feats[: self.num_inputs]
-        out = feats[0].new_zeros((rois.shape[0], self.out_channels, *self.output_size))
+        shape = (rois.shape[0], self.out_channels, *self.output_size)
         if rois.shape[0] == 0:
-            return out + sum(f.sum() * 0.0 for f in feats)
+            return self._with_unused(feats[0].new_zeros(shape), feats)
         levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
+        # Every RoI has exactly one level, so every row of ``pooled`` is written below.
+        pooled = feats[0].new_empty(shape)
+        unused = []
         for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
             inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
-            if inds.numel() > 0:
-                out[inds] = layer(feat.contiguous(), rois[inds]).to(out.dtype)
+            if inds.numel() == rois.shape[0]:
+                pooled = layer(feat.contiguous(), rois).to(pooled.dtype)
+            elif inds.numel() > 0:
+                pooled[inds] = layer(feat.contiguous(), rois[inds]).to(pooled.dtype)
             else:
-                out = out + feat.sum() * 0.0
-        return out
+                unused.append(feat)
+        return self._with_unused(pooled, unused)
+
+    @staticmethod
+    def _with_unused(pooled: Tensor, unused: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
+        if not torch.is_grad_enabled() or not unused:
+            return pooled
+        return pooled + sum(f.sum() * 0.0 for f in unused)
