@@ -1,9 +1,27 @@
 """Install with ``pip install -e .`` after torch==2.13.0 and mmcv==2.2.0 (see README)."""
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
+# Shipped inside built packages as mmcascade/.mim/<name>, where an installed (non-editable)
+# mmcascade finds its configs and model-zoo manifest (as MMDetection's ``.mim`` folder).
+RESOURCE_DIRS = ("configs", "model_zoo")
+
+
+class BuildPyWithResources(build_py):
+    """``build_py`` that also copies ``configs/`` and ``model_zoo/`` into ``mmcascade/.mim/``."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install reads them from the checkout
+        for name in RESOURCE_DIRS:
+            target = Path(self.build_lib) / "mmcascade" / ".mim" / name
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(HERE / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def read_requirements(name: str) -> list[str]:
@@ -31,4 +49,5 @@ setup(
     extras_require={"tests": read_requirements("tests.txt")},
     license="Apache-2.0",
     zip_safe=False,
+    cmdclass={"build_py": BuildPyWithResources},
 )

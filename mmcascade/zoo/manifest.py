@@ -6,7 +6,18 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+def resource_root() -> Path:
+    """The folder holding ``configs/`` and ``model_zoo/``: the source checkout (run from it or
+    installed with ``pip install -e .``), else the copy a built package carries in
+    ``mmcascade/.mim/`` (``setup.py`` puts it there)."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "model_zoo" / "manifest.yaml").is_file():
+        return checkout
+    return Path(__file__).resolve().parents[1] / ".mim"
+
+
+REPO_ROOT = resource_root()
 DEFAULT_MANIFEST = REPO_ROOT / "model_zoo" / "manifest.yaml"
 
 LINK_STATUSES = {
@@ -27,7 +38,7 @@ class ZooEntry:
     """One model-zoo row. Metrics are COCO AP in percent; ``None`` where the table gives none."""
 
     name: str
-    config: str                 # path relative to the repository root
+    config: str                 # path relative to the repository root (or mmcascade/.mim/)
     source: str                 # 'openmmlab-v2.0' or 'detectron-cascade'
     table: str                  # the table of the source page the row comes from
     detector: str               # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
