@@ -28,7 +28,8 @@ def test_built_package_finds_configs_and_manifest_without_the_checkout(tmp_path)
         "print(entry.config_path)\n"
         "print(cfg.model.type, cfg.model.roi_head.num_stages, len(load_manifest()))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(build_lib))
+    env = {k: v for k, v in os.environ.items() if k != "MMCASCADE_MANIFEST"}
+    env["PYTHONPATH"] = str(build_lib)
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
                          capture_output=True, text=True).stdout.splitlines()
     assert out[0] == str(mim / "model_zoo" / "manifest.yaml")
