@@ -12,6 +12,7 @@ from mmengine.runner import Runner  # noqa: E402
 from mmcascade.apis.checkpoint import check_checkpoint_classes  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
+from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> dict:
         if not args.out.endswith((".pkl", ".pickle")):
             raise ValueError("--out must be a .pkl or .pickle file")
         runner.test_evaluator.metrics.append(_dump_metric(args.out))
-    return runner.test()
+    metrics = runner.test()
+    finish_distributed()
+    return metrics
 
 
 def _dump_metric(path: str):

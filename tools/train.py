@@ -11,6 +11,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
+from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     prepare_runtime_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == "__main__":

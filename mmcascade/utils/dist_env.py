@@ -45,3 +45,16 @@ def setup_cpu_distributed(cfg: Config) -> None:
     wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))
     wrapper["device_ids"] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def finish_distributed() -> None:
+    """After a tool's work succeeded: wait for every rank, then tear the process group down.
+
+    Left to interpreter exit, the group's communication threads can be destroyed while still
+    joinable, which aborts a rank ("terminate called without an active exception") after all the
+    work is done and makes the launcher (srun, torchrun) report a failure. No-op when not
+    distributed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
