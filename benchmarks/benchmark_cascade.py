@@ -97,16 +97,24 @@ def bench_infer(repeats: int, channels_last: bool = False) -> None:
     print(f"peak RSS:                     {peak_rss_gb():.2f} GB")
 
 
-def proposal_levels(model, data: dict) -> list[int]:
-    """How many of the RPN's test proposals each RoI level pools (random weights decide this)."""
+def proposal_rois(model, data: dict) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
+    """FPN features, the RPN's test proposals as RoIs ``(K, 5)`` and the FPN level each RoI is
+    pooled from ``(K,)`` int64 (random weights decide where they land)."""
     from mmcascade.models.roi_heads.roi_extractors import map_roi_levels
     from mmcascade.structures import bbox2roi
 
     with torch.no_grad():
-        proposals = model.rpn_head.predict(model.extract_feat(data["inputs"]), data["data_samples"])
+        feats = model.extract_feat(data["inputs"])
+        proposals = model.rpn_head.predict(feats, data["data_samples"])
+    rois = bbox2roi([p.bboxes for p in proposals])
     extractor = model.roi_head.bbox_roi_extractor[0]
-    levels = map_roi_levels(bbox2roi([p.bboxes for p in proposals]), extractor.num_inputs, extractor.finest_scale)
-    return torch.bincount(levels, minlength=extractor.num_inputs).tolist()
+    return feats, rois, map_roi_levels(rois, extractor.num_inputs, extractor.finest_scale)
+
+
+def proposal_levels(model, data: dict) -> list[int]:
+    """How many of the RPN's test proposals each RoI level pools."""
+    levels = proposal_rois(model, data)[2]
+    return torch.bincount(levels, minlength=model.roi_head.bbox_roi_extractor[0].num_inputs).tolist()
 
 
 def bench_train(repeats: int, with_cp: bool | tuple[bool, ...] = False, channels_last: bool = False) -> None:

@@ -25,10 +25,8 @@ from torch import Tensor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from benchmark_cascade import build, image_batch, infer_timings, timed  # noqa: E402
+from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed  # noqa: E402
 
-from mmcascade.models.roi_heads.roi_extractors import map_roi_levels  # noqa: E402
-from mmcascade.structures import bbox2roi  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 
 
@@ -117,12 +115,8 @@ def main() -> None:
     torch.manual_seed(0)
     model = build(channels_last=args.channels_last).eval()
     data = image_batch(model)
-    with torch.no_grad():
-        feats = model.extract_feat(data["inputs"])
-        proposals = model.rpn_head.predict(feats, data["data_samples"])
-    rois = bbox2roi([p.bboxes for p in proposals])
+    feats, rois, levels = proposal_rois(model, data)
     extractor = model.roi_head.bbox_roi_extractor[0]
-    levels = map_roi_levels(rois, extractor.num_inputs, extractor.finest_scale)
     work = [(f, layer, rois[levels == i], 1.0 / s)
             for i, (f, layer, s) in enumerate(zip(feats, extractor.roi_layers, extractor.featmap_strides))
             if bool((levels == i).any())]
