@@ -19,6 +19,7 @@ from tqdm import tqdm  # noqa: E402
 
 from mmcascade.apis import inference_detector, init_detector  # noqa: E402
 from mmcascade.apis.image_io import list_images, read_images  # noqa: E402
+from mmcascade.utils import default_device  # noqa: E402
 from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--out-dir", default="outputs")
     parser.add_argument("--score-thr", type=float, default=0.3)
     parser.add_argument("--classes", nargs="+", help="draw only these classes")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     args = parser.parse_args(argv)
     model = init_detector(args.config, args.checkpoint, args.device)
     names = tuple(model.dataset_meta["classes"] or ())

@@ -16,6 +16,7 @@ import mmcv  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmcascade.apis import inference_detector, init_detector  # noqa: E402
+from mmcascade.utils import default_device  # noqa: E402
 from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output video (.mp4 or .avi)")
     parser.add_argument("--score-thr", type=float, default=0.3)
     parser.add_argument("--frame-step", type=int, default=1)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     args = parser.parse_args(argv)
     suffix = osp.splitext(args.out)[1].lower()
     if suffix not in FOURCC:

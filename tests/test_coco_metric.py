@@ -147,3 +147,78 @@ def test_per_iou_breakdown_and_eval_metric_tool(tmp_path):
     row = next(line for line in out.splitlines() if "shifted" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 17 and float(cells[1]) == round(100 * ev.stats[0], 1)
+
+
+def test_iou_thrs_and_metric_items_are_implemented(tmp_path):
+    ann_file, anns = _gt(tmp_path)
+    ours, _ = _ours(ann_file, _samples(anns, 3.0), iou_thrs=[0.5, 0.75], metric_items=["mAP", "mAP_75"],
+                    outfile_prefix=str(tmp_path / "r"))
+    assert set(k for k in ours if not k.endswith("copypaste")) == {"bbox_mAP", "bbox_mAP_75"}
+    with open(tmp_path / "r.bbox.json") as f:
+        dets = json.load(f)
+    coco = COCO(ann_file)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
+        ev.params.imgIds = [1, 2]
+        ev.params.iouThrs = np.array([0.5, 0.75])
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ours["bbox_mAP"] == round(float(ev.stats[0]), 3) and ours["bbox_mAP_75"] == round(float(ev.stats[2]), 3)
+    default, _ = _ours(ann_file, _samples(anns, 3.0))
+    assert default["bbox_mAP"] != ours["bbox_mAP"]  # two thresholds, not ten
+
+
+def test_unknown_options_and_items_are_refused(tmp_path):
+    ann_file, _ = _gt(tmp_path)
+    with pytest.raises(TypeError, match="iou_thr"):
+        CocoMetric(ann_file=ann_file, iou_thr=0.5)
+    with pytest.raises(KeyError, match="mAP_xl"):
+        CocoMetric(ann_file=ann_file, metric_items=["mAP_xl"])
+    with pytest.raises(ValueError, match="use_mp_eval"):
+        CocoMetric(ann_file=ann_file, use_mp_eval=True)
+    with pytest.raises(ValueError, match="iou_thrs"):
+        CocoMetric(ann_file=ann_file, iou_thrs=[1.5])
+
+
+def test_classwise_table_has_six_numbers_per_class(tmp_path, capsys):
+    from mmcascade.evaluation.coco_eval import per_class_ap
+
+    ann_file, anns = _gt(tmp_path)
+    ours, _ = _ours(ann_file, _samples(anns, 2.0), classwise=True, outfile_prefix=str(tmp_path / "r"))
+    with open(tmp_path / "r.bbox.json") as f:
+        dets = json.load(f)
+    coco = COCO(ann_file)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
+        ev.params.imgIds = [1, 2]
+        ev.params.catIds = [1, 3]
+        ev.evaluate()
+        ev.accumulate()
+    rows = dict(per_class_ap(ev.eval["precision"], ["cat", "dog"]))
+    # pycocotools per category: restrict the evaluation to one category and read its stats
+    for name, cat in (("cat", 1), ("dog", 3)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            one = COCOeval(coco, coco.loadRes(dets), "bbox")
+            one.params.imgIds, one.params.catIds = [1, 2], [cat]
+            one.evaluate()
+            one.accumulate()
+            one.summarize()
+        for i, key in enumerate(["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"]):
+            want = float(one.stats[i])
+            got = rows[name][key]
+            assert (got == pytest.approx(want, abs=1e-9)) or (want == -1 and np.isnan(got))
+        assert ours[f"bbox_{name}_precision"] == round(rows[name]["mAP"], 3)
+
+
+def test_sort_categories_orders_an_unsorted_file(tmp_path):
+    ann_file, anns = _gt(tmp_path)
+    with open(ann_file) as f:
+        data = json.load(f)
+    data["categories"] = data["categories"][::-1]  # dog (3) before cat (1)
+    with open(ann_file, "w") as f:
+        json.dump(data, f)
+    plain = CocoMetric(ann_file=ann_file)
+    ordered = CocoMetric(ann_file=ann_file, sort_categories=True)
+    assert plain._cat_ids(None) == [3, 1] and ordered._cat_ids(None) == [1, 3]
+    assert plain._cat_ids(("cat", "dog")) == ordered._cat_ids(("cat", "dog")) == [1, 3]  # names always win

@@ -89,7 +89,7 @@ def test_unknown_names_are_clear_errors(tiny):
     cfg, _ = tiny
     with pytest.raises(FileNotFoundError, match="neither a config file nor a model-zoo name"):
         init_detector("cascade_rcnn_r50_fpn_3x_coco")
-    with pytest.raises(FileNotFoundError, match="not a file, a URL or a model-zoo name"):
+    with pytest.raises(FileNotFoundError, match=r"not a file, an http\(s\) URL or a model-zoo name"):
         init_detector(cfg, "no_such_checkpoint.pth")
 
 

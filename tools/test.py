@@ -11,21 +11,25 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmcascade.apis.checkpoint import check_checkpoint_classes  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
-from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
+from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg, tta_settings  # noqa: E402
 from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
+from mmcascade.zoo.resolve import resolve_checkpoint  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Test (and evaluate) a detector")
     parser.add_argument("config", help="test config file path")
-    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("checkpoint", help="checkpoint: a file, an http(s) URL or a model-zoo name")
     parser.add_argument("--work-dir", help="the dir to save the evaluation metrics")
-    parser.add_argument("--out", help="dump predictions to a pickle file (.pkl)")
+    parser.add_argument("--out", help="write compact predictions (.pkl, masks as RLE) and the COCO "
+                        "results json beside it (OUT.bbox.json / OUT.segm.json)")
     parser.add_argument("--show", action="store_true", help="show the results")
     parser.add_argument("--show-dir", help="save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR")
     parser.add_argument("--wait-time", type=float, default=2)
     parser.add_argument("--score-thr", type=float, default=0.3, help="score threshold of drawn boxes")
-    parser.add_argument("--tta", action="store_true", help="multi-scale + flip test-time augmentation")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: the config's tta_model / tta_pipeline, or a "
+                             "horizontal flip at the test scale when it defines none")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -38,34 +42,38 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    cfg.load_from = args.checkpoint
-    check_checkpoint_classes(args.checkpoint, cfg.model)  # before any work, not after a test run
+    if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
+        raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
+    checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
+    cfg.load_from = checkpoint
+    check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
     if args.show or args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)
         if args.show_dir:
             hook.test_out_dir = args.show_dir
     if args.tta:
-        if "tta_model" not in cfg or "tta_pipeline" not in cfg:
-            raise KeyError("--tta needs tta_model and tta_pipeline in the config")
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
+        tta_model, tta_pipeline = tta_settings(cfg)
+        cfg.test_dataloader.dataset.pipeline = tta_pipeline
+        cfg.tta_model = dict(tta_model, module=cfg.model)
         cfg.model = cfg.tta_model
+    if args.out is not None:
+        _add_dump(cfg, args.out)
     prepare_runtime_cfg(cfg)
     runner = Runner.from_cfg(cfg)
-    if args.out is not None:
-        if not args.out.endswith((".pkl", ".pickle")):
-            raise ValueError("--out must be a .pkl or .pickle file")
-        runner.test_evaluator.metrics.append(_dump_metric(args.out))
     metrics = runner.test()
     finish_distributed()
     return metrics
 
 
-def _dump_metric(path: str):
-    from mmengine.evaluator import DumpResults
-
-    return DumpResults(out_file_path=path)
+def _add_dump(cfg, out: str) -> None:
+    """Write the compact predictions to ``out`` and the COCO results json beside it."""
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    stem = osp.splitext(out)[0]
+    for ev in evaluators:
+        if str(ev.get("type", "")).endswith("CocoMetric") and not ev.get("outfile_prefix"):
+            ev["outfile_prefix"] = stem
+    cfg.test_evaluator = [*evaluators, dict(type="DumpDetResults", out_file_path=out)]
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmcascade.apis.checkpoint import class_change_note  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
 from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
+from mmcascade.zoo.resolve import resolve_checkpoint  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,8 +54,15 @@ def main(argv: list[str] | None = None) -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    note = None
+    if cfg.get("load_from"):  # a file, URL or zoo name: fetched and checked before any work
+        cfg.load_from = str(resolve_checkpoint(cfg.load_from, purpose="load_from checkpoint"))
+        if not cfg.get("resume"):
+            note = class_change_note(cfg.load_from, cfg.model)
     prepare_runtime_cfg(cfg)
     runner = Runner.from_cfg(cfg)
+    if note:
+        runner.logger.warning(note)
     runner.train()
     finish_distributed()
 

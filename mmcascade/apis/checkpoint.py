@@ -37,8 +37,9 @@ class KeyMismatch:
         return "\n".join(lines)
 
 
-def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint file without executing pickled code.
+def read_checkpoint(path: str, map_location=None) -> dict:
+    """Read a checkpoint file without executing pickled code (tensors onto ``map_location``,
+    default the CPU).
 
     Raises:
         CheckpointError: the file needs arbitrary Python objects (it could run code) or is
@@ -46,7 +47,7 @@ def read_checkpoint(path: str) -> dict:
     """
     enable_safe_checkpoints()  # our own checkpoints' message hub is plain data
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path}: refused: the file holds Python objects other than tensors and plain "
@@ -158,3 +159,23 @@ def classes_mismatch(source: str, found: int, expected: int, names: Sequence[str
     return (f"{source} was trained on {found} classes{shown}, but the config's box heads predict "
             f"{expected}. Use the config the checkpoint was trained with, or set num_classes={found} "
             f"in every bbox_head / mask_head of the config (and the dataset's metainfo classes).")
+
+
+def class_change_note(path: str, model_cfg: Mapping) -> str | None:
+    """For ``load_from`` when fine-tuning: which classifier layers of the checkpoint have another
+    number of classes than ``model_cfg`` (they keep their fresh initialisation; everything else
+    is loaded), as a message; None when the class counts agree."""
+    expected = config_num_classes(model_cfg)
+    if expected is None:
+        return None
+    state = extract_state_dict(read_checkpoint(path))
+    changed = [(k, tuple(v.shape)) for k, v in state.items()
+               if (k.endswith("fc_cls.weight") and v.shape[0] != expected + 1)
+               or (k.endswith("conv_logits.weight") and v.shape[0] not in (1, expected))]
+    if not changed:
+        return None
+    found = changed[0][1][0] - (1 if changed[0][0].endswith("fc_cls.weight") else 0)
+    layers = ", ".join(k.rsplit(".", 1)[0] for k, _ in changed)
+    return (f"load_from {path}: the checkpoint predicts {found} classes, this config {expected}. "
+            f"The classifier layers {layers} (weights and biases) are re-initialised; every other "
+            f"weight is loaded from the checkpoint (fine-tuning).")

@@ -15,7 +15,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmcascade.datasets.coco_classes import make_palette
 from mmcascade.registry import DATASETS, MODELS
 from mmcascade.structures import DetDataSample
-from mmcascade.utils import register_all_modules
+from mmcascade.utils import default_device, register_all_modules
+from mmcascade.zoo.resolve import resolve_checkpoint
 
 from .checkpoint import (
     CheckpointError,
@@ -42,23 +43,6 @@ def resolve_config(config: str | os.PathLike | Config) -> Config:
         raise FileNotFoundError(f"{config!r} is neither a config file nor a model-zoo name: {exc}") from exc
 
 
-def resolve_checkpoint(checkpoint: str | os.PathLike, **download_kwargs) -> Path:
-    """A local file for a path, an https / loopback-http URL (downloaded, verified, cached) or
-    a model-zoo name (its published checkpoint)."""
-    from mmcascade.zoo import download, get_entry, load_manifest
-    from mmcascade.zoo.download import is_url
-    from mmcascade.zoo.fetch import checkpoint_of
-    text = str(checkpoint)
-    if Path(text).is_file():
-        return Path(text)
-    if is_url(text):
-        return download(text, **download_kwargs)  # an explicit URL ignores $MMCASCADE_MIRROR
-    manifest = load_manifest()
-    if text in manifest:
-        return checkpoint_of(get_entry(text, manifest), **download_kwargs)
-    raise FileNotFoundError(f"{text!r} is not a file, a URL or a model-zoo name")
-
-
 def config_class_names(cfg: Config) -> tuple[str, ...] | None:
     """Class names the config's test dataset declares (its ``metainfo`` or its type's default)."""
     dataset = cfg.get("test_dataloader", {}).get("dataset", {})
@@ -83,14 +67,14 @@ def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str)
 
 
 def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
-                  device: str = "cpu", cfg_options: dict | None = None, **download_kwargs) -> nn.Module:
+                  device: str | None = None, cfg_options: dict | None = None, **download_kwargs) -> nn.Module:
     """Build a detector in eval mode, load its weights and attach ``dataset_meta``.
 
     Args:
         config: config file, ``Config`` or model-zoo name (``'cascade_rcnn_r50_fpn_1x_coco'``).
         checkpoint: local file, URL or model-zoo name; ``None`` keeps random weights (a warning).
             Detectron ``.pkl`` files are converted on the fly.
-        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default ``'cuda'`` when available.
         download_kwargs: passed to the downloader (``offline``, ``allow_http``, ``mirror``...).
 
     Class names come from the checkpoint (newer ``meta['dataset_meta']['classes']`` or v2.0
@@ -124,7 +108,7 @@ def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathL
         _check_classes(model, classes, "the config's dataset")
     model.dataset_meta = {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
     model.cfg = cfg
-    return model.to(device).eval()
+    return model.to(device or default_device()).eval()
 
 
 def _test_pipeline(cfg: Config, from_array: bool) -> Compose:

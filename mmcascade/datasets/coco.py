@@ -4,7 +4,7 @@ import warnings
 from collections import Counter
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_local_path
+from mmengine.fileio import LocalBackend, exists, get_file_backend, get_local_path
 from pycocotools.coco import COCO
 
 from mmcascade.registry import DATASETS
@@ -32,18 +32,28 @@ class CocoDataset(BaseDataset):
         ann_file: COCO json, relative to ``data_root``.
         metainfo: ``dict(classes=(...))`` to train on a subset / a custom set of classes.
         filter_cfg: ``dict(filter_empty_gt=True, min_size=32)`` (ignored in ``test_mode``).
-        check_image_files: skip images whose file does not exist (a cheap stat per image).
+        check_image_files: skip images whose file does not exist (a cheap stat per image on a
+            local disk; with another storage backend one request per image, so it is off there
+            unless asked for explicitly).
+        backend_args: mmengine file-backend arguments for the annotation file and the image
+            check (``None``: local paths, or the backend the path's prefix implies, e.g. ``s3://``).
     """
 
     METAINFO = dict(classes=COCO_CLASSES, palette=make_palette(len(COCO_CLASSES)))
 
-    def __init__(self, *args, check_image_files: bool = True, **kwargs) -> None:
+    def __init__(self, *args, check_image_files: bool | None = None, backend_args: dict | None = None,
+                 **kwargs) -> None:
+        self.backend_args = backend_args
         self.check_image_files = check_image_files
         self.skipped: Counter = Counter()
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        with get_local_path(self.ann_file) as path:
+        if self.check_image_files is None:
+            prefix = self.data_prefix.get("img", "") or self.ann_file
+            backend = get_file_backend(prefix, backend_args=self.backend_args)
+            self.check_image_files = isinstance(backend, LocalBackend)
+        with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
             coco = self._load_coco(path)
         name_to_id = {c["name"]: c["id"] for c in coco.dataset["categories"]}
         missing = [c for c in self.metainfo["classes"] if c not in name_to_id]
@@ -80,7 +90,7 @@ class CocoDataset(BaseDataset):
     def _parse_image(self, coco: COCO, img_id: int) -> dict | None:
         img = coco.imgs[img_id]
         img_path = osp.join(self.data_prefix.get("img", ""), img["file_name"])
-        if self.check_image_files and not osp.isfile(img_path):
+        if self.check_image_files and not exists(img_path, backend_args=self.backend_args):
             self._skip("missing image file", f"{img_path} (image id {img_id})")
             return None
         instances = []

@@ -6,7 +6,7 @@ import tempfile
 
 from mmcascade.registry import DATASETS
 
-from .coco import CocoDataset
+from .coco import CocoDataset, DatasetError
 from .coco_classes import make_palette
 from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset
 
@@ -35,19 +35,41 @@ def _is_complete(root: str) -> bool:
     return osp.isdir(root) and any(f.startswith(".complete") for f in os.listdir(root))
 
 
+def _refuse_foreign(root: str) -> None:
+    if osp.isdir(root) and os.listdir(root) and not _is_complete(root):
+        raise DatasetError(
+            f"{root}: the embedded dataset would be generated here, but the folder already holds "
+            f"files it did not write ({', '.join(sorted(os.listdir(root))[:5])}...). Nothing was "
+            f"changed; point data_root at an empty or missing folder.")
+    if osp.exists(root) and not osp.isdir(root):
+        raise DatasetError(f"{root}: data_root of the embedded dataset is a file, not a folder")
+
+
 def _generate_once(root: str, spec: EmbeddedSpec) -> None:
+    """Generate into a temporary folder beside ``root`` and rename it into place; a folder that
+    is not empty and was not written by this generator is never touched."""
     if _is_complete(root):
         return
+    _refuse_foreign(root)
     parent = osp.dirname(osp.abspath(root))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".embedded-", dir=parent)
     try:
         ensure_embedded_dataset(tmp, spec)
-        try:
-            os.rename(tmp, root)
-        except OSError:  # another process finished first, or root exists but is incomplete
-            if not _is_complete(root):
-                shutil.rmtree(root, ignore_errors=True)
+        for _ in range(3):  # another process may finish first, or create the folder meanwhile
+            if _is_complete(root):
+                return
+            _refuse_foreign(root)
+            if osp.isdir(root):
+                try:
+                    os.rmdir(root)  # an empty folder: take its place
+                except OSError:
+                    continue
+            try:
                 os.rename(tmp, root)
+                return
+            except OSError:
+                continue
+        raise DatasetError(f"{root}: could not put the generated embedded dataset in place")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,5 @@
 """Hooks, pretrained-weight schemes and checkpoint safety (importing registers them)."""
+from . import checkpoint_schemes  # noqa: F401 (registers mmengine checkpoint schemes)
 from .epoch_reseed_hook import EpochReseedHook
 from .pretrained import TORCHVISION_URLS, torchvision_url
 from .safe_checkpoint import enable_safe_checkpoints

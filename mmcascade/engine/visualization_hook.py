@@ -3,6 +3,7 @@ testing when ``draw=True`` (``tools/test.py --show-dir``)."""
 import os.path as osp
 
 import mmcv
+from mmengine.fileio import get
 from mmengine.hooks import Hook
 from mmengine.visualization import Visualizer
 
@@ -16,6 +17,7 @@ class DetVisualizationHook(Hook):
         interval: draw every ``interval``-th validation image.
         score_thr: hide predictions below this score.
         test_out_dir: folder (under the run's work dir) for the test pictures.
+        backend_args: mmengine file-backend arguments for reading the images to draw on.
     """
 
     def __init__(self, draw: bool = False, interval: int = 50, score_thr: float = 0.3,
@@ -27,10 +29,11 @@ class DetVisualizationHook(Hook):
         self.show = show
         self.wait_time = wait_time
         self.test_out_dir = test_out_dir
+        self.backend_args = backend_args
         self._test_index = 0
 
     def _draw(self, sample, name: str, out_file: str | None, step: int) -> None:
-        img = mmcv.imread(sample.img_path, channel_order="rgb")
+        img = mmcv.imfrombytes(get(sample.img_path, backend_args=self.backend_args), channel_order="rgb")
         Visualizer.get_current_instance().add_datasample(
             name, img, sample, show=self.show, wait_time=self.wait_time,
             pred_score_thr=self.score_thr, out_file=out_file, step=step)

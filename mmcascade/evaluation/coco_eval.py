@@ -2,14 +2,17 @@
 import contextlib
 import io
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pycocotools.mask as mask_utils
+from mmengine.logging import print_log
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from terminaltables import AsciiTable
+from tqdm import tqdm
 
 # Index of each summary number in COCOeval.stats, under MMDetection's result-key suffixes.
 STAT_KEYS = ("mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l")
@@ -31,7 +34,7 @@ class CocoEvalResult:
 
     stats: np.ndarray
     summary: str
-    classwise: list[tuple[str, float]] | None = None
+    classwise: list[tuple[str, dict[str, float]]] | None = None
     per_iou: list[tuple[float, float]] | None = None
 
 
@@ -72,22 +75,54 @@ def encode_masks(masks: np.ndarray) -> list[dict]:
     return rles
 
 
+class _ProgressCOCOeval(COCOeval):
+    """pycocotools' COCOeval with a progress bar over its per-image work (IoU matrices, then
+    matching), shown on a terminal; what it evaluates is unchanged."""
+
+    def __init__(self, *args, label: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._label = label
+        self._bar: tqdm | None = None
+
+    def evaluate(self) -> None:
+        params = self.params
+        cats = len(params.catIds) if params.useCats else 1
+        total = len(params.imgIds) * cats * (1 + len(params.areaRng))
+        with tqdm(total=total, desc=f"COCOeval {self._label}", unit="img-cat", mininterval=1.0,
+                  leave=False, disable=None) as self._bar:
+            super().evaluate()
+        self._bar = None
+
+    def computeIoU(self, img_id, cat_id):  # noqa: N802 (pycocotools' name)
+        if self._bar is not None:
+            self._bar.update()
+        return super().computeIoU(img_id, cat_id)
+
+    def evaluateImg(self, img_id, cat_id, area_rng, max_det):  # noqa: N802
+        if self._bar is not None:
+            self._bar.update()
+        return super().evaluateImg(img_id, cat_id, area_rng, max_det)
+
+
 def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Sequence[int],
                  img_ids: Sequence[int], class_names: Sequence[str] | None = None,
                  proposal_nums: Sequence[int] | None = None,
-                 iou_thrs: Sequence[float] | None = None) -> CocoEvalResult:
+                 iou_thrs: Sequence[float] | None = None, progress: bool = False) -> CocoEvalResult:
     """Run COCOeval on ``results`` (COCO json list) and return its stats.
 
     ``iou_type``: ``'bbox'``, ``'segm'`` or ``'proposal'`` (class-agnostic recall of boxes).
-    An empty result list gives all-zero stats instead of pycocotools' error.
+    An empty result list gives all-zero stats instead of pycocotools' error. ``progress``: log
+    each phase with its size and time, and show a bar on a terminal.
     """
     if not results:
         thrs = iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10)
         return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None,
                               [(float(t), 0.0) for t in thrs])
+    start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = coco_gt.loadRes(results)
-    evaluator = COCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type)
+    evaluator = _ProgressCOCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type,
+                                  label=iou_type)
     evaluator.params.catIds = list(cat_ids)
     evaluator.params.imgIds = list(img_ids)
     if iou_thrs is not None:
@@ -95,16 +130,24 @@ def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Seq
     if iou_type == "proposal":
         evaluator.params.useCats = 0
         evaluator.params.maxDets = list(proposal_nums)
+    if progress:
+        print_log(f"COCOeval {iou_type}: {len(results)} detections, {len(img_ids)} images, "
+                  f"{len(cat_ids)} categories", logger="current")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         evaluator.evaluate()
+        if progress:
+            print_log(f"COCOeval {iou_type}: matched in {time.perf_counter() - start:.1f} s; accumulating",
+                      logger="current")
         evaluator.accumulate()
         evaluator.summarize()
     classwise = per_iou = None
     if iou_type != "proposal":
         per_iou = per_iou_ap(evaluator.eval["precision"], evaluator.params.iouThrs)
         if class_names is not None:
-            classwise = per_class_ap(evaluator.eval["precision"], class_names)
+            classwise = per_class_ap(evaluator.eval["precision"], class_names, evaluator.params.iouThrs)
+    if progress:
+        print_log(f"COCOeval {iou_type}: done in {time.perf_counter() - start:.1f} s", logger="current")
     return CocoEvalResult(np.asarray(evaluator.stats), buf.getvalue(), classwise, per_iou)
 
 
@@ -119,26 +162,41 @@ def per_iou_ap(precision: np.ndarray, iou_thrs: Sequence[float]) -> list[tuple[f
     return out
 
 
-def per_class_ap(precision: np.ndarray, class_names: Sequence[str]) -> list[tuple[str, float]]:
-    """AP (IoU .50:.95, all areas, 100 dets) of each class from COCOeval's precision array
-    ``(T, R, K, A, M)``; NaN where a class has no ground truth."""
+# Columns of the per-class table: (name, IoU threshold or None for the mean, area index).
+CLASSWISE_COLUMNS = (("mAP", None, 0), ("mAP_50", 0.5, 0), ("mAP_75", 0.75, 0),
+                     ("mAP_s", None, 1), ("mAP_m", None, 2), ("mAP_l", None, 3))
+
+
+def _mean_valid(p: np.ndarray) -> float:
+    p = p[p > -1]
+    return float(np.mean(p)) if p.size else float("nan")
+
+
+def per_class_ap(precision: np.ndarray, class_names: Sequence[str],
+                 iou_thrs: Sequence[float] | None = None) -> list[tuple[str, dict[str, float]]]:
+    """Per class, the six numbers of :data:`CLASSWISE_COLUMNS` (AP at IoU .50:.95, at .50, at
+    .75, and for small / medium / large objects; 100 detections) from COCOeval's precision
+    array ``(T, R, K, A, M)``; NaN where a class has no ground truth (or the threshold was not
+    evaluated)."""
+    thrs = np.asarray(iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10))
     out = []
     for k, name in enumerate(class_names):
-        p = precision[:, :, k, 0, -1]
-        p = p[p > -1]
-        out.append((name, float(np.mean(p)) if p.size else float("nan")))
+        row = {}
+        for col, thr, area in CLASSWISE_COLUMNS:
+            if thr is None:
+                row[col] = _mean_valid(precision[:, :, k, area, -1])
+            else:
+                t = np.flatnonzero(np.isclose(thrs, thr))
+                row[col] = _mean_valid(precision[t[0], :, k, area, -1]) if t.size else float("nan")
+        out.append((name, row))
     return out
 
 
-def classwise_table(classwise: list[tuple[str, float]], columns: int = 3) -> str:
-    """A terminaltables table of per-class AP, ``columns`` (name, AP) pairs a row."""
-    cells = [(name, f"{ap:.3f}" if np.isfinite(ap) else "nan") for name, ap in classwise]
-    flat = [x for pair in cells for x in pair]
-    width = 2 * min(columns, max(len(cells), 1))
-    header = ["category", "AP"] * (width // 2)
-    rows = [flat[i: i + width] for i in range(0, len(flat), width)]
-    if rows and len(rows[-1]) < width:
-        rows[-1] += [""] * (width - len(rows[-1]))
+def classwise_table(classwise: list[tuple[str, dict[str, float]]]) -> str:
+    """A terminaltables table with a row per class: AP, AP50, AP75, AP_s, AP_m, AP_l."""
+    header = ["category"] + [c for c, _, _ in CLASSWISE_COLUMNS]
+    rows = [[name] + [f"{row[c]:.3f}" if np.isfinite(row[c]) else "nan" for c, _, _ in CLASSWISE_COLUMNS]
+            for name, row in classwise]
     return AsciiTable([header] + rows).table
 
 

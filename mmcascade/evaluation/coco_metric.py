@@ -18,10 +18,13 @@ from .coco_eval import (
     classwise_table,
     det_results_to_json,
     encode_masks,
+    load_coco,
     load_results_file,
     recall_keys,
     run_cocoeval,
 )
+
+BOX_ITEMS = tuple(STAT_KEYS)
 
 
 @METRICS.register_module()
@@ -29,41 +32,86 @@ class CocoMetric(BaseMetric):
     """COCO evaluation: ``coco/bbox_mAP``, ``coco/bbox_mAP_50`` ... ``coco/segm_mAP_l``.
 
     Args:
-        ann_file: the ground-truth COCO json.
+        ann_file: the ground-truth COCO json (any mmengine storage backend).
         metric: ``'bbox'``, ``'segm'``, ``'proposal'`` or a list of them.
-        classwise: print a per-class AP table (terminaltables) and return ``coco/{cls}_precision``.
+        classwise: print a per-class table (AP, AP50, AP75, AP_s, AP_m, AP_l) and return
+            ``coco/{metric}_{class}_precision`` (each class's AP).
         proposal_nums: numbers of proposals for recall (``'proposal'``).
+        iou_thrs: IoU thresholds to evaluate at (default 0.50:0.05:0.95); AP50 / AP75 are -1
+            when 0.5 / 0.75 is not among them, as pycocotools reports.
+        metric_items: which numbers to return; ``mAP``, ``mAP_50``, ``mAP_75``, ``mAP_s``,
+            ``mAP_m``, ``mAP_l`` for boxes and masks (default all six), ``AR@N`` / ``AR_s@N`` ...
+            for proposals (default all six recall numbers).
         format_only: only write ``{outfile_prefix}.bbox.json`` / ``.segm.json`` (test-dev).
         outfile_prefix: where result json files go (a temp dir when None).
+        sort_categories: order the annotation file's categories by id before use (what
+            evaluation falls back to when the dataset names no classes); class names are
+            always matched to categories by name.
+        backend_args: mmengine file-backend arguments for reading ``ann_file``.
+        use_mp_eval: must be False (multi-process COCOeval is not implemented).
+
+    Evaluation logs each phase with its size and time, and shows a progress bar on a terminal.
     """
 
     default_prefix = "coco"
 
     def __init__(self, ann_file: str | None = None, metric: str | Sequence[str] = "bbox",
                  classwise: bool = False, proposal_nums: Sequence[int] = (100, 300, 1000),
+                 iou_thrs: float | Sequence[float] | None = None,
+                 metric_items: Sequence[str] | None = None,
                  format_only: bool = False, outfile_prefix: str | None = None,
-                 collect_device: str = "cpu", prefix: str | None = None, **kwargs) -> None:
+                 sort_categories: bool = False, backend_args: dict | None = None,
+                 use_mp_eval: bool = False, collect_device: str = "cpu", prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
             if m not in ("bbox", "segm", "proposal"):
-                raise KeyError(f"metric must be 'bbox', 'segm' or 'proposal', got {m!r}")
+                raise KeyError(f"CocoMetric: metric must be 'bbox', 'segm' or 'proposal', got {m!r}")
         if format_only and outfile_prefix is None:
-            raise ValueError("format_only needs outfile_prefix")
+            raise ValueError("CocoMetric: format_only needs outfile_prefix")
+        if use_mp_eval:
+            raise ValueError("CocoMetric: use_mp_eval=True (multi-process COCOeval) is not implemented; "
+                             "leave it False")
         self.classwise = classwise
         self.proposal_nums = list(proposal_nums)
+        recall_keys(self.proposal_nums)  # three numbers, checked now rather than after a test run
+        if iou_thrs is not None:
+            iou_thrs = [float(iou_thrs)] if isinstance(iou_thrs, (int, float)) else [float(t) for t in iou_thrs]
+            bad = [t for t in iou_thrs if not 0.0 < t <= 1.0]
+            if not iou_thrs or bad:
+                raise ValueError(f"CocoMetric: iou_thrs must be thresholds in (0, 1], got {iou_thrs}")
+        self.iou_thrs = iou_thrs
+        self.metric_items = self._check_items(metric_items)
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
+        self.sort_categories = sort_categories
+        self.backend_args = backend_args
         self.ann_file = ann_file
         self._coco = None
+
+    def _check_items(self, items: Sequence[str] | None) -> list[str] | None:
+        if items is None:
+            return None
+        items = [items] if isinstance(items, str) else list(items)
+        allowed = set(BOX_ITEMS) if set(self.metrics) - {"proposal"} else set()
+        if "proposal" in self.metrics:
+            allowed |= set(recall_keys(self.proposal_nums))
+        unknown = [i for i in items if i not in allowed]
+        if unknown:
+            raise KeyError(f"CocoMetric: metric_items {unknown} are not reported for metric "
+                           f"{self.metrics}; choose from {sorted(allowed)}")
+        return items
 
     @property
     def coco(self) -> COCO:
         if self._coco is None:
             if self.ann_file is None:
                 raise ValueError("CocoMetric needs ann_file")
-            with get_local_path(self.ann_file) as path:
-                self._coco = COCO(path)
+            with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
+                self._coco = load_coco(path)
+            if self.sort_categories:
+                cats = self._coco.dataset["categories"]
+                self._coco.dataset["categories"] = sorted(cats, key=lambda c: c["id"])
         return self._coco
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
@@ -92,9 +140,15 @@ class CocoMetric(BaseMetric):
         return self.evaluate_json({"bbox": bbox_json, "segm": segm_json}, cat_ids, img_ids, classes)
 
     def _cat_ids(self, classes: Sequence[str] | None) -> list[int]:
-        name_to_id = {c["name"]: c["id"] for c in self.coco.dataset["categories"]}
+        """Category ids in label order: the dataset's class names matched by name, or (no names
+        known) the annotation file's categories in their order (by id with ``sort_categories``)."""
+        cats = self.coco.dataset["categories"]
         if classes is None:
-            return sorted(name_to_id.values())
+            return [c["id"] for c in cats]
+        name_to_id = {c["name"]: c["id"] for c in cats}
+        missing = [c for c in classes if c not in name_to_id]
+        if missing:
+            raise KeyError(f"CocoMetric: classes {missing} are not categories of {self.ann_file}")
         return [name_to_id[c] for c in classes]
 
     def evaluate_json(self, results: dict[str, list], cat_ids: list[int], img_ids: list[int],
@@ -105,7 +159,7 @@ class CocoMetric(BaseMetric):
             dets = results["segm" if metric == "segm" else "bbox"]
             res = run_cocoeval(self.coco, dets, metric, cat_ids, img_ids,
                                class_names=classes if self.classwise else None,
-                               proposal_nums=self.proposal_nums)
+                               proposal_nums=self.proposal_nums, iou_thrs=self.iou_thrs, progress=True)
             print_log(f"Evaluating {metric}...\n{res.summary}", logger="current")
             out.update(self._named(metric, res))
         return out
@@ -113,14 +167,16 @@ class CocoMetric(BaseMetric):
     def _named(self, metric: str, res: CocoEvalResult) -> dict[str, float]:
         stats = res.stats
         if metric == "proposal":
-            return {k: round(float(stats[i + 6]), 3) for i, k in enumerate(recall_keys(self.proposal_nums))}
-        named = {f"{metric}_{k}": round(float(stats[i]), 3) for i, k in enumerate(STAT_KEYS)}
+            named = {k: round(float(stats[i + 6]), 3) for i, k in enumerate(recall_keys(self.proposal_nums))}
+            return {k: v for k, v in named.items() if self.metric_items is None or k in self.metric_items}
+        items = [k for k in STAT_KEYS if self.metric_items is None or k in self.metric_items]
+        named = {f"{metric}_{k}": round(float(stats[STAT_KEYS.index(k)]), 3) for k in items}
         ap = " ".join(f"{float(stats[i]):.3f}" for i in range(6))
         named[f"{metric}_mAP_copypaste"] = ap
         if res.classwise:
-            print_log("\n" + classwise_table(res.classwise), logger="current")
-            for name, value in res.classwise:
-                named[f"{metric}_{name}_precision"] = round(value, 3)
+            print_log(f"\n{metric} per class:\n" + classwise_table(res.classwise), logger="current")
+            for name, row in res.classwise:
+                named[f"{metric}_{name}_precision"] = round(row["mAP"], 3)
         return named
 
 

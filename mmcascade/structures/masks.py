@@ -66,6 +66,23 @@ class BitmapMasks:
         axis = {"horizontal": 2, "vertical": 1}[direction]
         return BitmapMasks(np.flip(self.masks, axis=axis), self.height, self.width)
 
+    def crop(self, box: np.ndarray) -> BitmapMasks:
+        """The pixels inside ``box`` = ``(x1, y1, x2, y2)`` int, clipped to the image."""
+        x1, y1, x2, y2 = (int(v) for v in box)
+        x1, x2 = max(0, min(x1, self.width)), max(0, min(x2, self.width))
+        y1, y2 = max(0, min(y1, self.height)), max(0, min(y2, self.height))
+        h, w = max(y2 - y1, 0), max(x2 - x1, 0)
+        return BitmapMasks(self.masks[:, y1:y1 + h, x1:x1 + w].reshape(len(self), h, w), h, w)
+
+    def get_bboxes(self) -> np.ndarray:
+        """Tight ``(N, 4)`` float32 xyxy boxes of the masks (zeros for an empty mask)."""
+        boxes = np.zeros((len(self), 4), dtype=np.float32)
+        for i, m in enumerate(self.masks):
+            ys, xs = np.nonzero(m)
+            if xs.size:
+                boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        return boxes
+
     def pad(self, out_shape: tuple[int, int]) -> BitmapMasks:
         """Pad with zeros at the bottom and right to ``(height, width)``."""
         h, w = out_shape

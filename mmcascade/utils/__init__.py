@@ -1,4 +1,4 @@
 """Package-wide helpers."""
-from .setup_env import register_all_modules
+from .setup_env import default_device, register_all_modules
 
-__all__ = ["register_all_modules"]
+__all__ = ["default_device", "register_all_modules"]

@@ -4,15 +4,47 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
+from .config_classes import apply_classes
+
+
+def rebase_data_root(node, old: str, new: str):
+    """``node`` with every string that starts with ``old`` (the config's own ``data_root``)
+    re-pointed at ``new``: the datasets' roots and the evaluators' annotation files follow a
+    changed ``data_root``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = rebase_data_root(value, old, new)
+        return node
+    if isinstance(node, list):
+        return [rebase_data_root(v, old, new) for v in node]
+    if isinstance(node, tuple):
+        return tuple(rebase_data_root(v, old, new) for v in node)
+    if isinstance(node, str) and node.startswith(old):
+        rest = node[len(old):].lstrip("/")
+        return new if not rest else new.rstrip("/") + "/" + rest
+    return node
+
 
 def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str | None = None,
                      launcher: str = "none") -> Config:
     """Read ``config``, apply ``--cfg-options``, and set ``launcher`` and ``work_dir``
-    (default ``./work_dirs/<config name>``, as MMDetection does)."""
+    (default ``./work_dirs/<config name>``, as MMDetection does).
+
+    ``--cfg-options data_root=PATH`` re-points every path the config built from its own
+    ``data_root`` (dataset roots, evaluator annotation files) at ``PATH``; a top-level
+    ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`).
+    """
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
+    old_root = cfg.get("data_root")
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    new_root = cfg.get("data_root")
+    if isinstance(old_root, str) and old_root and isinstance(new_root, str) and new_root != old_root:
+        for key in list(cfg.keys()):
+            if key != "data_root":
+                cfg[key] = rebase_data_root(cfg[key], old_root, new_root)
+    apply_classes(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get("work_dir") is None:
@@ -25,8 +57,10 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     (gloo without CUDA, started here when a launcher is used) and make sure the default scope is
     ``mmcascade``. Modifies and returns ``cfg``."""
     from .config_check import check_config_types
+    from .config_classes import check_config_classes
 
     check_config_types(cfg)
+    check_config_classes(cfg)
     cfg.setdefault("default_scope", "mmcascade")
     env = cfg.setdefault("env_cfg", {})
     dist_cfg = env.setdefault("dist_cfg", {})
@@ -41,3 +75,35 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
 
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def tta_settings(cfg: Config) -> tuple[dict, list]:
+    """``(tta_model, tta_pipeline)`` for ``tools/test.py --tta``: the config's own, or, when it
+    defines none, a horizontal-flip TTA built from its test pipeline (each image at the test
+    scale, as it is and flipped; the views merged by class-wise NMS at the model's test IoU
+    and ``max_per_img``).
+
+    Raises:
+        ValueError: the test pipeline has no ``Resize`` step to place the flip after.
+    """
+    if "tta_model" in cfg and "tta_pipeline" in cfg:
+        return cfg.tta_model, cfg.tta_pipeline
+    if "tta_model" in cfg or "tta_pipeline" in cfg:
+        raise ValueError("the config defines only one of tta_model and tta_pipeline; --tta needs both "
+                         "(or neither, for the default flip TTA)")
+    steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
+    resize = [i for i, s in enumerate(steps) if str(s.get("type", "")).split(".")[-1] in ("Resize", "RandomResize")]
+    if not resize:
+        raise ValueError("--tta: the test pipeline has no Resize step to build the flip TTA around")
+    i = resize[0]
+    rest = steps[i + 1:]
+    pack = rest[-1] if rest and str(rest[-1].get("type", "")).endswith("PackDetInputs") else None
+    if pack is not None and "meta_keys" in pack:
+        pack["meta_keys"] = tuple(dict.fromkeys((*pack["meta_keys"], "flip", "flip_direction")))
+    pipeline = steps[:i] + [dict(type="TestTimeAug", transforms=[
+        [steps[i]], [dict(type="RandomFlip", prob=1.0), dict(type="RandomFlip", prob=0.0)],
+        *[[s] for s in rest]])]
+    rcnn = (cfg.model.get("test_cfg") or {}).get("rcnn") or {}
+    nms = dict(rcnn.get("nms") or dict(type="nms", iou_threshold=0.5))
+    model = dict(type="DetTTAModel", tta_cfg=dict(nms=nms, max_per_img=rcnn.get("max_per_img", 100)))
+    return model, pipeline

@@ -31,3 +31,11 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         )
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S%f")
         DefaultScope.get_instance(f"mmcascade-{stamp}", scope_name="mmcascade")
+
+
+def default_device() -> str:
+    """``'cuda'`` when PyTorch sees a GPU, else ``'cpu'``: the default of the inference API,
+    the demos and the analysis tools."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -15,6 +15,7 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,15 +126,32 @@ def _total_from_headers(resp, offset: int) -> int | None:
     return offset + int(length) if length is not None else None
 
 
-def _fetch_into(url: str, part: Path, progress: bool, timeout: float) -> int | None:
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL that passes the same policy as the original one."""
+
+    def __init__(self, allow_http: bool) -> None:
+        super().__init__()
+        self.allow_http = allow_http
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        try:
+            check_source(newurl, self.allow_http)
+        except DownloadError as exc:
+            raise DownloadError(f"{req.full_url} redirects to a refused address: {exc}") from None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _fetch_into(url: str, part: Path, progress: bool, timeout: float, allow_http: bool = False) -> int | None:
     """Append the rest of ``url`` to ``part`` (resuming where it ends); returns the total size
-    the server announced, or None. Network errors propagate with ``part`` kept for resuming."""
+    the server announced, or None. Network errors propagate with ``part`` kept for resuming;
+    a redirect is followed only to an address the policy allows."""
     offset = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "mmcascade"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
+    opener = urllib.request.build_opener(_CheckedRedirects(allow_http))
     try:
-        resp = urllib.request.urlopen(request, timeout=timeout)
+        resp = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # nothing left to send: the part is already whole
             return offset
@@ -157,11 +175,12 @@ class _ShortTransferError(Exception):
     """The server closed the connection before sending the announced length."""
 
 
-def _fetch_with_retries(url: str, part: Path, progress: bool, timeout: float, retries: int) -> int | None:
+def _fetch_with_retries(url: str, part: Path, progress: bool, timeout: float, retries: int,
+                        allow_http: bool = False) -> int | None:
     """Fetch, resuming after dropped connections and short transfers up to ``retries`` times."""
     for attempt in range(retries + 1):
         try:
-            total = _fetch_into(url, part, progress, timeout)
+            total = _fetch_into(url, part, progress, timeout, allow_http)
             if total is not None and part.stat().st_size < total:
                 raise _ShortTransferError(f"connection closed at {part.stat().st_size} of {total} bytes")
             return total
@@ -207,15 +226,15 @@ def download(url: str, dest: Path | None = None, hash_prefix: str | None = None,
     check_source(url, allow_http)
     final = Path(dest) if dest else cache_path(url)
     prefix = hash_prefix or hash_prefix_from_name(final.name)
-    if final.is_file():
+    if final.is_file() and _cached_copy_ok(final, prefix):
         return final
     if offline_default() if offline is None else offline:
         raise DownloadError(f"offline mode: {url} is not in the cache (expected at {final})")
     with _file_lock(final):
-        if final.is_file():  # another process finished it while we waited
+        if final.is_file() and _cached_copy_ok(final, prefix):  # another process finished it meanwhile
             return final
         part = Path(str(final) + ".part")
-        total = _fetch_with_retries(url, part, progress, timeout, retries)
+        total = _fetch_with_retries(url, part, progress, timeout, retries, allow_http)
         size = part.stat().st_size
         try:
             if total is not None and size != total:
@@ -224,8 +243,43 @@ def download(url: str, dest: Path | None = None, hash_prefix: str | None = None,
         except DownloadError:
             part.unlink(missing_ok=True)
             raise
+        _record_size(final, size)
         os.replace(part, final)
     return final
+
+
+def _size_record(final: Path) -> Path:
+    return Path(str(final) + ".size")
+
+
+def _record_size(final: Path, size: int) -> None:
+    """Remember the verified size of a finished download beside it (checked on every reuse)."""
+    tmp = Path(str(_size_record(final)) + ".tmp")
+    tmp.write_text(f"{size}\n")
+    os.replace(tmp, _size_record(final))
+
+
+def _cached_copy_ok(final: Path, prefix: str | None) -> bool:
+    """Whether a cached file may be returned: its size equals the size recorded when it was
+    downloaded, and its sha256 starts with ``prefix`` when one is known. A copy that fails is
+    set aside (``<name>.part`` when it is a truncated prefix, to resume from; deleted when its
+    bytes are wrong), with a warning, so the caller downloads it again."""
+    record = _size_record(final)
+    size = final.stat().st_size
+    expected = int(record.read_text().strip()) if record.is_file() else None
+    reason = None
+    if expected is not None and size != expected:
+        reason = f"{size} bytes instead of the {expected} it was downloaded with"
+    elif prefix is not None and not sha256_of(final).startswith(prefix):
+        reason = f"its sha256 does not start with {prefix!r}"
+    if reason is None:
+        return True
+    warnings.warn(f"{final}: the cached copy is damaged ({reason}); downloading it again", stacklevel=3)
+    if expected is not None and size < expected:
+        os.replace(final, Path(str(final) + ".part"))
+    else:
+        final.unlink()
+    return False
 
 
 def copy_to(path: Path, dest_dir: Path) -> Path:

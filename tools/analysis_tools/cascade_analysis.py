@@ -30,6 +30,7 @@ from mmcascade.analysis.stage_report import (  # noqa: E402
     stage_table,
 )
 from mmcascade.apis import init_detector  # noqa: E402
+from mmcascade.utils import default_device  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint")
     parser.add_argument("--out-dir", default="work_dirs/cascade_analysis")
     parser.add_argument("--max-images", type=int, help="analyse only the first N images")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     return parser.parse_args(argv)
 

@@ -4,8 +4,8 @@ and a .npy of the raw counts.
     python tools/analysis_tools/confusion_matrix.py CONFIG RESULTS.bbox.json SAVE_DIR \\
         [--score-thr 0.3] [--tp-iou-thr 0.5]
 
-RESULTS is a COCO results json (e.g. from ``tools/test.py --cfg-options
-test_evaluator.outfile_prefix=work_dirs/x/results``).
+RESULTS is a COCO results json or the ``.pkl`` of ``tools/test.py --out`` (which also writes
+the json beside it).
 """
 import argparse
 import os
@@ -19,7 +19,8 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmcascade.analysis.confusion import image_confusion, plot_confusion  # noqa: E402
 from mmcascade.apis.inference import config_class_names  # noqa: E402
-from mmcascade.evaluation.coco_eval import load_coco, load_results_file  # noqa: E402
+from mmcascade.evaluation.coco_eval import load_coco  # noqa: E402
+from mmcascade.evaluation.results_io import load_detections  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config  # noqa: E402
 
@@ -53,7 +54,7 @@ def confusion_from_files(ann_file: str, results: list[dict], classes: list[str],
 def main(argv: list[str] | None = None) -> np.ndarray:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
-    parser.add_argument("results", help="COCO results json (bbox)")
+    parser.add_argument("results", help="COCO results json (bbox) or tools/test.py --out .pkl")
     parser.add_argument("save_dir")
     parser.add_argument("--score-thr", type=float, default=0.3)
     parser.add_argument("--tp-iou-thr", type=float, default=0.5)
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> np.ndarray:
     classes = list(config_class_names(cfg) or ())
     if not classes:
         parser.error(f"{args.config}: the test dataset declares no class names")
-    matrix = confusion_from_files(cfg.test_evaluator.ann_file, load_results_file(args.results), classes,
+    ann_file = cfg.test_evaluator.ann_file
+    matrix = confusion_from_files(ann_file, load_detections(args.results, load_coco(ann_file)), classes,
                                   args.score_thr, args.tp_iou_thr)
     os.makedirs(args.save_dir, exist_ok=True)
     np.save(osp.join(args.save_dir, "confusion_matrix.npy"), matrix)

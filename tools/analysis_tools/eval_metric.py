@@ -1,7 +1,9 @@
 """Evaluate saved COCO results files (no model needed) and show AP at every IoU threshold.
 
-    python tools/analysis_tools/eval_metric.py ANN_FILE A.bbox.json [B.bbox.json ...] \
+    python tools/analysis_tools/eval_metric.py ANN_FILE A.bbox.json [B.pkl ...] \
         [--names cascade baseline] [--metric bbox|segm]
+
+Each results file is a COCO results json or a ``tools/test.py --out`` ``.pkl``.
 
 One row per results file: AP, AP50, AP75, AP_s/m/l, then AP at IoU 0.50, 0.55, ... 0.95 (the
 breakdown where Cascade R-CNN's gain at high IoU shows), as a terminaltables table.
@@ -14,7 +16,8 @@ from terminaltables import AsciiTable
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmcascade.evaluation.coco_eval import load_coco, load_results_file, run_cocoeval  # noqa: E402
+from mmcascade.evaluation.coco_eval import load_coco, run_cocoeval  # noqa: E402
+from mmcascade.evaluation.results_io import load_detections  # noqa: E402
 
 
 def evaluate(ann_file: str, result_files: list[str], names: list[str], metric: str) -> list[list[str]]:
@@ -23,7 +26,7 @@ def evaluate(ann_file: str, result_files: list[str], names: list[str], metric: s
     cats, imgs = sorted(coco.getCatIds()), sorted(coco.getImgIds())
     rows = []
     for name, path in zip(names, result_files, strict=True):
-        res = run_cocoeval(coco, load_results_file(path), metric, cats, imgs)
+        res = run_cocoeval(coco, load_detections(path, coco, metric), metric, cats, imgs)
         rows.append([name] + [f"{100 * v:.1f}" for v in res.stats[:6]] + [f"{100 * ap:.1f}" for _, ap in res.per_iou])
     return rows
 
@@ -31,7 +34,7 @@ def evaluate(ann_file: str, result_files: list[str], names: list[str], metric: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ann_file")
-    parser.add_argument("result_files", nargs="+")
+    parser.add_argument("result_files", nargs="+", help="COCO results json or tools/test.py --out .pkl")
     parser.add_argument("--names", nargs="+", help="a label per results file (default: file names)")
     parser.add_argument("--metric", choices=["bbox", "segm"], default="bbox")
     args = parser.parse_args()

@@ -1,6 +1,8 @@
+from .augment import FilterAnnotations, PhotoMetricDistortion, RandomApply, RandomChoice, RandomChoiceResize, RandomCrop
 from .formatting import PackDetInputs
 from .loading import LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray
 from .transforms import Pad, RandomFlip, RandomResize, Resize, flip_results
 
-__all__ = ["PackDetInputs", "LoadAnnotations", "LoadImageFromFile", "LoadImageFromNDArray", "Pad",
+__all__ = ["FilterAnnotations", "PhotoMetricDistortion", "RandomApply", "RandomChoice", "RandomChoiceResize",
+           "RandomCrop", "PackDetInputs", "LoadAnnotations", "LoadImageFromFile", "LoadImageFromNDArray", "Pad",
            "RandomFlip", "RandomResize", "Resize", "flip_results"]

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, bbox2roi
+from mmcascade.utils.config_classes import check_heads_agree
 from mmcascade.utils.options import check_extra_options
 
 from ..layers import scale_grad
@@ -80,6 +81,10 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
             self.mask_roi_extractor = nn.ModuleList(
                 MODELS.build(c) for c in _per_stage(mask_roi_extractor, n, "mask_roi_extractor"))
             self.mask_head = nn.ModuleList(MODELS.build(c) for c in _per_stage(mask_head, n, "mask_head"))
+        heads = [(f"roi_head.bbox_head[{i}].num_classes", h.num_classes) for i, h in enumerate(self.bbox_head)]
+        if mask_head is not None:
+            heads += [(f"roi_head.mask_head[{i}].num_classes", h.num_classes) for i, h in enumerate(self.mask_head)]
+        check_heads_agree(heads)
 
     @property
     def with_mask(self) -> bool:
