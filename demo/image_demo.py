@@ -5,7 +5,8 @@
 
 IMAGES is a file, a folder or a glob ("data/*.jpg"); CONFIG and CHECKPOINT may also be model-zoo
 names. Each image is saved with boxes, labels, scores and translucent masks to OUT_DIR (same
-file name; ``.png`` / ``.jpg`` as the input). Unreadable images are reported and skipped.
+file name; ``.png`` / ``.jpg`` as the input; ``_1``, ``_2``... when two inputs share a name).
+An OUT_DIR that holds input images is refused. Unreadable images are reported and skipped.
 """
 import argparse
 import os.path as osp
@@ -18,7 +19,7 @@ import mmcv  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmcascade.apis import inference_detector, init_detector  # noqa: E402
-from mmcascade.apis.image_io import list_images, read_images  # noqa: E402
+from mmcascade.apis.image_io import list_images, output_paths, read_images  # noqa: E402
 from mmcascade.utils import default_device  # noqa: E402
 from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
 
@@ -45,16 +46,20 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--classes", nargs="+", help="draw only these classes")
     parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     args = parser.parse_args(argv)
+    files = list_images(args.images)
+    try:  # an output folder holding the inputs is refused before any work
+        targets = dict(zip(files, output_paths(files, args.out_dir)))
+    except ValueError as exc:
+        parser.error(str(exc))
     model = init_detector(args.config, args.checkpoint, args.device)
     names = tuple(model.dataset_meta["classes"] or ())
     visualizer = DetLocalVisualizer.get_instance("image_demo", alpha=0.5)
     visualizer.dataset_meta = model.dataset_meta
-    files = list_images(args.images)
     saved = []
     for path, img in tqdm(read_images(files), total=len(files), desc="detecting", unit="img"):
         result = inference_detector(model, img)
         result.pred_instances = class_filter(result.pred_instances, args.classes, names)
-        out = Path(args.out_dir) / path.name
+        out = targets[path]
         visualizer.add_datasample(path.stem, mmcv.bgr2rgb(img), result, draw_gt=False,
                                   pred_score_thr=args.score_thr, out_file=str(out))
         saved.append(out)

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-step", type=int, default=1)
     parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     args = parser.parse_args(argv)
+    if osp.exists(args.out) and osp.exists(args.video) and osp.samefile(args.out, args.video):
+        parser.error(f"--out {args.out} is the input video: it would be overwritten")
     suffix = osp.splitext(args.out)[1].lower()
     if suffix not in FOURCC:
         parser.error(f"--out must end in {sorted(FOURCC)}")

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Served:
     body: bytes
+    redirect: str | None = None     # answer 302 with this Location instead of the body
     drop_after: int | None = None   # close the connection after this many bytes...
     drops_left: int = 0             # ...on this many requests
     corrupt: bool = False           # flip one byte in the middle of every response
@@ -30,6 +31,12 @@ class FileServer:
                     self.send_error(404)
                     return
                 served.requests.append(self.headers.get("Range"))
+                if served.redirect is not None:
+                    self.send_response(302)
+                    self.send_header("Location", served.redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = bytearray(served.body)
                 if served.corrupt:
                     body[len(body) // 2] ^= 0xFF

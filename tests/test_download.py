@@ -139,3 +139,30 @@ def test_local_paths_are_verified(tmp_path):
     bad.write_bytes(body)
     with pytest.raises(DownloadError):
         download(str(bad))
+
+
+def test_the_cache_checks_what_it_holds(file_server):
+    body, digest = _payload(seed=7)
+    url = file_server.add(f"/ckpt/model-{digest[:8]}.pth", body)
+    path = download(url, progress=False)
+    with open(path, "r+b") as f:
+        f.truncate(len(body) // 2)  # a copy damaged after the download
+    with pytest.warns(UserWarning, match="cached copy is damaged"), pytest.raises(DownloadError, match="offline"):
+        download(url, progress=False, offline=True)  # not returned as if it were whole
+    assert download(url, progress=False) == path and path.read_bytes() == body  # fetched again
+    unhashed = file_server.add("/plain/weights.pth", body)
+    plain = download(unhashed, progress=False)
+    with open(plain, "r+b") as f:
+        f.truncate(1000)
+    with pytest.warns(UserWarning, match="1000 bytes instead of the 300000"):
+        assert download(unhashed, progress=False).read_bytes() == body  # the size record catches it
+
+
+def test_redirects_follow_the_same_policy(file_server):
+    body, digest = _payload(seed=8)
+    target = file_server.add("/real/file.pth", body)
+    hop = file_server.add("/moved/file.pth", b"", redirect=target)
+    assert download(hop, progress=False).read_bytes() == body  # loopback to loopback: allowed
+    bad = file_server.add("/evil/file.pth", b"", redirect="http://example.com/file.pth")
+    with pytest.raises(DownloadError, match="redirects to a refused address.*plain http to a remote host"):
+        download(bad, progress=False, retries=0)

@@ -7,12 +7,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcascade.apis.checkpoint import check_checkpoint_classes  # noqa: E402
+from mmcascade.apis.checkpoint import check_checkpoint_classes, check_checkpoint_covers  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg, tta_settings  # noqa: E402
-from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
+from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks  # noqa: E402
+from mmcascade.utils.work_dir_lock import work_dir_lock  # noqa: E402
 from mmcascade.zoo.resolve import resolve_checkpoint  # noqa: E402
 
 
@@ -60,8 +62,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out is not None:
         _add_dump(cfg, args.out)
     prepare_runtime_cfg(cfg)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    with work_dir_lock(cfg.work_dir, "testing"):
+        runner = Runner.from_cfg(cfg)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_checkpoint_covers(model.module if args.tta else model, checkpoint)
+        with name_hung_ranks():
+            metrics = runner.test()
     finish_distributed()
     return metrics
 

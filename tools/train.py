@@ -6,13 +6,18 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import logging  # noqa: E402
+
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmcascade.apis.checkpoint import class_change_note  # noqa: E402
+from mmcascade.engine.resume import latest_readable_checkpoint, remove_stale_temporaries  # noqa: E402
 from mmcascade.utils import register_all_modules  # noqa: E402
 from mmcascade.utils.config_tools import load_tool_config, prepare_runtime_cfg  # noqa: E402
-from mmcascade.utils.dist_env import finish_distributed  # noqa: E402
+from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks  # noqa: E402
+from mmcascade.utils.work_dir_lock import work_dir_lock  # noqa: E402
 from mmcascade.zoo.resolve import resolve_checkpoint  # noqa: E402
 
 
@@ -50,8 +55,19 @@ def main(argv: list[str] | None = None) -> None:
         if "auto_scale_lr" not in cfg or "base_batch_size" not in cfg.auto_scale_lr:
             raise KeyError("--auto-scale-lr needs auto_scale_lr.base_batch_size in the config")
         cfg.auto_scale_lr.enable = True
+    with work_dir_lock(cfg.work_dir, "training"):
+        _train(cfg, args)
+    finish_distributed()
+
+
+def _train(cfg, args: argparse.Namespace) -> None:
     if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, None
+        remove_stale_temporaries(cfg.work_dir)
+        latest = latest_readable_checkpoint(cfg.work_dir)
+        if latest is None:
+            print_log(f"--resume: no readable checkpoint in {cfg.work_dir}; training from the start",
+                      logger="current", level=logging.WARNING)
+        cfg.resume, cfg.load_from = latest is not None, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     note = None
@@ -63,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     runner = Runner.from_cfg(cfg)
     if note:
         runner.logger.warning(note)
-    runner.train()
-    finish_distributed()
+    with name_hung_ranks():
+        runner.train()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Load published or locally trained checkpoints safely (``torch.load(weights_only=True)``)."""
 import pickle
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -179,3 +180,22 @@ def class_change_note(path: str, model_cfg: Mapping) -> str | None:
     return (f"load_from {path}: the checkpoint predicts {found} classes, this config {expected}. "
             f"The classifier layers {layers} (weights and biases) are re-initialised; every other "
             f"weight is loaded from the checkpoint (fine-tuning).")
+
+
+def check_checkpoint_covers(model: nn.Module, path: str) -> None:
+    """Refuse, before a test run, a checkpoint that leaves part of ``model`` at its random
+    initialisation (e.g. a Mask R-CNN checkpoint for a Cascade config) or has other shapes.
+    Keys the model does not have only warn.
+
+    Raises:
+        CheckpointError: with the missing / wrongly shaped key summary.
+    """
+    mismatch = compare_state_dict(model, extract_state_dict(read_checkpoint(path)))
+    if mismatch.missing or mismatch.wrong_shape:
+        raise CheckpointError(
+            f"{path} does not cover the model built from the config (testing it would evaluate "
+            f"randomly initialised layers):\n{mismatch.describe()}\nUse the config the checkpoint "
+            f"was trained with.")
+    if mismatch.unexpected:
+        warnings.warn(f"{path}: {len(mismatch.unexpected)} key(s) the model does not use are ignored: "
+                      f"{', '.join(mismatch.unexpected[:5])}", stacklevel=2)

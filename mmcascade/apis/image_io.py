@@ -38,3 +38,28 @@ def read_images(files: list[Path]) -> Iterator[tuple[Path, np.ndarray]]:
             warnings.warn(f"skipped unreadable image {path}", stacklevel=2)
             continue
         yield path, img
+
+
+def output_paths(files: list[Path], out_dir: str | os.PathLike) -> list[Path]:
+    """Where a demo writes each input's drawing: ``out_dir/<name>``, with ``_1``, ``_2``... added
+    when two inputs share a name (``a/x.jpg`` and ``b/x.jpg``).
+
+    Raises:
+        ValueError: ``out_dir`` is a folder that holds one of the inputs (the drawings would
+            replace the images).
+    """
+    out = Path(out_dir).resolve()
+    holding = [f for f in files if f.resolve().parent == out]
+    if holding:
+        raise ValueError(f"--out-dir {out_dir} holds the input image {holding[0]}: the drawn pictures "
+                         f"would overwrite the inputs. Choose another output folder.")
+    taken: set[str] = set()
+    paths = []
+    for f in files:
+        name, n = f.name, 0
+        while name in taken:
+            n += 1
+            name = f"{f.stem}_{n}{f.suffix}"
+        taken.add(name)
+        paths.append(out / name)
+    return paths

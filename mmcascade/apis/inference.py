@@ -119,13 +119,43 @@ def _test_pipeline(cfg: Config, from_array: bool) -> Compose:
     return Compose(steps)
 
 
+def check_image_array(img: np.ndarray, name: str = "image") -> None:
+    """An array given to :func:`inference_detector` must be what ``cv2.imread`` returns:
+    ``(H, W, 3)`` uint8 BGR, values 0-255.
+
+    Raises:
+        ValueError: for another dtype (a float image in [0, 1] or a 16-bit image would reach the
+            model far too dark or too bright) or another number of channels, with the conversion
+            to use.
+    """
+    if img.dtype != np.uint8:
+        if np.issubdtype(img.dtype, np.floating):
+            hint = ("for a float image in [0, 1] use (img * 255).round().astype(np.uint8); "
+                    "for one in [0, 255] use img.round().clip(0, 255).astype(np.uint8)")
+        elif img.dtype == np.uint16:
+            hint = "for a 16-bit image use (img >> 8).astype(np.uint8) or rescale it to 0-255"
+        else:
+            hint = "convert it to uint8 values 0-255"
+        raise ValueError(f"{name}: expected a uint8 BGR array (as cv2.imread returns), got dtype {img.dtype}; {hint}")
+    if img.ndim != 3 or img.shape[2] != 3:
+        shape = tuple(img.shape)
+        if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1):
+            hint = "for a grayscale image use cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)"
+        elif img.ndim == 3 and img.shape[2] == 4:
+            hint = "for BGRA drop the alpha channel: img[..., :3]"
+        else:
+            hint = "give an (H, W, 3) BGR image"
+        raise ValueError(f"{name}: expected shape (H, W, 3), got {shape}; {hint}")
+
+
 @torch.no_grad()
 def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput],
                        batch_size: int = 1) -> DetDataSample | list[DetDataSample]:
     """Detect objects in one image or a list of images.
 
     Args:
-        imgs: file path(s) or ``(H, W, 3)`` uint8 BGR array(s).
+        imgs: file path(s) or ``(H, W, 3)`` uint8 BGR array(s) (other dtypes or channel counts
+            are refused, see :func:`check_image_array`).
     Returns:
         One ``DetDataSample`` per image (a single one for a single input), with
         ``pred_instances.bboxes (K, 4)`` float32 xyxy pixels of the original image, ``scores
@@ -133,6 +163,9 @@ def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput]
     """
     single = isinstance(imgs, (str, os.PathLike, np.ndarray))
     items = [imgs] if single else list(imgs)
+    for i, item in enumerate(items):
+        if isinstance(item, np.ndarray):
+            check_image_array(item, "image" if single else f"image {i}")
     results: list[DetDataSample] = []
     pipelines = {}
     for start in range(0, len(items), batch_size):

@@ -80,6 +80,14 @@ class CocoDataset(BaseDataset):
         for key in ("images", "categories"):
             if not coco.dataset.get(key):
                 raise DatasetError(f"{self.ann_file}: the annotation file has no '{key}'")
+        for key, what in (("images", "image"), ("annotations", "annotation")):
+            ids = Counter(r.get("id") for r in coco.dataset.get(key, []))
+            dup = sorted(i for i, n in ids.items() if n > 1)[:5]
+            if dup:
+                names = [r.get("file_name", "") for r in coco.dataset[key] if r.get("id") == dup[0]]
+                raise DatasetError(f"{self.ann_file}: duplicate {what} ids {dup} ({what} id {dup[0]}: "
+                                   f"{len(names)} records{', files ' + ', '.join(names[:3]) if any(names) else ''}); "
+                                   f"pycocotools keeps only the last of each, so ground truth would be lost")
         zero = [a for a in coco.dataset.get("annotations", []) if a.get("id") == 0]
         if zero:
             raise DatasetError(f"{self.ann_file}: annotation id 0 (image_id {zero[0].get('image_id')}): "

@@ -75,3 +75,80 @@ def check_config_types(cfg: Config) -> None:
             raise UnknownTypeError(
                 f"{path}.type = {name!r} is not registered in the '{reg.name}' registry "
                 f"(scope '{reg.scope}'){hint}")
+
+
+# Top-level keys that the Runner or the tools read after the config is parsed. Other top-level
+# names in config files are variables, read only while the file is parsed.
+RUNTIME_KEYS = frozenset({
+    "model", "work_dir", "train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg",
+    "test_cfg", "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
+    "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "resume", "launcher", "env_cfg",
+    "log_processor", "log_level", "visualizer", "default_scope", "randomness", "experiment_name",
+    "model_wrapper_cfg", "find_unused_parameters", "compile", "activation_checkpointing",
+    "efficient_conv_bn_eval", "runner_type", "custom_imports", "tta_model", "tta_pipeline",
+    # read by mmcascade's tools: data_root re-points the paths built from it, classes sets heads and datasets
+    "data_root", "classes",
+})
+
+
+# Variables MMDetection-style configs commonly define and use while they are parsed.
+CONFIG_VARIABLES = frozenset({
+    "train_pipeline", "test_pipeline", "val_pipeline", "dataset_type", "backend_args", "img_scale", "img_scales",
+    "tta_scales", "norm_cfg", "num_classes", "vis_backends", "metainfo", "max_epochs", "max_iters", "base_lr",
+    "batch_size", "num_workers", "image_size", "train_dataset", "val_dataset", "test_dataset", "mask_head",
+})
+
+
+class UnusedConfigKeyError(KeyError):
+    """A config key that nothing reads."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _nested_keys(node, path: str = "") -> list[str]:
+    out = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            full = f"{path}.{key}" if path else str(key)
+            out.append(full)
+            out += _nested_keys(value, full)
+    return out
+
+
+def check_cfg_options(cfg: Config, cfg_options: dict | None) -> None:
+    """Refuse ``--cfg-options`` whose top-level key nothing reads (``max_epochs=1``: a variable
+    of the config file, already substituted when the file was parsed), naming where that
+    setting really lives (``train_cfg.max_epochs``).
+
+    Raises:
+        UnusedConfigKeyError
+    """
+    for option in cfg_options or {}:
+        top = str(option).split(".")[0]
+        if top in RUNTIME_KEYS:
+            continue
+        leaf = str(option).split(".")[-1]
+        where = [k for k in _nested_keys({k: cfg[k] for k in RUNTIME_KEYS if k in cfg}) if k.endswith("." + leaf)]
+        close = difflib.get_close_matches(top, sorted(RUNTIME_KEYS), n=1, cutoff=0.75)
+        hint = (f"; set {', '.join(where[:3])} instead" if where else
+                f"; did you mean {close[0]!r}?" if close else "")
+        raise UnusedConfigKeyError(
+            f"--cfg-options {option}: nothing reads the top-level key {top!r} after the config is parsed "
+            f"(a config variable is substituted where it is used while the file is read, so changing "
+            f"it now would change nothing){hint}")
+
+
+def check_top_level_typos(cfg: Config) -> None:
+    """Refuse a top-level key that is a near miss of one the Runner reads (``defalt_hooks``),
+    which would otherwise be ignored; other extra keys are the config's own variables.
+
+    Raises:
+        UnusedConfigKeyError
+    """
+    for key in cfg.keys():
+        if key in RUNTIME_KEYS or key in CONFIG_VARIABLES or key.startswith("_"):
+            continue
+        close = difflib.get_close_matches(key, sorted(RUNTIME_KEYS), n=1, cutoff=0.85)
+        if close:
+            raise UnusedConfigKeyError(f"config key {key!r} is read by nothing; did you mean {close[0]!r}?")

@@ -34,7 +34,10 @@ def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str
     ``data_root`` (dataset roots, evaluator annotation files) at ``PATH``; a top-level
     ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`).
     """
+    from .config_check import check_cfg_options
+
     cfg = Config.fromfile(config)
+    check_cfg_options(cfg, cfg_options)
     cfg.launcher = launcher
     old_root = cfg.get("data_root")
     if cfg_options:
@@ -56,9 +59,10 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     """Check every ``type=`` against its registry, choose the distributed backend for this machine
     (gloo without CUDA, started here when a launcher is used) and make sure the default scope is
     ``mmcascade``. Modifies and returns ``cfg``."""
-    from .config_check import check_config_types
+    from .config_check import check_config_types, check_top_level_typos
     from .config_classes import check_config_classes
 
+    check_top_level_typos(cfg)
     check_config_types(cfg)
     check_config_classes(cfg)
     cfg.setdefault("default_scope", "mmcascade")
@@ -66,6 +70,9 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     dist_cfg = env.setdefault("dist_cfg", {})
     if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":
         dist_cfg["backend"] = "gloo"
+    from .dist_env import default_dist_timeout
+
+    dist_cfg.setdefault("timeout", default_dist_timeout())
     threshold = env.get("malloc_mmap_threshold")
     if threshold:
         from .memory import set_malloc_mmap_threshold

@@ -6,12 +6,41 @@ CUDA we start the process group ourselves with gloo, from torchrun's environment
 (``--launcher pytorch``) or Slurm's (``--launcher slurm``), and ask the Runner for DDP without
 device ids; with CUDA, mmengine's own path is used unchanged.
 """
+import datetime
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+
+# How long a collective waits for the other ranks before the job ends (env_cfg.dist_cfg.timeout,
+# seconds): a few minutes on CPU, where no step takes that long; torch's 30 minutes with CUDA.
+CPU_TIMEOUT_S = 300
+CUDA_TIMEOUT_S = 1800
+
+
+def default_dist_timeout() -> int:
+    return CUDA_TIMEOUT_S if torch.cuda.is_available() else CPU_TIMEOUT_S
+
+
+@contextmanager
+def name_hung_ranks() -> Iterator[None]:
+    """Turn a collective's time-out into an error that says which rank noticed it and what it
+    means (another rank stopped: hung, stopped, killed or out of memory)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        text = str(exc)
+        if dist.is_available() and dist.is_initialized() and ("Timed out" in text or "timeout" in text.lower()):
+            rank, world = dist.get_rank(), dist.get_world_size()
+            raise RuntimeError(
+                f"rank {rank} of {world}: a collective operation timed out (env_cfg.dist_cfg.timeout): "
+                f"another rank stopped answering (hung, stopped, killed or out of memory); ending this "
+                f"rank so the job does not hang. ({text.splitlines()[0][:300]})") from exc
+        raise
 
 
 def slurm_env_to_torch(port: int | None = None) -> None:
@@ -39,7 +68,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
     elif launcher != "pytorch":
         raise ValueError(f"launcher {launcher!r} is not supported without CUDA; use 'pytorch' or 'slurm'")
     if not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
+        timeout = cfg.get("env_cfg", {}).get("dist_cfg", {}).get("timeout", CPU_TIMEOUT_S)
+        dist.init_process_group(backend="gloo", timeout=datetime.timedelta(seconds=timeout))
     wrapper = cfg.get("model_wrapper_cfg") or dict(type="MMDistributedDataParallel")
     wrapper.setdefault("broadcast_buffers", False)
     wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))

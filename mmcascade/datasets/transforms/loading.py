@@ -26,7 +26,28 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
         if out is None or out.get("img") is None:
             warnings.warn(f"skipped unreadable image {results.get('img_path')}", stacklevel=2)
             return None
+        check_size_against_annotation(out)
         return out
+
+
+def check_size_against_annotation(results: dict) -> None:
+    """The decoded image must have the ``height`` / ``width`` its annotation file records, or
+    boxes and masks would not line up with the pixels.
+
+    Raises:
+        ValueError: naming the image, both sizes, and the usual cause.
+    """
+    if "height" not in results or "width" not in results:
+        return
+    h, w = results["img"].shape[:2]
+    if (h, w) != (int(results["height"]), int(results["width"])):
+        rotated = (h, w) == (int(results["width"]), int(results["height"]))
+        cause = ("the file is probably rotated by its EXIF orientation tag: load it with "
+                 "LoadImageFromFile(color_type='color_ignore_orientation'), or fix the annotation"
+                 if rotated else "the annotation file describes another image (or the image was resized)")
+        raise ValueError(f"{results.get('img_path')} (image id {results.get('img_id')}): decoded as "
+                         f"{h}x{w} (height x width) but the annotation file says "
+                         f"{results['height']}x{results['width']}; {cause}")
 
 
 @TRANSFORMS.register_module()
