@@ -58,3 +58,16 @@ def file_server():
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory):
+    """The tiny embedded config trained for 2 epochs once per session by ``tools/train.py``:
+    ``dict(cfg=config path, work=work dir, ckpt=last checkpoint, log=train output)``. Tests that
+    only need a trained model share it instead of training again."""
+    from e2e_helpers import run_tool, tiny_embedded_cfg
+    tmp = tmp_path_factory.mktemp("trained_tiny")
+    cfg = tiny_embedded_cfg(tmp, epochs=2)
+    work = tmp / "work"
+    proc = run_tool("tools/train.py", cfg, "--work-dir", str(work))
+    return dict(cfg=cfg, work=work, ckpt=work / "epoch_2.pth", log=proc.stdout + proc.stderr)

@@ -7,14 +7,11 @@ import cv2
 from mmengine.config import Config
 
 from conftest import REPO
-from e2e_helpers import MAIN_CFG, run_tool, tiny_embedded_cfg
+from e2e_helpers import MAIN_CFG, run_tool
 
 
-def test_train_then_test_with_pictures(tmp_path):
-    cfg = tiny_embedded_cfg(tmp_path)
-    work = tmp_path / "work"
-    run_tool("tools/train.py", cfg, "--work-dir", str(work))
-    ckpt = work / "epoch_1.pth"
+def test_train_then_test_with_pictures(tmp_path, trained_tiny):
+    cfg, work, ckpt = trained_tiny["cfg"], trained_tiny["work"], trained_tiny["ckpt"]
     assert ckpt.exists() and (work / "last_checkpoint").exists()
     scalars = glob.glob(str(work / "*" / "vis_data" / "scalars.json"))
     assert scalars
@@ -43,10 +40,9 @@ def test_train_then_test_with_pictures(tmp_path):
     assert set(slim) == {"meta", "state_dict"} and "message_hub" not in slim["meta"]
 
 
-def test_test_time_augmentation_through_test_py(tmp_path):
-    cfg_path = tiny_embedded_cfg(tmp_path)
+def test_test_time_augmentation_through_test_py(tmp_path, trained_tiny):
+    cfg_path = trained_tiny["cfg"]
     work = tmp_path / "work"
-    run_tool("tools/train.py", cfg_path, "--work-dir", str(work))
     tta = Config.fromfile(osp.join(REPO, "configs", "_base_", "tta.py"))
     cfg = Config.fromfile(cfg_path)
     cfg.tta_model = tta.tta_model
@@ -55,7 +51,7 @@ def test_test_time_augmentation_through_test_py(tmp_path):
     cfg.tta_pipeline = pipeline
     tta_cfg = str(tmp_path / "tiny_tta.py")
     cfg.dump(tta_cfg)
-    proc = run_tool("tools/test.py", tta_cfg, str(work / "epoch_1.pth"), "--work-dir", str(work), "--tta",
+    proc = run_tool("tools/test.py", tta_cfg, str(trained_tiny["ckpt"]), "--work-dir", str(work), "--tta",
                     "--out", str(tmp_path / "tta.pkl"))
     assert "coco/bbox_mAP" in proc.stdout + proc.stderr
     import pickle

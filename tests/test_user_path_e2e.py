@@ -46,12 +46,10 @@ def test_zoo_config_trains_and_tests_on_coco_layout_data(tmp_path):
     assert os.path.exists(str(tmp_path / "preds.bbox.json"))
 
 
-def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path):
-    cfg = tiny_embedded_cfg(tmp_path, epochs=2)
-    work = tmp_path / "work"
-    run_tool("tools/train.py", cfg, "--work-dir", str(work))
+def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path, trained_tiny):
+    cfg = trained_tiny["cfg"]
     out = tmp_path / "preds.pkl"
-    run_tool("tools/test.py", cfg, str(work / "epoch_2.pth"), "--work-dir", str(work), "--out", str(out))
+    run_tool("tools/test.py", cfg, str(trained_tiny["ckpt"]), "--work-dir", str(tmp_path / "work"), "--out", str(out))
     with open(out, "rb") as f:
         preds = pickle.load(f)
     masks = [m for p in preds for m in p["pred_instances"].get("masks", [])]
@@ -71,11 +69,9 @@ def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path):
     assert (tmp_path / "cm" / "confusion_matrix.png").exists()
 
 
-def test_flip_tta_on_a_config_without_tta(tmp_path):
-    cfg = tiny_embedded_cfg(tmp_path)
-    work = tmp_path / "work"
-    run_tool("tools/train.py", cfg, "--work-dir", str(work))
-    proc = run_tool("tools/test.py", cfg, str(work / "epoch_1.pth"), "--work-dir", str(work), "--tta",
+def test_flip_tta_on_a_config_without_tta(tmp_path, trained_tiny):
+    cfg = trained_tiny["cfg"]
+    proc = run_tool("tools/test.py", cfg, str(trained_tiny["ckpt"]), "--work-dir", str(tmp_path / "work"), "--tta",
                     "--out", str(tmp_path / "tta.pkl"))
     assert "coco/bbox_mAP" in proc.stdout + proc.stderr
     with open(tmp_path / "tta.pkl", "rb") as f:

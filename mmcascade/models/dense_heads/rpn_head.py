@@ -13,6 +13,9 @@ from mmcascade.structures import SampleList
 from mmcascade.utils.options import check_extra_options
 
 from ..layers import finite_rows
+from ..task_modules.prior_generators import anchor_inside_flags
+
+RPN_TRAIN_KEYS = ("assigner", "sampler", "allowed_border", "pos_weight")
 
 
 @MODELS.register_module()
@@ -23,7 +26,10 @@ class RPNHead(BaseModule):
         in_channels: channels of each FPN level.
         feat_channels: channels of ``rpn_conv``.
         anchor_generator, bbox_coder, loss_cls, loss_bbox: component configs.
-        train_cfg: ``assigner``, ``sampler`` (RPN targets).
+        train_cfg: ``assigner``, ``sampler`` (RPN targets), ``allowed_border`` (anchors crossing
+            the image border by more than this many pixels get no target; -1 keeps every
+            anchor), ``pos_weight`` (classification weight of positives; <= 0 means 1),
+            ``debug`` (False).
         test_cfg: ``nms_pre``, ``max_per_img``, ``nms``, ``min_bbox_size``.
     """
 
@@ -44,8 +50,13 @@ class RPNHead(BaseModule):
         self.train_cfg = ConfigDict(train_cfg) if train_cfg else None
         self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
         if self.train_cfg is not None:
+            check_extra_options(f"{type(self).__name__} train_cfg",
+                                {k: v for k, v in self.train_cfg.items() if k not in RPN_TRAIN_KEYS},
+                                dict(debug=False))
             self.assigner = TASK_UTILS.build(self.train_cfg["assigner"])
             self.sampler = TASK_UTILS.build(self.train_cfg["sampler"])
+            self.allowed_border = float(self.train_cfg.get("allowed_border", -1))
+            self.pos_weight = float(self.train_cfg.get("pos_weight", -1))
         num_anchors = self.prior_generator.num_base_priors[0]
         self.rpn_conv = nn.Conv2d(in_channels, feat_channels, 3, padding=1)
         self.rpn_cls = nn.Conv2d(feat_channels, num_anchors, 1)
@@ -79,35 +90,54 @@ class RPNHead(BaseModule):
 
     def loss_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
                      batch_data_samples: SampleList) -> dict[str, Tensor]:
-        """Sigmoid CE over sampled anchors and smooth-L1 over positives, normalised by the samples."""
+        """Sigmoid CE over the sampled anchors and smooth-L1 over the positives, both divided by
+        the number of sampled anchors of the batch (``avg_factor``). Only anchors inside the
+        image by ``allowed_border`` (and inside the padded input) are assigned and sampled;
+        the others carry zero weight."""
         sizes = [tuple(c.shape[-2:]) for c in cls_scores]
-        anchors = torch.cat(self.prior_generator.grid_priors(sizes, cls_scores[0].device))
-        labels, label_w, targets, target_w, avg_factor = [], [], [], [], 0
-        for sample in batch_data_samples:
-            gt = sample.gt_instances
-            assign = self.assigner.assign(anchors, gt.bboxes, torch.zeros_like(gt.labels))
-            res = self.sampler.sample(assign, anchors, gt.bboxes, torch.zeros_like(gt.labels))
-            lab = anchors.new_full((anchors.shape[0],), 1, dtype=torch.long)
-            lw = anchors.new_zeros(anchors.shape[0])
-            tgt = anchors.new_zeros(anchors.shape)
-            tw = anchors.new_zeros(anchors.shape)
-            if res.num_pos > 0:
-                lab[res.pos_inds] = 0
-                lw[res.pos_inds] = 1.0
-                tgt[res.pos_inds] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
-                tw[res.pos_inds] = 1.0
-            lw[res.neg_inds] = 1.0
-            labels.append(lab)
-            label_w.append(lw)
-            targets.append(tgt)
-            target_w.append(tw)
-            avg_factor += res.avg_factor
+        device = cls_scores[0].device
+        anchors = torch.cat(self.prior_generator.grid_priors(sizes, device))
+        targets_per_img = [self._targets_single(anchors, sizes, sample) for sample in batch_data_samples]
+        labels, label_w, targets, target_w, counts = zip(*targets_per_img)
+        avg_factor = sum(counts)
         num_imgs = len(batch_data_samples)
         cls = torch.cat([torch.cat(self._flatten(cls_scores, i, 1)) for i in range(num_imgs)])
         reg = torch.cat([torch.cat(self._flatten(bbox_preds, i, 4)) for i in range(num_imgs)])
         loss_cls = self.loss_cls(cls, torch.cat(labels), torch.cat(label_w), avg_factor=avg_factor)
         loss_bbox = self.loss_bbox(reg, torch.cat(targets), torch.cat(target_w), avg_factor=avg_factor)
         return dict(loss_rpn_cls=loss_cls, loss_rpn_bbox=loss_bbox)
+
+    def _targets_single(self, anchors: Tensor, sizes: list[tuple[int, int]], sample) -> tuple:
+        """Targets of one image over all ``anchors (N, 4)`` (input-image pixels): labels (0
+        object, 1 background), label weights, box deltas, delta weights, and the number of
+        sampled anchors."""
+        meta = sample.metainfo
+        pad_shape = meta.get("pad_shape") or meta.get("batch_input_shape") or meta["img_shape"]
+        valid = torch.cat(self.prior_generator.valid_flags(sizes, pad_shape[:2], anchors.device))
+        inside = anchor_inside_flags(anchors, valid, meta["img_shape"], self.allowed_border)
+        if not bool(inside.any()):
+            raise ValueError(f"{meta.get('img_path')}: no anchor lies inside the image "
+                             f"{tuple(meta['img_shape'])} with allowed_border={self.allowed_border:g}; "
+                             f"use a larger allowed_border or -1")
+        inside_idx = torch.nonzero(inside, as_tuple=False).squeeze(1)
+        candidates = anchors[inside_idx]
+        gt = sample.gt_instances
+        ignored = sample.ignored_instances.bboxes if "ignored_instances" in sample else None
+        assign = self.assigner.assign(candidates, gt.bboxes, torch.zeros_like(gt.labels), ignored)
+        res = self.sampler.sample(assign, candidates, gt.bboxes, torch.zeros_like(gt.labels))
+        num = anchors.shape[0]
+        labels = anchors.new_full((num,), 1, dtype=torch.long)
+        label_w = anchors.new_zeros(num)
+        targets = anchors.new_zeros((num, 4))
+        target_w = anchors.new_zeros((num, 4))
+        pos, neg = inside_idx[res.pos_inds], inside_idx[res.neg_inds]
+        if res.num_pos > 0:
+            labels[pos] = 0
+            label_w[pos] = self.pos_weight if self.pos_weight > 0 else 1.0
+            targets[pos] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+            target_w[pos] = 1.0
+        label_w[neg] = 1.0
+        return labels, label_w, targets, target_w, res.avg_factor
 
     def predict(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList) -> list[InstanceData]:
         cls_scores, bbox_preds = self(feats)

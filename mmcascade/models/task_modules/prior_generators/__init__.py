@@ -1,3 +1,3 @@
-from .anchor_generator import AnchorGenerator
+from .anchor_generator import AnchorGenerator, anchor_inside_flags
 
-__all__ = ["AnchorGenerator"]
+__all__ = ["AnchorGenerator", "anchor_inside_flags"]

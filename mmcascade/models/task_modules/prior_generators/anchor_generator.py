@@ -1,4 +1,5 @@
 """Anchors for each feature level: a base set per stride, shifted over the grid."""
+import math
 from collections.abc import Sequence
 
 import torch
@@ -68,3 +69,28 @@ class AnchorGenerator:
             shifts = torch.stack([xx, yy, xx, yy], dim=-1).reshape(-1, 4)
             out.append((base.to(device)[None] + shifts[:, None]).reshape(-1, 4))
         return out
+
+    def valid_flags(self, featmap_sizes: Sequence[tuple[int, int]], pad_shape: tuple[int, int],
+                    device: str | torch.device = "cpu") -> list[Tensor]:
+        """Per level, ``(H * W * A,)`` bool: the anchor's grid cell lies inside the padded input
+        ``pad_shape = (h, w)`` (cells beyond ``ceil(h / stride)`` rows or columns do not)."""
+        out = []
+        for stride, (h, w), num in zip(self.strides, featmap_sizes, self.num_base_priors):
+            valid_h = min(math.ceil(pad_shape[0] / stride), h)
+            valid_w = min(math.ceil(pad_shape[1] / stride), w)
+            rows = torch.arange(h, device=device) < valid_h
+            cols = torch.arange(w, device=device) < valid_w
+            cell = (rows[:, None] & cols[None, :]).reshape(-1)
+            out.append(cell[:, None].expand(-1, num).reshape(-1))
+        return out
+
+
+def anchor_inside_flags(anchors: Tensor, valid: Tensor, img_shape: tuple[int, int], allowed_border: float) -> Tensor:
+    """``(N,)`` bool: valid anchors that lie inside the image ``img_shape = (h, w)`` (input-image
+    pixels, before padding) by at least ``-allowed_border`` pixels on every side; with a negative
+    ``allowed_border`` every valid anchor counts (no border rule)."""
+    if allowed_border < 0:
+        return valid
+    h, w = img_shape[:2]
+    return (valid & (anchors[:, 0] >= -allowed_border) & (anchors[:, 1] >= -allowed_border)
+            & (anchors[:, 2] < w + allowed_border) & (anchors[:, 3] < h + allowed_border))
