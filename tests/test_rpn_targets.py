@@ -91,7 +91,7 @@ def test_losses_are_normalised_by_the_sampled_anchors():
 
 
 def test_rpn_train_cfg_refuses_unknown_keys():
-    with pytest.raises(TypeError, match="RPNHead train_cfg got an unknown option 'allowed_boarder'"):
+    with pytest.raises(TypeError, match=r"got an unknown key 'allowed_boarder'; did you mean 'allowed_b"):
         MODELS.build(dict(type="RPNHead", in_channels=4, anchor_generator=GEN, train_cfg=dict(
             assigner=dict(type="MaxIoUAssigner", pos_iou_thr=0.7, neg_iou_thr=0.3),
             sampler=dict(type="RandomSampler", num=256, pos_fraction=0.5), allowed_boarder=0)))

@@ -6,6 +6,7 @@ from mmengine.structures import InstanceData
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import DetDataSample, flip_boxes
+from mmcascade.utils.options import check_block_keys, check_nms_cfg
 
 
 def unflip(pred: InstanceData, meta: dict) -> InstanceData:
@@ -32,6 +33,8 @@ class DetTTAModel(BaseTTAModel):
     def __init__(self, tta_cfg: dict | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.tta_cfg = tta_cfg or dict(nms=dict(type="nms", iou_threshold=0.5), max_per_img=100)
+        check_block_keys("DetTTAModel tta_cfg", self.tta_cfg, ("nms", "max_per_img"))
+        check_nms_cfg("DetTTAModel tta_cfg", self.tta_cfg.get("nms"))
 
     def merge_preds(self, data_samples_list: list[list[DetDataSample]]) -> list[DetDataSample]:
         return [self._merge_views(views) for views in data_samples_list]

@@ -1,5 +1,6 @@
 """Refuse config options a component does not implement, instead of dropping them."""
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -28,3 +29,46 @@ def check_extra_options(owner: str, extra: Mapping[str, Any], fixed: Mapping[str
             raise TypeError(f"{owner} got an unknown option {name!r}{hint}")
         if value != fixed[name]:
             raise ValueError(f"{owner}: {name}={value!r} is not implemented; only {fixed[name]!r} is")
+
+
+def check_block_keys(owner: str, block: Mapping[str, Any] | None, known: Sequence[str],
+                     fixed: Mapping[str, Any] | None = None) -> None:
+    """A plain settings block (``train_cfg.rpn``, ``test_cfg.rcnn``...) holds only the keys its
+    reader uses (``known``) and options implemented at one value (``fixed``).
+
+    Raises:
+        TypeError: an unknown key, with the nearest known one.
+        ValueError: a fixed option at another value.
+    """
+    if not block:
+        return
+    fixed = fixed or {}
+    for name, value in block.items():
+        if name in known:
+            continue
+        if name in fixed:
+            if value != fixed[name]:
+                raise ValueError(f"{owner}: {name}={value!r} is not implemented; only {fixed[name]!r} is")
+            continue
+        close = difflib.get_close_matches(name, [*known, *fixed], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {sorted([*known, *fixed])}"
+        raise TypeError(f"{owner} got an unknown key {name!r}{hint}")
+
+
+NMS_TYPES = ("nms", "soft_nms")
+NMS_KEYS = ("type", "iou_threshold", "class_agnostic", "split_thr", "offset", "score_threshold", "max_num",
+            "sigma", "min_score", "method")
+
+
+def check_nms_cfg(owner: str, nms: Mapping[str, Any] | None) -> None:
+    """An ``nms=dict(...)`` for ``mmcv.ops.batched_nms``: checked when the component is built
+    rather than at the first prediction.
+
+    Raises:
+        TypeError / ValueError: an unknown key or NMS type.
+    """
+    if nms is None:
+        return
+    if nms.get("type", "nms") not in NMS_TYPES:
+        raise ValueError(f"{owner}: nms type {nms.get('type')!r} is not one of {NMS_TYPES}")
+    check_block_keys(f"{owner} nms", nms, NMS_KEYS)

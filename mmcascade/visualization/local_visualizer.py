@@ -5,6 +5,7 @@ from mmengine.visualization import Visualizer
 from mmcascade.datasets.coco_classes import make_palette
 from mmcascade.registry import VISUALIZERS
 from mmcascade.structures import DetDataSample
+from mmcascade.utils.options import check_extra_options
 
 
 @VISUALIZERS.register_module()
@@ -19,6 +20,8 @@ class DetLocalVisualizer(Visualizer):
     def __init__(self, name: str = "visualizer", image: np.ndarray | None = None,
                  vis_backends: list | None = None, save_dir: str | None = None, alpha: float = 0.5,
                  line_width: float = 2, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(bbox_color=None, mask_color=None,
+                                                              text_color=(200, 200, 200)))
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
         self.alpha = alpha
         self.line_width = line_width

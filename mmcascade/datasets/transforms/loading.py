@@ -7,6 +7,7 @@ from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 
 from mmcascade.registry import TRANSFORMS
 from mmcascade.structures import BitmapMasks, segm_to_bitmap
+from mmcascade.utils.options import check_extra_options
 
 
 @TRANSFORMS.register_module(force=True)
@@ -77,10 +78,16 @@ class LoadAnnotations(BaseTransform):
     Args:
         with_bbox, with_label, with_mask: what to load.
         poly2mask: rasterise polygons / RLE to bitmaps (the only mask form supported here).
+        backend_args: accepted so MMDetection configs load; this transform reads no file (the
+            annotations come with the dataset's records), so there is nothing for it to change.
+        MMDetection's ``with_seg``, ``box_type``... are accepted at their defaults only.
     """
 
     def __init__(self, with_bbox: bool = True, with_label: bool = True, with_mask: bool = False,
-                 poly2mask: bool = True, **kwargs) -> None:
+                 poly2mask: bool = True, backend_args: dict | None = None, **kwargs) -> None:
+        check_extra_options(type(self).__name__, kwargs, dict(
+            with_seg=False, box_type="hbox", reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"))
+        self.backend_args = backend_args  # no file is read here: annotations come from the dataset
         if with_mask and not poly2mask:
             raise ValueError("only bitmap masks are supported: poly2mask must be True")
         self.with_bbox = with_bbox

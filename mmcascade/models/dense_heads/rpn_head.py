@@ -10,12 +10,13 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
 from mmcascade.structures import SampleList
-from mmcascade.utils.options import check_extra_options
+from mmcascade.utils.options import check_block_keys, check_extra_options, check_nms_cfg
 
 from ..layers import finite_rows
 from ..task_modules.prior_generators import anchor_inside_flags
 
 RPN_TRAIN_KEYS = ("assigner", "sampler", "allowed_border", "pos_weight")
+PROPOSAL_KEYS = ("nms_pre", "max_per_img", "nms", "min_bbox_size")
 
 
 @MODELS.register_module()
@@ -49,10 +50,11 @@ class RPNHead(BaseModule):
         self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0 / 9.0))
         self.train_cfg = ConfigDict(train_cfg) if train_cfg else None
         self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
+        check_block_keys("RPNHead test_cfg (test_cfg.rpn)", self.test_cfg, PROPOSAL_KEYS)
+        check_nms_cfg("RPNHead test_cfg (test_cfg.rpn)", (self.test_cfg or {}).get("nms"))
         if self.train_cfg is not None:
-            check_extra_options(f"{type(self).__name__} train_cfg",
-                                {k: v for k, v in self.train_cfg.items() if k not in RPN_TRAIN_KEYS},
-                                dict(debug=False))
+            check_block_keys("RPNHead train_cfg (train_cfg.rpn)", self.train_cfg, RPN_TRAIN_KEYS,
+                             dict(debug=False))
             self.assigner = TASK_UTILS.build(self.train_cfg["assigner"])
             self.sampler = TASK_UTILS.build(self.train_cfg["sampler"])
             self.allowed_border = float(self.train_cfg.get("allowed_border", -1))

@@ -9,6 +9,9 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, valid_box_mask
+from mmcascade.utils.options import check_block_keys, check_nms_cfg
+
+from ..dense_heads.rpn_head import PROPOSAL_KEYS
 
 
 def _with_stage_cfg(head_cfg: dict, train_cfg: dict | None, test_cfg: dict | None, key: str) -> dict:
@@ -62,6 +65,11 @@ class TwoStageDetector(BaseModel):
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None,
                  channels_last: bool = False) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
+        check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
+        if train_cfg and train_cfg.get("rpn_proposal"):
+            check_block_keys("train_cfg.rpn_proposal", train_cfg["rpn_proposal"], PROPOSAL_KEYS)
+            check_nms_cfg("train_cfg.rpn_proposal", train_cfg["rpn_proposal"].get("nms"))
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)

@@ -10,7 +10,7 @@ from torch import Tensor
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, bbox2roi
 from mmcascade.utils.config_classes import check_heads_agree
-from mmcascade.utils.options import check_extra_options
+from mmcascade.utils.options import check_block_keys, check_extra_options, check_nms_cfg
 
 from ..layers import scale_grad
 from ..task_modules import SamplingResult
@@ -18,6 +18,7 @@ from .cascade_predict import CascadePredictMixin
 from .stage_settings import StageTrainSettings, build_stage_settings
 
 TEST_ENSEMBLES = ("logits", "last_rois_probs")
+RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary")
 
 
 def _per_stage(cfg: dict | list, num_stages: int, what: str) -> list[dict]:
@@ -68,6 +69,8 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
         self._build_modules(bbox_roi_extractor, bbox_head, mask_roi_extractor, mask_head)
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
+        check_block_keys(f"{type(self).__name__} test_cfg (test_cfg.rcnn)", self.test_cfg, RCNN_TEST_KEYS)
+        check_nms_cfg(f"{type(self).__name__} test_cfg (test_cfg.rcnn)", (self.test_cfg or {}).get("nms"))
         self.stages: list[StageTrainSettings] = []
         if train_cfg is not None:
             self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages)

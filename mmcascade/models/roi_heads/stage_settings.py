@@ -3,6 +3,7 @@ import copy
 from dataclasses import dataclass
 
 from mmcascade.registry import TASK_UTILS
+from mmcascade.utils.options import check_block_keys
 
 from ..task_modules import MaxIoUAssigner, RandomSampler
 
@@ -53,6 +54,8 @@ def build_stage_settings(
         for key in ("assigner", "sampler"):
             if key not in cfg:
                 raise ValueError(f"train_cfg.rcnn[{i}] has no '{key}'")
+        check_block_keys(f"train_cfg.rcnn[{i}]", cfg, ("assigner", "sampler", "pos_weight", "mask_size"),
+                         dict(debug=False))
         sampler_cfg = copy.deepcopy(dict(cfg["sampler"]))
         if not resample_later_stages and i > 0:
             sampler_cfg.update(sample_all=True, add_gt_as_proposals=True)

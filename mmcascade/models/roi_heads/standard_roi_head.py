@@ -5,9 +5,9 @@ from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 
 from mmcascade.registry import MODELS
-from mmcascade.utils.options import check_extra_options
+from mmcascade.utils.options import check_block_keys, check_extra_options, check_nms_cfg
 
-from .cascade_roi_head import CascadeRoIHead
+from .cascade_roi_head import RCNN_TEST_KEYS, CascadeRoIHead
 from .stage_settings import build_stage_settings
 
 
@@ -38,6 +38,8 @@ class StandardRoIHead(CascadeRoIHead):
             self.mask_head = MODELS.build(mask_head)
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
+        check_block_keys(f"{type(self).__name__} test_cfg (test_cfg.rcnn)", self.test_cfg, RCNN_TEST_KEYS)
+        check_nms_cfg(f"{type(self).__name__} test_cfg (test_cfg.rcnn)", (self.test_cfg or {}).get("nms"))
         self.stages = build_stage_settings(train_cfg, [1.0]) if train_cfg is not None else []
 
     def stage_modules(self, stage: int) -> tuple[nn.Module, nn.Module]:

@@ -26,6 +26,7 @@ class MaxIoUAssigner:
             (disabled when negative).
         ignore_wrt_candidates: compute IoF w.r.t. the boxes (True) or the regions.
         match_low_quality: enable low-quality matches.
+        iou_calculator: only ``dict(type='BboxOverlaps2D')`` (what is computed); another is refused.
     """
 
     def __init__(
@@ -39,6 +40,10 @@ class MaxIoUAssigner:
         match_low_quality: bool = True,
         iou_calculator: dict | None = None,
     ) -> None:
+        if iou_calculator is not None and dict(iou_calculator) not in (
+                dict(type="BboxOverlaps2D"), dict(type="BboxOverlaps2D", scale=1.0, dtype=None)):
+            raise ValueError(f"MaxIoUAssigner: iou_calculator={dict(iou_calculator)!r} is not implemented; "
+                             f"IoU is always computed as dict(type='BboxOverlaps2D') does (xyxy, no +1, fp32)")
         self.pos_iou_thr = pos_iou_thr
         self.neg_iou_thr = neg_iou_thr
         self.min_pos_iou = min_pos_iou
