@@ -58,15 +58,22 @@ def _ours(ann_file, samples, metric="bbox", **kw):
     return m.compute_metrics(m.results), m
 
 
-def _theirs(ann_file, dets, iou_type="bbox"):
+def _cocoeval(ann_file, dets, iou_type="bbox", **params) -> COCOeval:
+    """pycocotools run directly (images 1 and 2; ``params`` set on ``ev.params``)."""
     coco = COCO(ann_file)
     with contextlib.redirect_stdout(io.StringIO()):
         ev = COCOeval(coco, coco.loadRes(dets), iou_type)
         ev.params.imgIds = [1, 2]
+        for key, value in params.items():
+            setattr(ev.params, key, value)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return ev.stats
+    return ev
+
+
+def _theirs(ann_file, dets, iou_type="bbox"):
+    return _cocoeval(ann_file, dets, iou_type).stats
 
 
 @pytest.mark.parametrize("shift", [0.0, 3.0])
@@ -156,14 +163,7 @@ def test_iou_thrs_and_metric_items_are_implemented(tmp_path):
     assert set(k for k in ours if not k.endswith("copypaste")) == {"bbox_mAP", "bbox_mAP_75"}
     with open(tmp_path / "r.bbox.json") as f:
         dets = json.load(f)
-    coco = COCO(ann_file)
-    with contextlib.redirect_stdout(io.StringIO()):
-        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
-        ev.params.imgIds = [1, 2]
-        ev.params.iouThrs = np.array([0.5, 0.75])
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
+    ev = _cocoeval(ann_file, dets, iouThrs=np.array([0.5, 0.75]))
     assert ours["bbox_mAP"] == round(float(ev.stats[0]), 3) and ours["bbox_mAP_75"] == round(float(ev.stats[2]), 3)
     default, _ = _ours(ann_file, _samples(anns, 3.0))
     assert default["bbox_mAP"] != ours["bbox_mAP"]  # two thresholds, not ten
@@ -188,22 +188,11 @@ def test_classwise_table_has_six_numbers_per_class(tmp_path, capsys):
     ours, _ = _ours(ann_file, _samples(anns, 2.0), classwise=True, outfile_prefix=str(tmp_path / "r"))
     with open(tmp_path / "r.bbox.json") as f:
         dets = json.load(f)
-    coco = COCO(ann_file)
-    with contextlib.redirect_stdout(io.StringIO()):
-        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
-        ev.params.imgIds = [1, 2]
-        ev.params.catIds = [1, 3]
-        ev.evaluate()
-        ev.accumulate()
+    ev = _cocoeval(ann_file, dets, catIds=[1, 3])
     rows = dict(per_class_ap(ev.eval["precision"], ["cat", "dog"]))
     # pycocotools per category: restrict the evaluation to one category and read its stats
     for name, cat in (("cat", 1), ("dog", 3)):
-        with contextlib.redirect_stdout(io.StringIO()):
-            one = COCOeval(coco, coco.loadRes(dets), "bbox")
-            one.params.imgIds, one.params.catIds = [1, 2], [cat]
-            one.evaluate()
-            one.accumulate()
-            one.summarize()
+        one = _cocoeval(ann_file, dets, catIds=[cat])
         for i, key in enumerate(["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"]):
             want = float(one.stats[i])
             got = rows[name][key]

@@ -99,19 +99,17 @@ def test_finetune_recipe_on_three_classes(tmp_path):
     assert "coco/bbox_mAP" in log and "| triangle" in log and "| star" not in log
 
 
-def test_heads_and_datasets_must_agree_on_classes_before_any_work(tmp_path):
+@pytest.mark.parametrize("option, message", [
+    ("model.roi_head.bbox_head.0.num_classes=3",
+     "model.roi_head.bbox_head[0].num_classes=3, model.roi_head.bbox_head[1].num_classes=5"),
+    ("train_dataloader.dataset.metainfo.classes=[rectangle,ring]",
+     "train_dataloader.dataset declares 2 classes (rectangle, ring)"),
+])
+def test_heads_and_datasets_must_agree_on_classes_before_any_work(tmp_path, option, message):
     cfg = tiny_embedded_cfg(tmp_path)
     proc = subprocess.run([sys.executable, "tools/train.py", cfg, "--work-dir", str(tmp_path / "w"),
-                           "--cfg-options", "model.roi_head.bbox_head.0.num_classes=3"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert "model.roi_head.bbox_head[0].num_classes=3, model.roi_head.bbox_head[1].num_classes=5" in proc.stderr
-    assert "Epoch(train)" not in proc.stdout + proc.stderr
-    proc = subprocess.run([sys.executable, "tools/train.py", cfg, "--work-dir", str(tmp_path / "w"),
-                           "--cfg-options", "train_dataloader.dataset.metainfo.classes=[rectangle,ring]"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert "train_dataloader.dataset declares 2 classes (rectangle, ring)" in proc.stderr
+                           "--cfg-options", option], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and message in proc.stderr
     assert "Epoch(train)" not in proc.stdout + proc.stderr
 
 

@@ -16,6 +16,11 @@ from .transforms import RandomResize
 CROP_TYPES = ("absolute", "absolute_range", "relative", "relative_range")
 
 
+def _repr(obj, *names: str) -> str:
+    """``Type(name=value, ...)`` of the named attributes."""
+    return f"{type(obj).__name__}(" + ", ".join(f"{n}={getattr(obj, n)!r}" for n in names) + ")"
+
+
 @TRANSFORMS.register_module()
 class PhotoMetricDistortion(BaseTransform):
     """Random colour changes, each applied with probability 1/2, in this order: brightness
@@ -30,8 +35,10 @@ class PhotoMetricDistortion(BaseTransform):
     def __init__(self, brightness_delta: int = 32, contrast_range: Sequence[float] = (0.5, 1.5),
                  saturation_range: Sequence[float] = (0.5, 1.5), hue_delta: int = 18) -> None:
         self.brightness_delta = brightness_delta
-        self.contrast_lower, self.contrast_upper = contrast_range
-        self.saturation_lower, self.saturation_upper = saturation_range
+        self.contrast_range = tuple(contrast_range)
+        self.saturation_range = tuple(saturation_range)
+        self.contrast_lower, self.contrast_upper = self.contrast_range
+        self.saturation_lower, self.saturation_upper = self.saturation_range
         self.hue_delta = hue_delta
 
     def transform(self, results: dict) -> dict:
@@ -61,9 +68,7 @@ class PhotoMetricDistortion(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(brightness_delta={self.brightness_delta}, contrast_range="
-                f"({self.contrast_lower}, {self.contrast_upper}), saturation_range=({self.saturation_lower}, "
-                f"{self.saturation_upper}), hue_delta={self.hue_delta})")
+        return _repr(self, "brightness_delta", "contrast_range", "saturation_range", "hue_delta")
 
 
 @TRANSFORMS.register_module()
@@ -140,9 +145,7 @@ class RandomCrop(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(crop_size={self.crop_size}, crop_type={self.crop_type!r}, "
-                f"allow_negative_crop={self.allow_negative_crop}, recompute_bbox={self.recompute_bbox}, "
-                f"bbox_clip_border={self.bbox_clip_border})")
+        return _repr(self, "crop_size", "crop_type", "allow_negative_crop", "recompute_bbox", "bbox_clip_border")
 
 
 @TRANSFORMS.register_module()
@@ -186,9 +189,7 @@ class FilterAnnotations(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(min_gt_bbox_wh={self.min_gt_bbox_wh}, min_gt_mask_area="
-                f"{self.min_gt_mask_area}, by_box={self.by_box}, by_mask={self.by_mask}, "
-                f"keep_empty={self.keep_empty})")
+        return _repr(self, "min_gt_bbox_wh", "min_gt_mask_area", "by_box", "by_mask", "keep_empty")
 
 
 @TRANSFORMS.register_module()
