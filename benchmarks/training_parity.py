@@ -204,7 +204,7 @@ def main() -> None:
         cmd = [python, os.path.abspath(__file__), "--side", side, "--arch", args.arch, "--seeds", str(args.seeds),
                "--weights", weights, "--out", out] + (["--ragged"] if args.ragged else [])
         subprocess.run(cmd, check=True, capture_output=True)
-        results[side] = torch.load(out, weights_only=False)
+        results[side] = torch.load(out, weights_only=True)  # plain dicts, floats and tensors
     report = report_seeds if args.seeds else report_exact
     report(results["ours"], results.get("mmdet"))
 
