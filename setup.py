@@ -1,4 +1,4 @@
-"""Install with ``pip install -e .`` after torch==2.13.0 and mmcv==2.2.0 (see README)."""
+"""Install with ``pip install -e .`` (or build a wheel) after torch and mmcv (see docs/get_started.md)."""
 import shutil
 from pathlib import Path
 
@@ -7,8 +7,10 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 # Shipped inside built packages as mmcascade/.mim/<name>, where an installed (non-editable)
-# mmcascade finds its configs and model-zoo manifest (as MMDetection's ``.mim`` folder).
-RESOURCE_DIRS = ("configs", "model_zoo")
+# mmcascade finds its configs, model-zoo manifest, tools and demos (as MMDetection's ``.mim``
+# folder, which ``mim`` reads too).
+RESOURCE_DIRS = ("configs", "model_zoo", "tools", "demo")
+RESOURCE_FILES = ("model-index.yml",)
 
 
 class BuildPyWithResources(build_py):
@@ -22,6 +24,9 @@ class BuildPyWithResources(build_py):
             target = Path(self.build_lib) / "mmcascade" / ".mim" / name
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(HERE / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name in RESOURCE_FILES:
+            if (HERE / name).is_file():
+                shutil.copy2(HERE / name, Path(self.build_lib) / "mmcascade" / ".mim" / name)
 
 
 def read_requirements(name: str) -> list[str]:
@@ -43,11 +48,16 @@ setup(
     long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(exclude=("tests", "tests.*", "configs", "tools")),
+    packages=find_packages(exclude=("tests", "tests.*", "configs", "configs.*", "tools", "tools.*", "demo",
+                                    "benchmarks")),
     include_package_data=True,
     install_requires=read_requirements("runtime.txt"),
-    extras_require={"tests": read_requirements("tests.txt")},
+    # mmcv / mmengine are not install_requires (as in MMDetection): mmcv exists with and without
+    # compiled ops (and as mmcv-lite), and a resolver must not replace the one installed.
+    extras_require={"tests": read_requirements("tests.txt"), "mim": read_requirements("mminstall.txt")},
     license="Apache-2.0",
+    license_files=["LICENSE"],
+    entry_points={"console_scripts": ["mmcascade=mmcascade.cli:main"]},
     zip_safe=False,
     cmdclass={"build_py": BuildPyWithResources},
 )

@@ -25,9 +25,9 @@ from torch import Tensor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed  # noqa: E402
-
 from mmcascade.utils import register_all_modules  # noqa: E402
+
+from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed  # noqa: E402
 
 
 def _axis_taps(v: Tensor, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:

@@ -54,8 +54,9 @@ def make_batch(ragged: bool) -> tuple[torch.Tensor, list[dict]]:
     return inputs, images
 
 
-def build_side(side: str, arch: str, take_all: bool):
-    """The model and the data-sample / mask classes of ``side`` ('ours' or 'mmdet')."""
+def build_side(side: str, arch: str, take_all: bool, fast: bool = False):
+    """The model and the data-sample / mask classes of ``side`` ('ours' or 'mmdet'); ``fast``:
+    mmcascade's ``channels_last`` and activation checkpointing in layer2-3."""
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     MMLogger.get_instance("mmengine").setLevel("WARNING")  # no per-parameter init report
@@ -77,6 +78,9 @@ def build_side(side: str, arch: str, take_all: bool):
         register_all_modules()
         cfg = Config.fromfile(os.path.join(REPO, "configs", "cascade_rcnn", CONFIGS[arch] + ".py"))
     cfg.model.backbone.init_cfg = None
+    if fast:
+        cfg.model.channels_last = True
+        cfg.model.backbone.with_cp = (False, True, True, False)
     if take_all:
         cfg.model.train_cfg.rpn.sampler.num = 10**9
         for stage in cfg.model.train_cfg.rcnn:

@@ -45,13 +45,14 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--score-thr", type=float, default=0.3)
     parser.add_argument("--classes", nargs="+", help="draw only these classes")
     parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
+    parser.add_argument("--bf16", action="store_true", help="inference under bfloat16 autocast")
     args = parser.parse_args(argv)
     files = list_images(args.images)
     try:  # an output folder holding the inputs is refused before any work
         targets = dict(zip(files, output_paths(files, args.out_dir)))
     except ValueError as exc:
         parser.error(str(exc))
-    model = init_detector(args.config, args.checkpoint, args.device)
+    model = init_detector(args.config, args.checkpoint, args.device, bf16=args.bf16)
     names = tuple(model.dataset_meta["classes"] or ())
     visualizer = DetLocalVisualizer.get_instance("image_demo", alpha=0.5)
     visualizer.dataset_meta = model.dataset_meta

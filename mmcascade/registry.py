@@ -6,18 +6,24 @@ so ``dict(type='CascadeRoIHead', ...)`` builds ours when the default scope is
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 _SCOPE = "mmcascade"
@@ -39,5 +45,13 @@ TASK_UTILS = _child("task util", MMENGINE_TASK_UTILS, "models")
 OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS, "engine")
 PARAM_SCHEDULERS = _child("parameter scheduler", MMENGINE_PARAM_SCHEDULERS, "engine")
 METRICS = _child("metric", MMENGINE_METRICS, "evaluation")
+EVALUATOR = _child("evaluator", MMENGINE_EVALUATOR, "evaluation")
+# Children with nothing of ours in them, so that a Runner in the mmcascade scope finds mmengine's
+# optimizers, constructors, log processors and functions without a scope warning.
+OPTIMIZERS = _child("optimizer", MMENGINE_OPTIMIZERS, "engine")
+OPTIM_WRAPPER_CONSTRUCTORS = _child("optimizer wrapper constructor", MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, "engine")
+LOG_PROCESSORS = _child("log_processor", MMENGINE_LOG_PROCESSORS, "engine")
+FUNCTIONS = _child("function", MMENGINE_FUNCTIONS, "datasets")
+WEIGHT_INITIALIZERS = _child("weight initializer", MMENGINE_WEIGHT_INITIALIZERS, "models")
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "visualization")
 VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS, "visualization")

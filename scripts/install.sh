@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up this machine for mmcascade; safe to run again (each step is skipped when already done).
+# Set up an environment for mmcascade; safe to run again (each step is skipped when already done).
+#   0. the environment (scripts/python_env.sh): $PYTHON, the active virtualenv, or .venv/ here;
 #   1. torch 2.13.0 (CPU) first, and pinned for every later step, so no dependency can pull
 #      another torch build;
 #   2. mmcv 2.2.0 with its compiled ops: the prebuilt wheel from ../shared/wheels when it is
@@ -7,10 +8,10 @@
 #   3. the remaining requirements, and mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source scripts/python_env.sh
 TORCH_VERSION=2.13.0
 MMCV_VERSION=2.2.0
-WHEELS=${MMCASCADE_WHEELS:-../shared/wheels}
+WHEELS=${MMCASCADE_WHEELS:-../shared/wheels}  # prebuilt mmcv wheels, when there are some
 export MMCASCADE_ROOT="$PWD"
 
 constraints=$(mktemp)
@@ -41,13 +42,13 @@ fi
 # Re-install when a dependency is missing or mmcascade resolves to another checkout.
 if ! "$PY" - <<'PYCHECK' 2>/dev/null; then
 import os, sys
-import mmengine, pycocotools, terminaltables, pytest, ruff  # noqa: F401
+import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex  # noqa: F401
 os.chdir("/")  # resolve mmcascade as installed, not from the current directory
 import mmcascade
 sys.exit(os.path.dirname(os.path.dirname(mmcascade.__file__)) != os.environ["MMCASCADE_ROOT"])
 PYCHECK
   echo "[install] requirements and mmcascade (editable)"
-  pip_install -r requirements/runtime.txt -r requirements/tests.txt
+  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt
   pip_install --no-deps --no-build-isolation -e .
 fi
-"$PY" -c "import torch, mmcv, mmcascade; print(f'[install] ready: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"
+"$PY" -c "import sys, torch, mmcv, mmcascade; print(f'[install] ready in {sys.prefix}: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"

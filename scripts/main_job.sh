@@ -4,7 +4,7 @@
 # save pictures of its detections and the per-stage analysis (stage AP table, IoU plots). Extra arguments go to tools/train.py (e.g. --cfg-options).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source scripts/python_env.sh
 CONFIG=${CONFIG:-configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py}
 NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/$NAME}

@@ -217,3 +217,29 @@ def test_channels_last_gives_the_same_losses_gradients_and_detections(seeded):
     torch.testing.assert_close(outs[1].bboxes, outs[0].bboxes, rtol=0, atol=1e-3)
     torch.testing.assert_close(outs[1].scores, outs[0].scores, rtol=0, atol=1e-4)
     assert torch.equal(outs[1].labels, outs[0].labels)
+
+
+def test_bfloat16_inference_option(seeded):
+    """``inference_dtype='bfloat16'``: prediction under autocast, heads' outputs and boxes in float32
+    and close to the float32 model's; an unknown dtype is refused by name."""
+    from mmcascade.models.detectors.two_stage import warn_if_no_cpu_bf16
+    model = build_tiny("cascade-mask-rcnn_r50_fpn").eval()
+    batch = make_batch(model, n=1, training=False, scale=0.5)
+    with torch.no_grad():
+        full = model(**batch, mode="predict")[0].pred_instances
+        feats = model.extract_feat(batch["inputs"])
+        model.inference_dtype = "bfloat16"
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            scores, deltas = model.rpn_head(feats)
+        assert all(s.dtype == torch.float32 for s in scores + deltas)
+        with warnings.catch_warnings(record=True):  # on a CPU without bf16 instructions it says so
+            half = model(**make_batch(model, n=1, training=False, scale=0.5), mode="predict")[0].pred_instances
+    assert half.bboxes.dtype == torch.float32 and half.masks.dtype == torch.bool
+    assert abs(len(half) - len(full)) <= max(2, len(full) // 5)
+    flags = open("/proc/cpuinfo").read()
+    assert warn_if_no_cpu_bf16() == ("avx512_bf16" not in flags and "amx_bf16" not in flags)
+    from mmcascade.registry import MODELS
+
+    from conftest import tiny_model_cfg
+    with pytest.raises(ValueError, match="inference_dtype='half'"):
+        MODELS.build(dict(tiny_model_cfg("cascade-rcnn_r50_fpn"), inference_dtype="half"))

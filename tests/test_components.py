@@ -79,7 +79,7 @@ def test_roi_extractor_pools_and_keeps_every_level_in_the_graph():
 
 
 def test_roi_extractor_reads_channels_last_features_as_nchw():
-    """mmcv's CPU RoIAlign indexes its input as NCHW; NHWC features must give the same pooling."""
+    """NHWC features give the same pooling as NCHW ones, and the same as mmcv's kernel level by level."""
     ext = SingleRoIExtractor(dict(type="RoIAlign", output_size=7, sampling_ratio=0), 8, [4, 8, 16, 32])
     g = torch.Generator().manual_seed(0)
     feats = [torch.randn(1, 8, 64 // 2**i, 96 // 2**i, generator=g) for i in range(4)]
@@ -87,11 +87,13 @@ def test_roi_extractor_reads_channels_last_features_as_nchw():
     nhwc = [f.contiguous(memory_format=torch.channels_last) for f in feats]
     assert not nhwc[0].is_contiguous()
     pooled = ext(feats, rois)
-    torch.testing.assert_close(ext(nhwc, rois), pooled, rtol=0, atol=0)
-    from mmcv.ops import roi_align
+    torch.testing.assert_close(ext(nhwc, rois), pooled, rtol=0, atol=1e-6)
+    from mmcascade.ops import mmcv_ops
+    if mmcv_ops() is None:
+        pytest.skip("the comparison with mmcv's kernel needs mmcv built with compiled ops")
     for row, level in enumerate(map_roi_levels(rois, 4).tolist()):  # levels 0 and 2: rows from two calls
-        direct = roi_align(feats[level], rois[row:row + 1], (7, 7), 1 / 4 / 2**level, 0, "avg", True)
-        torch.testing.assert_close(pooled[row:row + 1], direct, rtol=0, atol=0)
+        direct = mmcv_ops().roi_align(feats[level], rois[row:row + 1], (7, 7), 1 / 4 / 2**level, 0, "avg", True)
+        torch.testing.assert_close(pooled[row:row + 1], direct, rtol=0, atol=1e-5)
 
 
 def test_mask_targets_and_paste():

@@ -3,13 +3,14 @@ import glob
 import os
 import pickle
 import subprocess
+import sys
 
 from conftest import REPO
 from e2e_helpers import free_port, tiny_embedded_cfg
 
 
 def run(cmd: list[str]) -> str:
-    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS="1", PYTHON=sys.executable)
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -64,7 +65,7 @@ def _start_long_run(tmp_path, *extra: str):
     import time
     cfg = tiny_embedded_cfg(tmp_path, epochs=200, spec=dict(num_train=4, num_val=2, seed=3))
     log = open(tmp_path / "run.log", "w")
-    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS="1", PYTHON=sys.executable)
     proc = subprocess.Popen(["bash", "tools/dist_train.sh", cfg, "2", "--work-dir", str(tmp_path / "work"), *extra],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 300

@@ -87,7 +87,8 @@ def test_checkpoint_by_url_is_downloaded_and_cached(tiny, file_server, tmp_path,
 
 def test_unknown_names_are_clear_errors(tiny):
     cfg, _ = tiny
-    with pytest.raises(FileNotFoundError, match="neither a config file nor a model-zoo name"):
+    with pytest.raises(FileNotFoundError, match="is not a config file, a shipped config or a model-zoo name; "
+                       "did you mean cascade_rcnn_r50_fpn_1x_coco"):
         init_detector("cascade_rcnn_r50_fpn_3x_coco")
     with pytest.raises(FileNotFoundError, match=r"not a file, an http\(s\) URL or a model-zoo name"):
         init_detector(cfg, "no_such_checkpoint.pth")

@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -28,7 +29,7 @@ def cluster_state() -> str | None:
 
 def slurm(script: str, *args: str) -> str:
     env = dict(os.environ, GPUS="2", GPUS_PER_NODE="0", CPUS_PER_TASK="1", MASTER_PORT=str(free_port()),
-               OMP_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", PYTHON=sys.executable)
     proc = subprocess.run(["timeout", "600", "bash", script, "ci", "mmcascade-test", *args], cwd=REPO, env=env,
                           capture_output=True, text=True)
     out = proc.stdout + proc.stderr

@@ -47,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     dl.add_argument("--accept-link-note", action="store_true",
                     help="download a row's link even when the manifest says it is another model")
     dl.add_argument("--no-progress", action="store_true")
-    rd = sub.add_parser("readme", help="regenerate model_zoo/README.md from the manifest")
+    rd = sub.add_parser("readme", help="regenerate model_zoo/README.md, model-index.yml and the configs' "
+                                       "metafile.yml files from the manifest")
     rd.add_argument("--check", action="store_true", help="only check that it is up to date")
     return parser.parse_args(argv)
 
@@ -82,14 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             for path in _download(args, manifest):
                 print(path)
         else:
-            text = readme_markdown(list(manifest.values()))
+            from mmcascade.zoo.mim_meta import metafiles
+            files = {README: readme_markdown(list(manifest.values()))}
+            files.update({README.parents[1] / rel: text for rel, text in metafiles(list(manifest.values())).items()})
+            stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
             if args.check:
-                if not README.exists() or README.read_text(encoding="utf-8") != text:
-                    print(f"{README} is out of date: run python tools/model_zoo.py readme", file=sys.stderr)
-                    return 1
-            else:
-                README.write_text(text, encoding="utf-8")
-                print(f"wrote {README}")
+                for path in stale:
+                    print(f"{path} is out of date: run python tools/model_zoo.py readme", file=sys.stderr)
+                return 1 if stale else 0
+            for path in stale:
+                path.write_text(files[path], encoding="utf-8")
+                print(f"wrote {path}")
     except (ManifestError, DownloadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

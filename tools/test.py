@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tta", action="store_true",
                         help="test-time augmentation: the config's tta_model / tta_pipeline, or a "
                              "horizontal flip at the test scale when it defines none")
+    parser.add_argument("--bf16", action="store_true",
+                        help="run inference under bfloat16 autocast (model.inference_dtype='bfloat16'); "
+                             "see the README for its speed and AP")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
         hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)
         if args.show_dir:
             hook.test_out_dir = args.show_dir
+    if args.bf16:
+        cfg.model.inference_dtype = "bfloat16"
     if args.tta:
         tta_model, tta_pipeline = tta_settings(cfg)
         cfg.test_dataloader.dataset.pipeline = tta_pipeline

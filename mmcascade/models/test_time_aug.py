@@ -1,9 +1,9 @@
 """Test-time augmentation: run the detector on several scales and flips, merge by NMS."""
 import torch
-from mmcv.ops import batched_nms
 from mmengine.model import BaseTTAModel
 from mmengine.structures import InstanceData
 
+from mmcascade.ops import batched_nms
 from mmcascade.registry import MODELS
 from mmcascade.structures import DetDataSample, flip_boxes
 from mmcascade.utils.options import check_block_keys, check_nms_cfg

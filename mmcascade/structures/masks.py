@@ -8,8 +8,9 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import torch
 import torch.nn.functional as F
-from mmcv.ops import roi_align
 from torch import Tensor
+
+from mmcascade.ops import roi_align
 
 
 def segm_to_bitmap(segm: list | dict, height: int, width: int) -> np.ndarray:

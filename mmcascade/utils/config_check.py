@@ -3,11 +3,11 @@ fails in the first second with the key path and the nearest registered names, no
 import difflib
 from collections.abc import Iterator
 
-import mmcv.ops
 from mmengine.config import Config
 from mmengine.registry import WEIGHT_INITIALIZERS, Registry
 
 from mmcascade import registry as R
+from mmcascade.ops import mmcv_ops
 
 # Keys whose dict is built by a registry other than the one of the surrounding section.
 _KEY_REGISTRY = {
@@ -68,7 +68,7 @@ def check_config_types(cfg: Config) -> None:
         if section not in cfg:
             continue
         for path, name, reg in _walk(cfg[section], section, registry):
-            if reg.get(name) is not None or (reg is R.MODELS and hasattr(mmcv.ops, name)):
+            if reg.get(name) is not None or (reg is R.MODELS and hasattr(mmcv_ops(), name)):
                 continue
             close = difflib.get_close_matches(name, _registered_names(reg), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

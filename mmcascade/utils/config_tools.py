@@ -1,8 +1,10 @@
 """Config handling shared by the command-line tools."""
+import logging
 import os.path as osp
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from .config_classes import apply_classes
 
@@ -27,15 +29,19 @@ def rebase_data_root(node, old: str, new: str):
 
 def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str | None = None,
                      launcher: str = "none") -> Config:
-    """Read ``config``, apply ``--cfg-options``, and set ``launcher`` and ``work_dir``
+    """Read ``config`` (a file, a shipped config's name or a model-zoo name: see
+    :func:`mmcascade.zoo.manifest.find_config`), apply ``--cfg-options``, and set ``launcher`` and ``work_dir``
     (default ``./work_dirs/<config name>``, as MMDetection does).
 
     ``--cfg-options data_root=PATH`` re-points every path the config built from its own
     ``data_root`` (dataset roots, evaluator annotation files) at ``PATH``; a top-level
     ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`).
     """
+    from mmcascade.zoo.manifest import find_config
+
     from .config_check import check_cfg_options
 
+    config = str(find_config(config))
     cfg = Config.fromfile(config)
     check_cfg_options(cfg, cfg_options)
     cfg.launcher = launcher
@@ -55,6 +61,27 @@ def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str
     return cfg
 
 
+def adopt_default_scope(cfg: Config) -> None:
+    """Run every config in the ``mmcascade`` scope. An MMDetection 3 config (``default_scope='mmdet'``)
+    is adopted with a one-line notice: its ``type=`` names are MMDetection's, which mmcascade
+    registers under the same names. Any other scope is refused before any work.
+
+    Raises:
+        ValueError: ``default_scope`` names another OpenMMLab project.
+    """
+    scope = cfg.get("default_scope")
+    if scope in (None, "mmcascade"):
+        cfg.default_scope = "mmcascade"
+        return
+    if scope == "mmdet":
+        print_log("default_scope='mmdet' (an MMDetection 3 config): running it in the 'mmcascade' scope, "
+                  "which registers the same type names", logger="current", level=logging.WARNING)
+        cfg.default_scope = "mmcascade"
+        return
+    raise ValueError(f"default_scope={scope!r}: mmcascade runs configs in its own scope ('mmcascade') or "
+                     "MMDetection 3 configs ('mmdet'); set default_scope = 'mmcascade' in the config")
+
+
 def prepare_runtime_cfg(cfg: Config) -> Config:
     """Check every ``type=`` against its registry, choose the distributed backend for this machine
     (gloo without CUDA, started here when a launcher is used) and make sure the default scope is
@@ -62,10 +89,10 @@ def prepare_runtime_cfg(cfg: Config) -> Config:
     from .config_check import check_config_types, check_top_level_typos
     from .config_classes import check_config_classes
 
+    adopt_default_scope(cfg)
     check_top_level_typos(cfg)
     check_config_types(cfg)
     check_config_classes(cfg)
-    cfg.setdefault("default_scope", "mmcascade")
     env = cfg.setdefault("env_cfg", {})
     dist_cfg = env.setdefault("dist_cfg", {})
     if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":

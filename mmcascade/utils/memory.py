@@ -20,3 +20,17 @@ def set_malloc_mmap_threshold(nbytes: int) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, int(nbytes)))
+
+
+def release_free_memory() -> bool:
+    """Hand freed heap memory back to the system (glibc ``malloc_trim``): after a checkpoint is
+    loaded or an image is processed on CPU, the allocator otherwise keeps the freed blocks, and
+    the next image's peak starts from there (about 100-200 MB more for cascade_rcnn_r50_fpn at
+    800x1216). A few milliseconds; returns False where the C library has no ``malloc_trim``."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True

@@ -1,6 +1,7 @@
 """The model-zoo manifest (``model_zoo/manifest.yaml``): one typed entry per row of the two
 published tables, each tied to a config of this repository."""
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -15,6 +16,38 @@ def resource_root() -> Path:
     if (checkout / "model_zoo" / "manifest.yaml").is_file():
         return checkout
     return Path(__file__).resolve().parents[1] / ".mim"
+
+
+def find_config(name: str | os.PathLike) -> Path:
+    """The config file ``name`` stands for: an existing file; a path relative to the shipped
+    ``configs/`` folder (``embedded/x.py``, ``configs/embedded/x.py``); a config's file name with or
+    without ``.py``; or a model-zoo name (its manifest entry's config).
+
+    Raises:
+        FileNotFoundError: none of these, with the closest config names.
+    """
+    path = Path(name)
+    if path.is_file():
+        return path
+    configs = resource_root() / "configs"
+    text = str(name)
+    for candidate in (configs / text, resource_root() / text, configs / f"{text}.py"):
+        if candidate.is_file():
+            return candidate
+    stem = path.name[:-3] if path.name.endswith(".py") else path.name
+    matches = sorted(p for p in configs.rglob(f"{stem}.py") if "_base_" not in p.parts)
+    if len(matches) == 1:
+        return matches[0]
+    try:
+        return get_entry(text).config_path
+    except ManifestError:
+        pass
+    import difflib
+    names = sorted({p.stem for p in configs.rglob("*.py") if "_base_" not in p.parts})
+    close = difflib.get_close_matches(stem, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `mmcascade configs` lists them"
+    where = f" (several: {', '.join(str(m.relative_to(configs)) for m in matches)})" if matches else ""
+    raise FileNotFoundError(f"{text!r} is not a config file, a shipped config or a model-zoo name{where}{hint}")
 
 
 REPO_ROOT = resource_root()
@@ -122,12 +155,32 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ZooEntry]:
     return entries
 
 
+_V3_DETECTORS = (("cascade_mask_rcnn", "cascade-mask-rcnn"), ("cascade_rcnn", "cascade-rcnn"),
+                 ("faster_rcnn", "faster-rcnn"), ("mask_rcnn", "mask-rcnn"))
+
+
+def v3_name(name: str) -> str:
+    """MMDetection 3's spelling of a v2-style name: hyphens inside the detector and backbone
+    fields (``cascade_mask_rcnn_x101_32x4d_fpn_20e_coco`` -> ``cascade-mask-rcnn_x101-32x4d_fpn_20e_coco``,
+    ``cascade_rcnn_r50_caffe_fpn_1x_coco`` -> ``cascade-rcnn_r50-caffe_fpn_1x_coco``)."""
+    for old, new in _V3_DETECTORS:
+        if name.startswith(old + "_"):
+            name = new + name[len(old):]
+            break
+    name = re.sub(r"_(r\d+)_caffe_", r"_\1-caffe_", name)
+    return re.sub(r"_(x\d+)_(\d+x\d+d)_", r"_\1-\2_", name)
+
+
 def get_entry(name: str, manifest: dict[str, ZooEntry] | None = None) -> ZooEntry:
-    """The entry called ``name`` (a trailing ``.py`` is ignored)."""
+    """The entry called ``name``, in the v2 spelling of the tables or MMDetection 3's
+    (:func:`v3_name`); a trailing ``.py`` is ignored."""
     manifest = manifest if manifest is not None else load_manifest()
     key = name[:-3] if name.endswith(".py") else name
     if key in manifest:
         return manifest[key]
+    aliases = {v3_name(n): n for n in manifest}
+    if key in aliases:
+        return manifest[aliases[key]]
     import difflib
     close = difflib.get_close_matches(key, list(manifest), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -2,12 +2,12 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.ops import batched_nms
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from mmcascade.ops import batched_nms
 from mmcascade.registry import MODELS, TASK_UTILS
 from mmcascade.structures import SampleList
 from mmcascade.utils.options import check_block_keys, check_extra_options, check_nms_cfg
@@ -65,12 +65,13 @@ class RPNHead(BaseModule):
         self.rpn_reg = nn.Conv2d(feat_channels, num_anchors * 4, 1)
 
     def forward(self, feats: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor]]:
-        """Per level: objectness ``(B, A, H, W)`` and deltas ``(B, 4A, H, W)``."""
+        """Per level: objectness ``(B, A, H, W)`` and deltas ``(B, 4A, H, W)``, float32 (also
+        under bf16 autocast: boxes are decoded from them)."""
         cls_scores, bbox_preds = [], []
         for x in feats:
             x = F.relu(self.rpn_conv(x))
-            cls_scores.append(self.rpn_cls(x))
-            bbox_preds.append(self.rpn_reg(x))
+            cls_scores.append(self.rpn_cls(x).float())
+            bbox_preds.append(self.rpn_reg(x).float())
         return cls_scores, bbox_preds
 
     @staticmethod

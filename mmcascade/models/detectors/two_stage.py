@@ -1,5 +1,6 @@
 """Backbone + neck + RPN + RoI head, as an mmengine ``BaseModel``."""
 import copy
+import functools
 import warnings
 
 import torch
@@ -47,6 +48,25 @@ def drop_invalid_gts(samples: SampleList) -> SampleList:
     return cleaned
 
 
+@functools.cache
+def warn_if_no_cpu_bf16() -> bool:
+    """Warn once when this CPU has no bfloat16 instructions (``avx512_bf16`` / ``amx_bf16`` in
+    ``/proc/cpuinfo``): oneDNN then runs reference kernels, far slower than float32. Returns
+    whether it warned."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return False
+    warnings.warn("inference_dtype='bfloat16' on a CPU without bf16 instructions (no avx512_bf16 / amx_bf16): "
+                  "convolutions run reference kernels, far slower than float32; use float32 here", stacklevel=3)
+    return True
+
+
+INFERENCE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
 @MODELS.register_module()
 class TwoStageDetector(BaseModel):
     """Two-stage detector: ``forward(mode='loss' | 'predict' | 'tensor')``.
@@ -58,13 +78,22 @@ class TwoStageDetector(BaseModel):
     layout (``torch.channels_last``): the same network and, up to float rounding, the same
     outputs, but oneDNN convolutions on CPU skip their layout reorders (a batch-2 800x1216
     training step of cascade_rcnn_r50_fpn: see the README's benchmarks). Off by default.
+
+    ``inference_dtype='bfloat16'`` (or ``'float16'``) runs ``predict`` under ``torch.autocast``:
+    convolutions and linear layers in that dtype, the heads' outputs, box decoding, NMS and mask
+    pasting in float32. Training is unaffected. ``init_detector(..., bf16=True)`` and the tools'
+    ``--bf16`` set it.
     """
 
     def __init__(self, backbone: dict, rpn_head: dict, roi_head: dict, neck: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, inference_dtype: str = "float32") -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if inference_dtype not in INFERENCE_DTYPES:
+            raise ValueError(f"{type(self).__name__} inference_dtype={inference_dtype!r} is not one of "
+                             f"{tuple(INFERENCE_DTYPES)}")
+        self.inference_dtype = inference_dtype
         check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
         check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
         if train_cfg and train_cfg.get("rpn_proposal"):
@@ -114,7 +143,7 @@ class TwoStageDetector(BaseModel):
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict[str, Tensor]:
         """RPN and RoI-head losses of a batch."""
         data_samples = drop_invalid_gts(data_samples)
-        feats = self.extract_feat(inputs)
+        feats = self._roi_layout(self.extract_feat(inputs))
         proposal_cfg = self.train_cfg.get("rpn_proposal", self.test_cfg["rpn"])
         rpn_losses, proposals = self.rpn_head.loss_and_predict(feats, data_samples, proposal_cfg)
         losses = dict(rpn_losses)
@@ -123,12 +152,23 @@ class TwoStageDetector(BaseModel):
 
     def predict(self, inputs: Tensor, data_samples: SampleList, rescale: bool = True) -> SampleList:
         """Adds ``pred_instances`` to each sample (boxes in the original image when ``rescale``)."""
-        feats = self.extract_feat(inputs)
-        proposals = self.rpn_head.predict(feats, data_samples)
-        results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
+        dtype = INFERENCE_DTYPES[self.inference_dtype]
+        if dtype is torch.bfloat16 and inputs.device.type == "cpu":
+            warn_if_no_cpu_bf16()
+        with torch.autocast(inputs.device.type, dtype=dtype, enabled=dtype is not torch.float32):
+            feats = self._roi_layout(self.extract_feat(inputs))
+            proposals = self.rpn_head.predict(feats, data_samples)
+            results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
         for sample, result in zip(data_samples, results):
             sample.pred_instances = result
         return data_samples
+
+    def _roi_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """The FPN maps in the layout the RoI head pools from fastest (NHWC for the torch
+        RoIAlign), converted once, before the RPN (whose convolutions take either layout), so that
+        only one copy of each map is kept for the backward pass."""
+        extractor = self.roi_head.stage_modules(0)[0]
+        return extractor.pooling_layout(feats) if hasattr(extractor, "pooling_layout") else feats
 
     def parse_losses(self, losses: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """mmengine's reduction of the loss dict, refusing NaN / inf terms with the iteration and

@@ -1,7 +1,8 @@
-"""Per-class NMS of detections through ``mmcv.ops.batched_nms``."""
+"""Per-class NMS of detections through :func:`mmcascade.ops.batched_nms`."""
 import torch
-from mmcv.ops import batched_nms
 from torch import Tensor
+
+from mmcascade.ops import batched_nms
 
 
 def finite_rows(*tensors: Tensor) -> Tensor:

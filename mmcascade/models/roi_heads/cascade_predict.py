@@ -39,6 +39,7 @@ class CascadePredictMixin:
         ``scores (K,)``, ``labels (K,)`` and, with masks, ``masks (K, H, W)`` bool."""
         metas = [s.metainfo for s in batch_data_samples]
         proposals = [r.bboxes for r in rpn_results]
+        feats = self.stage_modules(0)[0].pooling_layout(feats)
         rois = bbox2roi(proposals).to(feats[0].device)
         if rois.shape[0] == 0:
             return [empty_instances(feats[0], self.with_mask, _output_shape(m, rescale)) for m in metas]

@@ -124,6 +124,7 @@ class CascadeRoIHead(CascadePredictMixin, BaseModule):
         gts = [s.gt_instances for s in batch_data_samples]
         metas = [s.metainfo for s in batch_data_samples]
         proposals = [r.bboxes for r in rpn_results]
+        feats = self.stage_modules(0)[0].pooling_layout(feats)
         losses: dict[str, Tensor] = {}
         for stage, settings in enumerate(self.stages):
             samples = [self._sample(settings, p, gt) for p, gt in zip(proposals, gts)]

@@ -84,11 +84,12 @@ class Shared2FCBBoxHead(BaseModule):
         self.fc_reg = nn.Linear(dims[-1], 4 if reg_class_agnostic else 4 * num_classes)
 
     def forward(self, roi_feats: Tensor) -> tuple[Tensor, Tensor]:
-        """``(K, C, s, s)`` -> logits ``(K, num_classes + 1)``, deltas ``(K, 4)`` or ``(K, 4C)``."""
+        """``(K, C, s, s)`` -> logits ``(K, num_classes + 1)``, deltas ``(K, 4)`` or ``(K, 4C)``,
+        float32 (also under bf16 autocast: boxes are decoded from them)."""
         x = roi_feats.flatten(1)
         for fc in self.shared_fcs:
             x = F.relu(fc(x))
-        return self.fc_cls(x), self.fc_reg(x)
+        return self.fc_cls(x).float(), self.fc_reg(x).float()
 
     def get_targets(self, sampling_results: list[SamplingResult], pos_weight: float = -1) -> BBoxTargets:
         """Targets of all images' sampled RoIs, concatenated in sampling order."""

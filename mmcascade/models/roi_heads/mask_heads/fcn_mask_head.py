@@ -48,11 +48,11 @@ class FCNMaskHead(BaseModule):
             nn.init.constant_(m.bias, 0)
 
     def forward(self, roi_feats: Tensor) -> Tensor:
-        """``(K, C, 14, 14)`` -> logits ``(K, num_classes, 28, 28)``."""
+        """``(K, C, 14, 14)`` -> logits ``(K, num_classes, 28, 28)`` float32 (also under autocast)."""
         x = roi_feats
         for conv in self.convs:
             x = conv(x)
-        return self.conv_logits(F.relu(self.upsample(x)))
+        return self.conv_logits(F.relu(self.upsample(x))).float()
 
     @staticmethod
     def get_targets(sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks],

@@ -1,10 +1,10 @@
 """Pool each RoI from the one FPN level that suits its scale."""
 import torch
 import torch.nn as nn
-from mmcv import ops
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mmcascade.ops import RoIAlign, mmcv_ops, resolve_impl
 from mmcascade.registry import MODELS
 
 
@@ -24,10 +24,12 @@ def map_roi_levels(rois: Tensor, num_levels: int, finest_scale: int = 56) -> Ten
 
 @MODELS.register_module()
 class SingleRoIExtractor(BaseModule):
-    """RoIAlign (``mmcv.ops``) on the level chosen by :func:`map_roi_levels`.
+    """RoIAlign on the level chosen by :func:`map_roi_levels`.
 
     Args:
-        roi_layer: e.g. ``dict(type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)``.
+        roi_layer: e.g. ``dict(type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)``;
+            ``type='RoIAlign'`` is :class:`mmcascade.ops.RoIAlign` (its ``impl`` picks mmcv's kernel or
+            the torch one, see :mod:`mmcascade.ops.backend`); any other type names an ``mmcv.ops`` layer.
         out_channels: channels of the features.
         featmap_strides: strides of the levels used (the first ``len`` FPN outputs).
         finest_scale: RoI scale mapped to the finest level's upper bound / 2.
@@ -37,11 +39,34 @@ class SingleRoIExtractor(BaseModule):
                  finest_scale: int = 56, init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg)
         cfg = dict(roi_layer)
-        layer_cls = getattr(ops, cfg.pop("type"))
+        layer_cls = self._layer_class(cfg.pop("type"))
         self.roi_layers = nn.ModuleList([layer_cls(spatial_scale=1.0 / s, **cfg) for s in featmap_strides])
         self.out_channels = out_channels
         self.featmap_strides = list(featmap_strides)
         self.finest_scale = finest_scale
+
+    @staticmethod
+    def _layer_class(name: str) -> type:
+        if name == "RoIAlign":
+            return RoIAlign
+        ops = mmcv_ops()
+        if ops is None or not hasattr(ops, name):
+            raise ValueError(f"roi_layer type={name!r}: only 'RoIAlign' is built in; other layers come from "
+                             "mmcv.ops" + (", which this mmcv build lacks (no compiled ops)" if ops is None
+                                           else f", which has no {name!r}"))
+        return getattr(ops, name)
+
+    def pooling_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """``feats`` in the memory layout this extractor pools fastest from: NHWC
+        (``channels_last``) when its RoIAlign runs the torch implementation on their device (each
+        level then pools without a copy, in every stage), else unchanged. A head calls this once
+        per forward and passes the result to all its stages' extractors."""
+        layer = self.roi_layers[0]
+        if not isinstance(layer, RoIAlign) or feats[0].dim() != 4 or \
+                resolve_impl(layer.impl, feats[0].device, "RoIAlign") != "torch":
+            return feats
+        used = tuple(f.contiguous(memory_format=torch.channels_last) for f in feats[: self.num_inputs])
+        return used + tuple(feats[self.num_inputs:])
 
     @property
     def num_inputs(self) -> int:
@@ -57,23 +82,28 @@ class SingleRoIExtractor(BaseModule):
 
         While gradients are recorded, a level with no RoIs still adds ``0 * sum(feature)`` so
         every level stays in the autograd graph, which distributed training needs (no unused
-        parameters). Features in another layout (``channels_last``) are made NCHW-contiguous
-        first: mmcv's CPU kernel reads its input as NCHW whatever its strides.
+        parameters). Features are passed in their own memory layout: the torch RoIAlign reads
+        ``channels_last`` maps without a copy, mmcv's kernel makes them contiguous itself.
         """
         feats = feats[: self.num_inputs]
         shape = (rois.shape[0], self.out_channels, *self.output_size)
         if rois.shape[0] == 0:
             return self._with_unused(feats[0].new_zeros(shape), feats)
         levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
-        # Every RoI has exactly one level, so every row of ``pooled`` is written below.
-        pooled = feats[0].new_empty(shape)
+        # Every RoI has exactly one level, so every row of ``pooled`` is written below; in the
+        # layout the torch RoIAlign writes (NHWC) so that the row copies are contiguous.
+        layout = torch.channels_last if feats[0].is_contiguous(memory_format=torch.channels_last) \
+            else torch.contiguous_format
+        pooled = torch.empty(shape, dtype=feats[0].dtype, device=feats[0].device, memory_format=layout)
         unused = []
         for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+            if not isinstance(layer, RoIAlign):  # mmcv.ops layers read NCHW whatever the strides
+                feat = feat.contiguous()
             inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
             if inds.numel() == rois.shape[0]:
-                pooled = layer(feat.contiguous(), rois).to(pooled.dtype)
+                pooled = layer(feat, rois).to(pooled.dtype)
             elif inds.numel() > 0:
-                pooled[inds] = layer(feat.contiguous(), rois[inds]).to(pooled.dtype)
+                pooled[inds] = layer(feat, rois[inds]).to(pooled.dtype)
             else:
                 unused.append(feat)
         return self._with_unused(pooled, unused)

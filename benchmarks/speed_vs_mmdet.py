@@ -1,0 +1,250 @@
+"""CPU speed and memory of mmcascade beside MMDetection 3.x, alternating the two in one run.
+
+    python benchmarks/speed_vs_mmdet.py infer [--arch box|mask] [--rounds 3] [--repeats 3] \
+        [--mmdet-python /path/to/venv/bin/python] [--bf16]
+    python benchmarks/speed_vs_mmdet.py train [--rounds 2] [--repeats 2] [--mmdet-python ...]
+
+Both toolboxes get the same published-layout weights (cascade_rcnn_r50_fpn or the Mask variant,
+seeded, with the classifiers scaled so that the image gives 100 detections) and the same input:
+
+- ``infer``: one 800x1216 image file through ``init_detector(config, checkpoint, device='cpu')``
+  and ``inference_detector`` -- what a user gets. Prints per-round medians, the overall median
+  latency and its ratio to MMDetection's, peak RSS of each process, and whether the detections
+  agree (same count, boxes within 1e-2 px, scores within 1e-4; masks: share of equal pixels).
+  ``--bf16`` adds a third contestant: mmcascade with ``init_detector(..., bf16=True)``.
+- ``train``: seconds per training step (forward, backward, SGD step) on a batch of two 800x1216
+  images with ten boxes each, for MMDetection's defaults, mmcascade's defaults and mmcascade with
+  ``channels_last`` + activation checkpointing in layer2-3 (``with_cp``); peak RSS of each.
+
+Every contestant runs in a fresh child process (so peak RSS is its own), in the order
+MMDetection, mmcascade, ... within each round. Without ``--mmdet-python`` (a venv with mmdet 3.x
+and mmcv 2.1) only mmcascade runs, with a message.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from training_parity import CONFIGS, REPO, build_side, make_batch
+
+H, W = 800, 1216
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def make_weights(arch: str, path: str) -> None:
+    """Seeded weights in the published layout; classifier weights x100 so that the image gives 100
+    detections above the score threshold."""
+    model, _, _ = build_side("ours", arch, take_all=False)
+    torch.manual_seed(1)
+    model.init_weights()
+    with torch.no_grad():
+        for head in model.roi_head.bbox_head:
+            head.fc_cls.weight.mul_(100.0)
+    from mmcascade.datasets.coco_classes import COCO_CLASSES
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=tuple(COCO_CLASSES)))), path)
+
+
+def make_image(path: str) -> None:
+    import cv2
+    g = np.random.default_rng(0)
+    # Smooth blobs rather than white noise: something for the RPN to propose.
+    small = g.integers(0, 255, (H // 16, W // 16, 3), dtype=np.uint8)
+    img = cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(path, img)
+
+
+def config_path(side: str, arch: str) -> str:
+    if side == "mmdet":
+        import mmdet
+        name = CONFIGS[arch].replace("cascade_mask_rcnn", "cascade-mask-rcnn").replace("cascade_rcnn", "cascade-rcnn")
+        return os.path.join(os.path.dirname(mmdet.__file__), ".mim", "configs", "cascade_rcnn", name + ".py")
+    return os.path.join(REPO, "configs", "cascade_rcnn", CONFIGS[arch] + ".py")
+
+
+def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, out: str, bf16: bool) -> dict:
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance("mmengine").setLevel("ERROR")
+    if side == "mmdet":
+        from mmdet.apis import inference_detector, init_detector
+        model = init_detector(config_path(side, arch), weights, device="cpu")
+    else:
+        sys.path.insert(0, REPO)
+        from mmcascade.apis import inference_detector, init_detector
+        model = init_detector(config_path(side, arch), weights, device="cpu", bf16=bf16)
+    result = inference_detector(model, image)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = inference_detector(model, image)
+        times.append(time.perf_counter() - t0)
+    pred = result.pred_instances
+    dets = dict(bboxes=pred.bboxes.float(), scores=pred.scores.float(), labels=pred.labels)
+    if "masks" in pred:
+        dets["masks"] = pred.masks.bool()
+    torch.save(dets, out)
+    return dict(times=times, rss=peak_rss_gb())
+
+
+def child_train(side: str, arch: str, weights: str, repeats: int, variant: str) -> dict:
+    from mmengine.structures import InstanceData
+    if side == "ours":
+        sys.path.insert(0, REPO)
+    model, data_sample, bitmap_masks = build_side(side, arch, take_all=False, fast=variant == "fast")
+    model.load_state_dict(torch.load(weights, weights_only=True)["state_dict"])
+    model.train()
+    inputs, images = make_batch(False)
+    samples = []
+    for img in images:
+        s = data_sample(metainfo=dict(img_shape=img["shape"], pad_shape=(H, W), batch_input_shape=(H, W),
+                                      ori_shape=img["shape"], scale_factor=(1.0, 1.0)))
+        s.gt_instances = InstanceData(bboxes=img["boxes"], labels=img["labels"])
+        if arch == "mask":
+            s.gt_instances.masks = bitmap_masks(img["masks"], H, W)
+        samples.append(s)
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
+
+    def step(seed: int) -> None:
+        torch.manual_seed(seed)
+        losses = model.loss(inputs, samples)
+        total = sum(sum(v) if isinstance(v, (list, tuple)) else v for k, v in losses.items() if "loss" in k)
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+
+    step(0)
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        step(i + 1)
+        times.append(time.perf_counter() - t0)
+    return dict(times=times, rss=peak_rss_gb())
+
+
+def match(ref: dict, ours: dict) -> torch.Tensor:
+    """For each reference detection, the index of the same detection in ``ours``: same label and
+    the nearest box (detections with equal scores may come in either order)."""
+    order = []
+    free = torch.ones(len(ours["bboxes"]), dtype=torch.bool)
+    for box, label in zip(ref["bboxes"], ref["labels"]):
+        dist = (ours["bboxes"] - box).abs().amax(1)
+        dist[(ours["labels"] != label) | ~free] = float("inf")
+        j = int(dist.argmin())
+        free[j] = False
+        order.append(j)
+    return torch.tensor(order, dtype=torch.long)
+
+
+def compare(ref: dict, ours: dict) -> str:
+    if ref["bboxes"].shape != ours["bboxes"].shape:
+        return f"different counts: {len(ref['bboxes'])} vs {len(ours['bboxes'])}"
+    n = len(ref["bboxes"])
+    if n == 0:
+        return "both empty"
+    j = match(ref, ours)
+    box = (ref["bboxes"] - ours["bboxes"][j]).abs().max().item()
+    score = (ref["scores"] - ours["scores"][j]).abs().max().item()
+    same_labels = bool(torch.equal(ref["labels"], ours["labels"][j]))
+    in_order = bool(torch.equal(j, torch.arange(n)))
+    text = (f"{n} detections each, labels {'equal' if same_labels else 'DIFFER'}, max |box diff| {box:.2e} px, "
+            f"max |score diff| {score:.2e} ({'same order' if in_order else 'equal-score detections reordered'})")
+    if "masks" in ref and "masks" in ours:
+        agree = (ref["masks"] == ours["masks"][j]).float().mean().item()
+        text += f", mask pixels equal {100 * agree:.4f}%"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["infer", "train"])
+    parser.add_argument("--arch", choices=sorted(CONFIGS), default="box")
+    parser.add_argument("--rounds", type=int, default=None, help="alternations (infer 3, train 2)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per process (infer 3, train 2)")
+    parser.add_argument("--mmdet-python", help="interpreter of a venv with MMDetection 3.x")
+    parser.add_argument("--bf16", action="store_true", help="infer: also mmcascade with bf16=True")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--weights", help=argparse.SUPPRESS)
+    parser.add_argument("--image", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.task == "infer" else 2)
+    repeats = args.repeats or (3 if args.task == "infer" else 2)
+    if args.child:
+        if args.task == "infer":
+            res = child_infer(args.child, args.arch, args.weights, args.image, repeats, args.out,
+                              args.variant == "bf16")
+        else:
+            res = child_train(args.child, args.arch, args.weights, repeats, args.variant)
+        print("RESULT " + json.dumps(res))
+        return
+
+    tmp = tempfile.mkdtemp(prefix="speed-")
+    weights, image = os.path.join(tmp, "weights.pth"), os.path.join(tmp, "image.png")
+    make_weights(args.arch, weights)
+    make_image(image)
+    contestants = []
+    if args.mmdet_python:
+        contestants.append(("MMDetection", "mmdet", args.mmdet_python, "default"))
+    else:
+        print("MMDetection not given (--mmdet-python): timing mmcascade alone")
+    contestants.append(("mmcascade", "ours", sys.executable, "default"))
+    if args.task == "infer" and args.bf16:
+        contestants.append(("mmcascade bf16", "ours", sys.executable, "bf16"))
+    if args.task == "train":
+        contestants.append(("mmcascade channels_last+with_cp", "ours", sys.executable, "fast"))
+    times = {c[0]: [] for c in contestants}
+    rss = {c[0]: [] for c in contestants}
+    round_medians = {c[0]: [] for c in contestants}
+    dets = {}
+    print(f"{args.task}, {CONFIGS[args.arch]}, {rounds} rounds x {repeats} timed runs, "
+          f"threads {torch.get_num_threads()}, input {'1 x' if args.task == 'infer' else '2 x'} {H}x{W}")
+    for r in range(rounds):
+        for name, side, python, variant in contestants:
+            out = os.path.join(tmp, f"{side}-{variant}.pt")
+            cmd = [python, os.path.abspath(__file__), args.task, "--child", side, "--arch", args.arch,
+                   "--repeats", str(repeats), "--variant", variant, "--weights", weights, "--image", image,
+                   "--out", out]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if proc.returncode != 0 or not lines:
+                raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            res = json.loads(lines[-1][len("RESULT "):])
+            times[name] += res["times"]
+            rss[name].append(res["rss"])
+            round_medians[name].append(statistics.median(res["times"]))
+            print(f"  round {r + 1} {name:34s} median {round_medians[name][-1]:7.3f} s  peak RSS {res['rss']:.2f} GB",
+                  flush=True)
+            if args.task == "infer" and r == 0:
+                dets[name] = torch.load(out, weights_only=True)
+    ref = "MMDetection" if args.mmdet_python else None
+    print()
+    for name, *_ in contestants:
+        med = statistics.median(times[name])
+        line = f"{name:34s} median {med:7.3f} s  peak RSS {max(rss[name]):.2f} GB"
+        if ref and name != ref:
+            ratio = statistics.median(times[ref]) / med
+            pairs = [a / b for a, b in zip(round_medians[ref], round_medians[name])]
+            rss_ratio = max(rss[name]) / max(rss[ref])
+            line += (f"  speed-up {ratio:.2f}x (per round {', '.join(f'{p:.2f}' for p in pairs)}), "
+                     f"RSS {rss_ratio:.2f}x")
+        print(line)
+    if args.task == "infer":
+        base = dets.get(ref or "mmcascade")
+        for name in dets:
+            if name != (ref or "mmcascade"):
+                print(f"detections {name} vs {ref or 'mmcascade'}: {compare(base, dets[name])}")
+
+
+if __name__ == "__main__":
+    main()

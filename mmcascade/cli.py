@@ -1,0 +1,96 @@
+"""``mmcascade`` command line: the repository's tools, from a checkout or an installed package.
+
+    mmcascade train CONFIG [train.py options]          tools/train.py
+    mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py
+    mmcascade zoo {list,show,download,...}              tools/model_zoo.py
+    mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py
+    mmcascade analyze TOOL [...]                        tools/analysis_tools/TOOL.py
+    mmcascade launcher dist_train|dist_test|slurm_train|slurm_test
+                                                        prints the path of that shell launcher
+    mmcascade configs [PATTERN]                         lists the shipped configs
+    mmcascade --version
+
+``python -m mmcascade`` is the same command. Each subcommand runs the very script the repository
+has (an installed package carries them in ``mmcascade/.mim/``), with the same arguments, so
+``mmcascade train X`` is ``python tools/train.py X``. CONFIG may be a file, a path relative to the
+shipped ``configs/`` folder, a config name without ``.py``, or a model-zoo name.
+"""
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+from mmcascade import __version__
+from mmcascade.zoo.manifest import resource_root
+
+SCRIPTS = {"train": "tools/train.py", "test": "tools/test.py", "zoo": "tools/model_zoo.py",
+           "demo": "demo/image_demo.py"}
+LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")
+
+
+def tool_path(relative: str) -> Path:
+    """A script of the repository (``tools/...``, ``demo/...``) in the checkout or the package."""
+    path = resource_root() / relative
+    if not path.is_file():
+        raise SystemExit(f"mmcascade: {relative} is not in {resource_root()} (a broken install?)")
+    return path
+
+
+def analysis_tools() -> list[str]:
+    return sorted(p.stem for p in (resource_root() / "tools" / "analysis_tools").glob("*.py"))
+
+
+def run_script(path: Path, argv: list[str]) -> int:
+    """Run ``path`` as ``__main__`` with ``argv``, as ``python path argv...`` would."""
+    saved = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _usage() -> str:
+    return (__doc__ or "").split("\n\n")[1] + f"\n\nanalysis tools: {', '.join(analysis_tools())}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print("usage:\n" + _usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command in ("-V", "--version", "version"):
+        print(f"mmcascade {__version__}")
+        return 0
+    if command in SCRIPTS:
+        return run_script(tool_path(SCRIPTS[command]), rest)
+    if command == "analyze":
+        names = analysis_tools()
+        if not rest or rest[0] not in names:
+            print(f"usage: mmcascade analyze TOOL ...; TOOL is one of: {', '.join(names)}", file=sys.stderr)
+            return 2
+        return run_script(tool_path(f"tools/analysis_tools/{rest[0]}.py"), rest[1:])
+    if command == "launcher":
+        if len(rest) != 1 or rest[0] not in LAUNCHERS:
+            print(f"usage: mmcascade launcher {{{','.join(LAUNCHERS)}}}", file=sys.stderr)
+            return 2
+        print(tool_path(f"tools/{rest[0]}.sh"))
+        return 0
+    if command == "configs":
+        root = resource_root() / "configs"
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if not rel.startswith("_base_/") and (not rest or rest[0] in rel):
+                print(rel)
+        return 0
+    print(f"mmcascade: unknown command {command!r}\nusage:\n{_usage()}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
