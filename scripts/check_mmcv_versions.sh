@@ -11,6 +11,7 @@ ROOT=${1:?usage: scripts/check_mmcv_versions.sh VENV_ROOT WHEEL [WHEEL...]}
 shift
 PY=${PYTHON:-python3}
 status=0
+mkdir -p "$ROOT"
 for wheel in "$@"; do
   name=$(basename "$wheel" .whl)
   venv="$ROOT/$name"
@@ -25,7 +26,7 @@ for wheel in "$@"; do
     "$P" -m pip install -q --no-deps "$wheel"
     "$P" -m pip install -q --no-deps --no-build-isolation -e .
     "$P" -c "import mmcv, mmcascade.ops as o; print('mmcv', mmcv.__version__, 'compiled ops:', o.mmcv_ops() is not None)"
-    MMCASCADE_MMCV_CHECK=1 "$P" -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_cascade_model.py \
+    "$P" -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_cascade_model.py \
         tests/test_inference_api.py tests/test_components.py
   } > "$log" 2>&1
   rc=$?

@@ -41,7 +41,7 @@ def run_stages(model, data: dict) -> tuple[list[StageOutputs], list]:
         raise ValueError(f"{type(model).__name__} has a single RoI stage: nothing to analyse per stage")
     batch = model.data_preprocessor(data, False)
     samples = batch["data_samples"]
-    feats = model.extract_feat(batch["inputs"])
+    feats = model.roi_feature_layout(model.extract_feat(batch["inputs"]))  # as predict() does
     proposals = model.rpn_head.predict(feats, samples)
     metas = [s.metainfo for s in samples]
     counts = [len(p) for p in proposals]

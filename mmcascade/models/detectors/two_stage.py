@@ -143,7 +143,7 @@ class TwoStageDetector(BaseModel):
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict[str, Tensor]:
         """RPN and RoI-head losses of a batch."""
         data_samples = drop_invalid_gts(data_samples)
-        feats = self._roi_layout(self.extract_feat(inputs))
+        feats = self.roi_feature_layout(self.extract_feat(inputs))
         proposal_cfg = self.train_cfg.get("rpn_proposal", self.test_cfg["rpn"])
         rpn_losses, proposals = self.rpn_head.loss_and_predict(feats, data_samples, proposal_cfg)
         losses = dict(rpn_losses)
@@ -156,14 +156,14 @@ class TwoStageDetector(BaseModel):
         if dtype is torch.bfloat16 and inputs.device.type == "cpu":
             warn_if_no_cpu_bf16()
         with torch.autocast(inputs.device.type, dtype=dtype, enabled=dtype is not torch.float32):
-            feats = self._roi_layout(self.extract_feat(inputs))
+            feats = self.roi_feature_layout(self.extract_feat(inputs))
             proposals = self.rpn_head.predict(feats, data_samples)
             results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
         for sample, result in zip(data_samples, results):
             sample.pred_instances = result
         return data_samples
 
-    def _roi_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    def roi_feature_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         """The FPN maps in the layout the RoI head pools from fastest (NHWC for the torch
         RoIAlign), converted once, before the RPN (whose convolutions take either layout), so that
         only one copy of each map is kept for the backward pass."""
