@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 
-from training_parity import CONFIGS, REPO, build_side, make_batch
+from training_parity import CONFIGS, REPO, build_side, data_samples, make_batch
 
 H, W = 800, 1216
 
@@ -97,21 +97,13 @@ def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, ou
 
 
 def child_train(side: str, arch: str, weights: str, repeats: int, variant: str) -> dict:
-    from mmengine.structures import InstanceData
     if side == "ours":
         sys.path.insert(0, REPO)
     model, data_sample, bitmap_masks = build_side(side, arch, take_all=False, fast=variant == "fast")
     model.load_state_dict(torch.load(weights, weights_only=True)["state_dict"])
     model.train()
     inputs, images = make_batch(False)
-    samples = []
-    for img in images:
-        s = data_sample(metainfo=dict(img_shape=img["shape"], pad_shape=(H, W), batch_input_shape=(H, W),
-                                      ori_shape=img["shape"], scale_factor=(1.0, 1.0)))
-        s.gt_instances = InstanceData(bboxes=img["boxes"], labels=img["labels"])
-        if arch == "mask":
-            s.gt_instances.masks = bitmap_masks(img["masks"], H, W)
-        samples.append(s)
+    samples = data_samples(images, data_sample, bitmap_masks, arch == "mask")
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
 
     def step(seed: int) -> None:

@@ -54,6 +54,20 @@ def make_batch(ragged: bool) -> tuple[torch.Tensor, list[dict]]:
     return inputs, images
 
 
+def data_samples(images: list[dict], data_sample: type, bitmap_masks: type, with_masks: bool) -> list:
+    """One data sample per image of :func:`make_batch`, in the classes of the toolbox that built them."""
+    from mmengine.structures import InstanceData
+    samples = []
+    for img in images:
+        s = data_sample(metainfo=dict(img_shape=img["shape"], pad_shape=(H, W), batch_input_shape=(H, W),
+                                      ori_shape=img["shape"], scale_factor=(1.0, 1.0)))
+        s.gt_instances = InstanceData(bboxes=img["boxes"], labels=img["labels"])
+        if with_masks:
+            s.gt_instances.masks = bitmap_masks(img["masks"], H, W)
+        samples.append(s)
+    return samples
+
+
 def build_side(side: str, arch: str, take_all: bool, fast: bool = False):
     """The model and the data-sample / mask classes of ``side`` ('ours' or 'mmdet'); ``fast``:
     mmcascade's ``channels_last`` and activation checkpointing in layer2-3."""
@@ -89,20 +103,11 @@ def build_side(side: str, arch: str, take_all: bool, fast: bool = False):
 
 
 def run_side(side: str, arch: str, ragged: bool, seeds: int, weights: str, out: str) -> None:
-    from mmengine.structures import InstanceData
     model, data_sample, bitmap_masks = build_side(side, arch, take_all=seeds == 0)
     model.load_state_dict(torch.load(weights, weights_only=True))
     model.train()
     inputs, images = make_batch(ragged)
-    samples = []
-    for img in images:
-        s = data_sample(metainfo=dict(img_shape=img["shape"], pad_shape=(H, W), batch_input_shape=(H, W),
-                                      ori_shape=img["shape"], scale_factor=(1.0, 1.0)))
-        gt = InstanceData(bboxes=img["boxes"], labels=img["labels"])
-        if arch == "mask":
-            gt.masks = bitmap_masks(img["masks"], H, W)
-        s.gt_instances = gt
-        samples.append(s)
+    samples = data_samples(images, data_sample, bitmap_masks, arch == "mask")
     samplers = [model.rpn_head.sampler] + (list(model.roi_head.bbox_sampler) if side == "mmdet"
                                            else [s.sampler for s in model.roi_head.stages])
     positives: list[tuple[int, int]] = []

@@ -1,8 +1,18 @@
 """Process memory settings for CPU training."""
 import ctypes
 import ctypes.util
+import functools
 
 _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (``find_library`` runs ``ldconfig``); ``None`` if absent."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
 
 
 def set_malloc_mmap_threshold(nbytes: int) -> bool:
@@ -13,11 +23,8 @@ def set_malloc_mmap_threshold(nbytes: int) -> bool:
     (cascade_rcnn_r50_fpn, batch 2 of 800x1216: 4.76 GB by default, 3.72 GB at 1 MiB, for about
     15% more time per step). Returns False where the C library has no ``mallopt`` (not glibc).
     """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, int(nbytes)))
 
@@ -27,10 +34,8 @@ def release_free_memory() -> bool:
     loaded or an image is processed on CPU, the allocator otherwise keeps the freed blocks, and
     the next image's peak starts from there (about 100-200 MB more for cascade_rcnn_r50_fpn at
     800x1216). A few milliseconds; returns False where the C library has no ``malloc_trim``."""
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None:
         return False
     trim(0)
     return True
