@@ -34,3 +34,9 @@ def detectron_rows() -> list[SeedRow]:
     """Rows of the author's Detectron tables (box / mask AP, AP50, AP75; model links); a
     ``[no TTA]`` row is the row above evaluated without test-time augmentation."""
     return _rows("detectron")
+
+
+def ms3x_rows() -> list[dict]:
+    """OpenMMLab's multi-scale 3x Cascade Mask R-CNN rows (MMDetection's cascade_rcnn metafile):
+    ``name``, ``backbone``, ``style``, ``numbers`` (``memory_gb``, ``box_ap``, ``mask_ap``), model link."""
+    return json.loads(FACTS.read_text(encoding="utf-8"))["openmmlab_ms3x"]

@@ -36,6 +36,8 @@ def test_cli_runs_the_repository_tools(capsys):
     ("cascade_rcnn_r50_fpn_1x_coco", "cascade-rcnn_r50_fpn_1x_coco"),
     ("cascade_mask_rcnn_x101_32x4d_fpn_20e_coco", "cascade-mask-rcnn_x101-32x4d_fpn_20e_coco"),
     ("cascade_mask_rcnn_x101_64x4d_fpn_1x_coco", "cascade-mask-rcnn_x101-64x4d_fpn_1x_coco"),
+    ("cascade_mask_rcnn_r50_caffe_fpn_mstrain_3x_coco", "cascade-mask-rcnn_r50-caffe_fpn_ms-3x_coco"),
+    ("cascade_mask_rcnn_x101_32x8d_fpn_mstrain_3x_coco", "cascade-mask-rcnn_x101-32x8d_fpn_ms-3x_coco"),
 ])
 def test_mmdetection3_names(name, expected):
     assert v3_name(name) == expected
@@ -46,7 +48,7 @@ def test_mmdetection3_names(name, expected):
 def test_every_zoo_row_is_reachable_under_both_names():
     manifest = load_manifest()
     v3 = {v3_name(n) for n in manifest}
-    assert len(v3) == len(manifest) == 40
+    assert len(v3) == len(manifest) == 47
     for name in manifest:
         assert get_entry(v3_name(name)).name == name
 
@@ -89,7 +91,7 @@ def test_mim_reader_accepts_the_generated_metadata():
     from modelindex.load_model_index import load
     index = load(str(Path(REPO) / "model-index.yml"))
     models = {m.name: m for m in index.models}
-    assert len(models) == 40
+    assert len(models) == 47
     row = models["cascade_mask_rcnn_r50_fpn_1x_coco"]
     entry = get_entry(row.name)
     assert row.config == entry.config and row.weights == entry.checkpoint_url

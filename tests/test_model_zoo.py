@@ -10,7 +10,7 @@ from mmcascade.zoo.download import apply_mirror
 from mmcascade.zoo.fetch import checkpoint_of
 
 from conftest import REPO
-from seed_tables import detectron_rows, openmmlab_rows
+from seed_tables import detectron_rows, ms3x_rows, openmmlab_rows
 
 MANIFEST = load_manifest()
 
@@ -70,6 +70,31 @@ def test_every_detectron_row_is_in_the_manifest():
             previous = row
 
 
+def test_multiscale_3x_rows_are_in_the_manifest():
+    """The rows beyond the original tables: OpenMMLab's multi-scale 3x Cascade Mask R-CNN models."""
+    rows = ms3x_rows()
+    entries = [e for e in MANIFEST.values() if e.source == "openmmlab-v2.0-ms3x"]
+    assert len(rows) == len(entries) == 7
+    for row, entry in zip(rows, entries):
+        assert entry.name == row["name"] == row["links"]["model"].split("/")[-2]
+        assert entry.checkpoint_url == row["links"]["model"] and entry.log_url is None
+        assert (entry.backbone, entry.style, entry.schedule) == (row["backbone"], row["style"], "3x")
+        assert (entry.memory_gb, entry.box_ap, entry.mask_ap) == tuple(row["numbers"][k] for k in (
+            "memory_gb", "box_ap", "mask_ap"))
+        assert entry.hash_prefix == Path(row["links"]["model"]).stem.rsplit("-", 1)[1]
+        assert entry.detector == "Cascade Mask R-CNN" and "beyond the original tables" in entry.note
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(get_entry("cascade-mask-rcnn_r50_fpn_ms-3x_coco").config_path))
+    train = cfg.train_dataloader.dataset
+    assert (train.type, train.times) == ("RepeatDataset", 3)
+    assert train.dataset.pipeline[2] == dict(type="RandomResize", scale=[(1333, 640), (1333, 800)],
+                                             keep_ratio=True)
+    assert cfg.train_cfg.max_epochs == 12 and cfg.param_scheduler[1].milestones == [9, 11]
+    x8d = Config.fromfile(str(get_entry("cascade_mask_rcnn_x101_32x8d_fpn_mstrain_3x_coco").config_path)).model
+    assert (x8d.backbone.groups, x8d.backbone.base_width) == (32, 8)
+    assert x8d.data_preprocessor.std == [57.375, 57.120, 58.395] and not x8d.data_preprocessor.bgr_to_rgb
+
+
 def test_config_paths_exist_and_match_the_row():
     from mmengine.config import Config
     for entry in MANIFEST.values():
@@ -96,10 +121,11 @@ def test_list_shows_all_rows_and_filters(capsys):
     from tools.model_zoo import main
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in MANIFEST) and " 40 model(s) " in out
+    assert all(name in out for name in MANIFEST) and " 47 model(s) " in out
     assert main(["list", "--backbone", "X-101-32x4d", "--task", "instance_segmentation"]) == 0
     out = capsys.readouterr().out
-    assert " 2 model(s) " in out and "cascade_mask_rcnn_x101_32x4d_fpn_20e_coco" in out
+    assert " 3 model(s) " in out and "cascade_mask_rcnn_x101_32x4d_fpn_20e_coco" in out
+    assert "cascade_mask_rcnn_x101_32x4d_fpn_mstrain_3x_coco" in out
     assert main(["show", "cascade_rcnn_r50_fpn_1x_coco"]) == 0
     assert "3dc56deb" in capsys.readouterr().out
     assert main(["show", "cascade_rcnn_r50_fpn"]) == 2
@@ -132,4 +158,9 @@ def test_malformed_manifest_names_the_entry_and_field(tmp_path):
     data["models"][3]["boxAP"] = 1
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(ManifestError, match="unknown field"):
+        load_manifest(bad)
+    del data["models"][3]["boxAP"]
+    data["models"][3]["hash_prefix"] = 40773067  # an all-digit prefix left unquoted reads as a number
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError, match=r"models\[3\].*hash_prefix 40773067 .*quote it"):
         load_manifest(bad)

@@ -72,13 +72,13 @@ class ZooEntry:
 
     name: str
     config: str                 # path relative to the repository root (or mmcascade/.mim/)
-    source: str                 # 'openmmlab-v2.0' or 'detectron-cascade'
+    source: str                 # 'openmmlab-v2.0', 'openmmlab-v2.0-ms3x' or 'detectron-cascade'
     table: str                  # the table of the source page the row comes from
     detector: str               # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
     task: str                   # one of TASKS
     backbone: str               # as printed in the table, e.g. 'R-50-FPN'
     style: str                  # 'pytorch' or 'caffe'
-    schedule: str               # '1x', '20e', 's1x'
+    schedule: str               # '1x', '20e', '3x' (multi-scale), 's1x'
     images_per_gpu: int
     test_time_augmentation: bool
     eval_set: str
@@ -119,8 +119,9 @@ def _validate(entry: ZooEntry, where: str) -> None:
     if entry.link_status != "as-published" and not entry.note:
         raise ManifestError(f"{where}: link_status {entry.link_status!r} needs a 'note' saying why")
     if entry.hash_prefix is not None and not (
-            len(entry.hash_prefix) >= 6 and all(c in "0123456789abcdef" for c in entry.hash_prefix)):
-        raise ManifestError(f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix")
+            isinstance(entry.hash_prefix, str) and len(entry.hash_prefix) >= 6 and all(c in "0123456789abcdef" for c in entry.hash_prefix)):
+        raise ManifestError(f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix "
+                            f"(quote it in YAML when it is all digits)")
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ZooEntry]:
@@ -162,11 +163,13 @@ _V3_DETECTORS = (("cascade_mask_rcnn", "cascade-mask-rcnn"), ("cascade_rcnn", "c
 def v3_name(name: str) -> str:
     """MMDetection 3's spelling of a v2-style name: hyphens inside the detector and backbone
     fields (``cascade_mask_rcnn_x101_32x4d_fpn_20e_coco`` -> ``cascade-mask-rcnn_x101-32x4d_fpn_20e_coco``,
-    ``cascade_rcnn_r50_caffe_fpn_1x_coco`` -> ``cascade-rcnn_r50-caffe_fpn_1x_coco``)."""
+    ``cascade_rcnn_r50_caffe_fpn_1x_coco`` -> ``cascade-rcnn_r50-caffe_fpn_1x_coco``), and
+    ``ms-3x`` for the multi-scale schedule (``..._fpn_mstrain_3x_coco`` -> ``..._fpn_ms-3x_coco``)."""
     for old, new in _V3_DETECTORS:
         if name.startswith(old + "_"):
             name = new + name[len(old):]
             break
+    name = name.replace("_mstrain_3x_", "_ms-3x_")
     name = re.sub(r"_(r\d+)_caffe_", r"_\1-caffe_", name)
     return re.sub(r"_(x\d+)_(\d+x\d+d)_", r"_\1-\2_", name)
 

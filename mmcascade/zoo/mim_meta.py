@@ -14,6 +14,8 @@ from .manifest import ZooEntry, v3_name
 PAPERS = {
     "openmmlab-v2.0": dict(URL="https://arxiv.org/abs/1906.09756",
                            Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation"),
+    "openmmlab-v2.0-ms3x": dict(URL="https://arxiv.org/abs/1906.09756",
+                                Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation"),
     "detectron-cascade": dict(URL="https://arxiv.org/abs/1712.00726",
                               Title="Cascade R-CNN: Delving into High Quality Object Detection"),
 }

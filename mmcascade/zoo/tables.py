@@ -7,6 +7,7 @@ from .manifest import ZooEntry
 _SOURCES = {
     "openmmlab-v2.0": "OpenMMLab v2.0 model zoo (COCO 2017 val)",
     "detectron-cascade": "The author's Detectron implementation (COCO 2014 minival)",
+    "openmmlab-v2.0-ms3x": "Beyond the original tables: OpenMMLab's multi-scale 3x Cascade Mask R-CNN (COCO 2017 val)",
 }
 
 
