@@ -118,8 +118,9 @@ def _validate(entry: ZooEntry, where: str) -> None:
         raise ManifestError(f"{where}: link_status {entry.link_status!r} is not one of {sorted(LINK_STATUSES)}")
     if entry.link_status != "as-published" and not entry.note:
         raise ManifestError(f"{where}: link_status {entry.link_status!r} needs a 'note' saying why")
-    if entry.hash_prefix is not None and not (
-            isinstance(entry.hash_prefix, str) and len(entry.hash_prefix) >= 6 and all(c in "0123456789abcdef" for c in entry.hash_prefix)):
+    prefix = entry.hash_prefix
+    if prefix is not None and not (
+            isinstance(prefix, str) and len(prefix) >= 6 and all(c in "0123456789abcdef" for c in prefix)):
         raise ManifestError(f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix "
                             f"(quote it in YAML when it is all digits)")
 
