@@ -1,4 +1,5 @@
 """Install with ``pip install -e .`` (or build a wheel) after torch and mmcv (see docs/get_started.md)."""
+
 import shutil
 from pathlib import Path
 
@@ -48,8 +49,9 @@ setup(
     long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(exclude=("tests", "tests.*", "configs", "configs.*", "tools", "tools.*", "demo",
-                                    "benchmarks")),
+    packages=find_packages(
+        exclude=("tests", "tests.*", "configs", "configs.*", "tools", "tools.*", "demo", "benchmarks")
+    ),
     include_package_data=True,
     install_requires=read_requirements("runtime.txt"),
     # mmcv / mmengine are not install_requires (as in MMDetection): mmcv exists with and without

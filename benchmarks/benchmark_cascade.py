@@ -9,31 +9,27 @@
 target is total <= 1.15x dense. Peak RSS is the process maximum (``ru_maxrss``), so run one
 mode per process for clean memory figures.
 """
+
 import argparse
 import os.path as osp
-import resource
 import statistics
-import sys
-import time
 
 import torch
 from mmengine.config import Config
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmcascade.registry import MODELS  # noqa: E402
-from mmcascade.structures import DetDataSample  # noqa: E402
-from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.analysis.benchmarking import peak_memory_gb, time_calls
+from mmcascade.registry import MODELS
+from mmcascade.structures import DetDataSample
+from mmcascade.utils import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return peak_memory_gb("cpu")
 
 
-def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool | tuple[bool, ...] = False,
-          channels_last: bool = False):
+def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool | tuple[bool, ...] = False, channels_last: bool = False):
     cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
     cfg.backbone.update(init_cfg=None, with_cp=with_cp)
     cfg.channels_last = channels_last
@@ -43,14 +39,8 @@ def build(base: str = "cascade-rcnn_r50_fpn", with_cp: bool | tuple[bool, ...] =
 
 
 def timed(fn, repeats: int, warmup: int = 1) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
+    """Seconds of ``repeats`` calls of ``fn()`` after ``warmup`` untimed ones."""
+    return time_calls(lambda _: fn(), repeats, warmup, progress=False).seconds
 
 
 def image_batch(model, h: int = 800, w: int = 1216) -> dict:
@@ -132,8 +122,10 @@ def bench_train(repeats: int, with_cp: bool | tuple[bool, ...] = False, channels
         optim.step()
 
     times = timed(step, repeats)
-    print(f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}  with_cp: {with_cp}  "
-          f"channels_last: {channels_last}")
+    print(
+        f"threads: {torch.get_num_threads()}  batch: 2 x 800x1216  repeats: {repeats}  with_cp: {with_cp}  "
+        f"channels_last: {channels_last}"
+    )
     print(f"training step, median: {statistics.median(times):.2f} s  (all: {', '.join(f'{t:.2f}' for t in times)})")
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
@@ -178,13 +170,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["infer", "train", "train-embedded"])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--with-cp", nargs="?", const="1234", default="",
-                        help="train: activation checkpointing in the ResNet blocks (backbone.with_cp); "
-                             "alone: every stage; with digits, those stages only, e.g. 2 or 23 (layer2, layer3)")
-    parser.add_argument("--channels-last", action="store_true",
-                        help="infer / train: the detector's channels_last option (NHWC convolutions)")
-    parser.add_argument("--mmap-threshold", type=int, default=0,
-                        help="glibc mmap threshold in bytes (env_cfg.malloc_mmap_threshold); 0: the default")
+    parser.add_argument(
+        "--with-cp",
+        nargs="?",
+        const="1234",
+        default="",
+        help="train: activation checkpointing in the ResNet blocks (backbone.with_cp); "
+        "alone: every stage; with digits, those stages only, e.g. 2 or 23 (layer2, layer3)",
+    )
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="infer / train: the detector's channels_last option (NHWC convolutions)",
+    )
+    parser.add_argument(
+        "--mmap-threshold",
+        type=int,
+        default=0,
+        help="glibc mmap threshold in bytes (env_cfg.malloc_mmap_threshold); 0: the default",
+    )
     args = parser.parse_args()
     if args.mmap_threshold:
         from mmcascade.utils.memory import set_malloc_mmap_threshold

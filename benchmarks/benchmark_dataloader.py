@@ -5,17 +5,14 @@
 Prints images per second over ``--batches`` batches after one warm-up epoch start (the worker
 start-up is excluded), with the config's batch size and batch sampler.
 """
+
 import argparse
-import os.path as osp
-import sys
 import time
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmcascade.utils import register_all_modules  # noqa: E402
+from mmcascade.utils import register_all_modules
 
 DEFAULT = "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py"
 

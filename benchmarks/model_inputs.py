@@ -1,4 +1,5 @@
 """Random but well-formed detection batches for benchmarks."""
+
 import torch
 from mmengine.structures import InstanceData
 
@@ -14,7 +15,8 @@ def random_train_batch(model, batch: int, h: int, w: int, num_gts: int = 8, seed
         xy = torch.rand(num_gts, 2, generator=g) * torch.tensor([w * 0.7, h * 0.7])
         wh = 32 + torch.rand(num_gts, 2, generator=g) * torch.tensor([w * 0.3, h * 0.3])
         s = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
-        s.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1),
-                                      labels=torch.randint(0, 80, (num_gts,), generator=g))
+        s.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1), labels=torch.randint(0, 80, (num_gts,), generator=g)
+        )
         samples.append(s)
     return model.data_preprocessor(dict(inputs=imgs, data_samples=samples), True)

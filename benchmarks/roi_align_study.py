@@ -14,20 +14,17 @@ the RoIs per FPN level. ``--end-to-end`` also swaps it into the model's RoI extr
 ``benchmark_cascade.py infer``'s figures for that model. It is here so the decision on the
 "RoIAlign from mmcv.ops" rule can be taken on measured figures; nothing in the package uses it.
 """
+
 import argparse
-import os.path as osp
 import statistics
-import sys
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from mmcascade.utils import register_all_modules
 
-from mmcascade.utils import register_all_modules  # noqa: E402
-
-from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed  # noqa: E402
+from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed
 
 
 def _axis_taps(v: Tensor, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -59,8 +56,8 @@ def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 
         ny, nx = divmod(key, 1024)
         if ny == 0 or nx == 0:
             continue
-        oy = (cells[:, None] + (torch.arange(ny, dtype=feat.dtype) + 0.5) / ny)  # (out, ny)
-        ox = (cells[:, None] + (torch.arange(nx, dtype=feat.dtype) + 0.5) / nx)
+        oy = cells[:, None] + (torch.arange(ny, dtype=feat.dtype) + 0.5) / ny  # (out, ny)
+        ox = cells[:, None] + (torch.arange(nx, dtype=feat.dtype) + 0.5) / nx
         ylo, yhi, wy0, wy1, iny = _axis_taps(y1[idx, None, None] + oy * bin_h[idx, None, None], h)
         xlo, xhi, wx0, wx1, inx = _axis_taps(x1[idx, None, None] + ox * bin_w[idx, None, None], w)
 
@@ -71,13 +68,24 @@ def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 
             return t[:, None, :, None, :]
 
         base = ys((rois[idx, 0].long() * h * w)[:, None, None])
-        rows = torch.stack([base + ys(ylo) * w + xs(xlo), base + ys(ylo) * w + xs(xhi),
-                            base + ys(yhi) * w + xs(xlo), base + ys(yhi) * w + xs(xhi)], -1)
+        rows = torch.stack(
+            [
+                base + ys(ylo) * w + xs(xlo),
+                base + ys(ylo) * w + xs(xhi),
+                base + ys(yhi) * w + xs(xlo),
+                base + ys(yhi) * w + xs(xhi),
+            ],
+            -1,
+        )
         weights = torch.stack([ys(wy0) * xs(wx0), ys(wy0) * xs(wx1), ys(wy1) * xs(wx0), ys(wy1) * xs(wx1)], -1)
         weights = weights * (ys(iny) & xs(inx)).to(feat.dtype)[..., None] / (ny * nx)
         k = idx.numel()
-        bags = F.embedding_bag(rows.reshape(k * out * out, -1), table,
-                               per_sample_weights=weights.expand_as(rows).reshape(k * out * out, -1), mode="sum")
+        bags = F.embedding_bag(
+            rows.reshape(k * out * out, -1),
+            table,
+            per_sample_weights=weights.expand_as(rows).reshape(k * out * out, -1),
+            mode="sum",
+        )
         result[idx] = bags.view(k, out, out, c)
     return result.permute(0, 3, 1, 2)
 
@@ -101,8 +109,10 @@ def end_to_end(model, data: dict, repeats: int) -> None:
             for extractor in model.roi_head.bbox_roi_extractor:
                 extractor.roi_layers = torch.nn.ModuleList(NHWCRoIAlign(layer) for layer in extractor.roi_layers)
         total, dense = infer_timings(model, data, repeats)
-        print(f"{kernel:>5}: end to end {total:.3f} s, dense layers {dense:.3f} s, ratio {total / dense:.3f} "
-              "(target <= 1.15)")
+        print(
+            f"{kernel:>5}: end to end {total:.3f} s, dense layers {dense:.3f} s, ratio {total / dense:.3f} "
+            "(target <= 1.15)"
+        )
 
 
 def main() -> None:
@@ -117,9 +127,11 @@ def main() -> None:
     data = image_batch(model)
     feats, rois, levels = proposal_rois(model, data)
     extractor = model.roi_head.bbox_roi_extractor[0]
-    work = [(f, layer, rois[levels == i], 1.0 / s)
-            for i, (f, layer, s) in enumerate(zip(feats, extractor.roi_layers, extractor.featmap_strides))
-            if bool((levels == i).any())]
+    work = [
+        (f, layer, rois[levels == i], 1.0 / s)
+        for i, (f, layer, s) in enumerate(zip(feats, extractor.roi_layers, extractor.featmap_strides))
+        if bool((levels == i).any())
+    ]
     per_level = torch.bincount(levels, minlength=extractor.num_inputs).tolist()
     print(f"{len(rois)} RoIs per level: {per_level}; threads: {torch.get_num_threads()}")
     if args.end_to_end:  # first, while the process is fresh; ``work`` keeps mmcv's layers

@@ -20,6 +20,7 @@ Every contestant runs in a fresh child process (so peak RSS is its own), in the 
 MMDetection, mmcascade, ... within each round. Without ``--mmdet-python`` (a venv with mmdet 3.x
 and mmcv 2.1) only mmcascade runs, with a message.
 """
+
 import argparse
 import json
 import os
@@ -52,11 +53,13 @@ def make_weights(arch: str, path: str) -> None:
         for head in model.roi_head.bbox_head:
             head.fc_cls.weight.mul_(100.0)
     from mmcascade.datasets.coco_classes import COCO_CLASSES
+
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=tuple(COCO_CLASSES)))), path)
 
 
 def make_image(path: str) -> None:
     import cv2
+
     g = np.random.default_rng(0)
     # Smooth blobs rather than white noise: something for the RPN to propose.
     small = g.integers(0, 255, (H // 16, W // 16, 3), dtype=np.uint8)
@@ -67,6 +70,7 @@ def make_image(path: str) -> None:
 def config_path(side: str, arch: str) -> str:
     if side == "mmdet":
         import mmdet
+
         name = CONFIGS[arch].replace("cascade_mask_rcnn", "cascade-mask-rcnn").replace("cascade_rcnn", "cascade-rcnn")
         return os.path.join(os.path.dirname(mmdet.__file__), ".mim", "configs", "cascade_rcnn", name + ".py")
     return os.path.join(REPO, "configs", "cascade_rcnn", CONFIGS[arch] + ".py")
@@ -74,13 +78,16 @@ def config_path(side: str, arch: str) -> str:
 
 def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, out: str, bf16: bool) -> dict:
     from mmengine.logging import MMLogger
+
     MMLogger.get_instance("mmengine").setLevel("ERROR")
     if side == "mmdet":
         from mmdet.apis import inference_detector, init_detector
+
         model = init_detector(config_path(side, arch), weights, device="cpu")
     else:
         sys.path.insert(0, REPO)
         from mmcascade.apis import inference_detector, init_detector
+
         model = init_detector(config_path(side, arch), weights, device="cpu", bf16=bf16)
     result = inference_detector(model, image)  # warm-up
     times = []
@@ -148,8 +155,10 @@ def compare(ref: dict, ours: dict) -> str:
     score = (ref["scores"] - ours["scores"][j]).abs().max().item()
     same_labels = bool(torch.equal(ref["labels"], ours["labels"][j]))
     in_order = bool(torch.equal(j, torch.arange(n)))
-    text = (f"{n} detections each, labels {'equal' if same_labels else 'DIFFER'}, max |box diff| {box:.2e} px, "
-            f"max |score diff| {score:.2e} ({'same order' if in_order else 'equal-score detections reordered'})")
+    text = (
+        f"{n} detections each, labels {'equal' if same_labels else 'DIFFER'}, max |box diff| {box:.2e} px, "
+        f"max |score diff| {score:.2e} ({'same order' if in_order else 'equal-score detections reordered'})"
+    )
     if "masks" in ref and "masks" in ours:
         agree = (ref["masks"] == ours["masks"][j]).float().mean().item()
         text += f", mask pixels equal {100 * agree:.4f}%"
@@ -174,8 +183,9 @@ def main() -> None:
     repeats = args.repeats or (3 if args.task == "infer" else 2)
     if args.child:
         if args.task == "infer":
-            res = child_infer(args.child, args.arch, args.weights, args.image, repeats, args.out,
-                              args.variant == "bf16")
+            res = child_infer(
+                args.child, args.arch, args.weights, args.image, repeats, args.out, args.variant == "bf16"
+            )
         else:
             res = child_train(args.child, args.arch, args.weights, repeats, args.variant)
         print("RESULT " + json.dumps(res))
@@ -199,24 +209,44 @@ def main() -> None:
     rss = {c[0]: [] for c in contestants}
     round_medians = {c[0]: [] for c in contestants}
     dets = {}
-    print(f"{args.task}, {CONFIGS[args.arch]}, {rounds} rounds x {repeats} timed runs, "
-          f"threads {torch.get_num_threads()}, input {'1 x' if args.task == 'infer' else '2 x'} {H}x{W}")
+    print(
+        f"{args.task}, {CONFIGS[args.arch]}, {rounds} rounds x {repeats} timed runs, "
+        f"threads {torch.get_num_threads()}, input {'1 x' if args.task == 'infer' else '2 x'} {H}x{W}"
+    )
     for r in range(rounds):
         for name, side, python, variant in contestants:
             out = os.path.join(tmp, f"{side}-{variant}.pt")
-            cmd = [python, os.path.abspath(__file__), args.task, "--child", side, "--arch", args.arch,
-                   "--repeats", str(repeats), "--variant", variant, "--weights", weights, "--image", image,
-                   "--out", out]
+            cmd = [
+                python,
+                os.path.abspath(__file__),
+                args.task,
+                "--child",
+                side,
+                "--arch",
+                args.arch,
+                "--repeats",
+                str(repeats),
+                "--variant",
+                variant,
+                "--weights",
+                weights,
+                "--image",
+                image,
+                "--out",
+                out,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not lines:
                 raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-            res = json.loads(lines[-1][len("RESULT "):])
+            res = json.loads(lines[-1][len("RESULT ") :])
             times[name] += res["times"]
             rss[name].append(res["rss"])
             round_medians[name].append(statistics.median(res["times"]))
-            print(f"  round {r + 1} {name:34s} median {round_medians[name][-1]:7.3f} s  peak RSS {res['rss']:.2f} GB",
-                  flush=True)
+            print(
+                f"  round {r + 1} {name:34s} median {round_medians[name][-1]:7.3f} s  peak RSS {res['rss']:.2f} GB",
+                flush=True,
+            )
             if args.task == "infer" and r == 0:
                 dets[name] = torch.load(out, weights_only=True)
     ref = "MMDetection" if args.mmdet_python else None
@@ -228,8 +258,7 @@ def main() -> None:
             ratio = statistics.median(times[ref]) / med
             pairs = [a / b for a, b in zip(round_medians[ref], round_medians[name])]
             rss_ratio = max(rss[name]) / max(rss[ref])
-            line += (f"  speed-up {ratio:.2f}x (per round {', '.join(f'{p:.2f}' for p in pairs)}), "
-                     f"RSS {rss_ratio:.2f}x")
+            line += f"  speed-up {ratio:.2f}x (per round {', '.join(f'{p:.2f}' for p in pairs)}), RSS {rss_ratio:.2f}x"
         print(line)
     if args.task == "infer":
         base = dets.get(ref or "mmcascade")

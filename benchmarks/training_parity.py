@@ -14,6 +14,7 @@ images of noise, ten ground-truth boxes each (two of them on the image border), 
 - ``--seeds N``: the published samplers (256 RPN anchors, 512 RoIs), N seeds, mean and standard
   error of every loss term and of the positives each stage samples.
 """
+
 import argparse
 import math
 import os
@@ -44,12 +45,12 @@ def make_batch(ragged: bool) -> tuple[torch.Tensor, list[dict]]:
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, shape[0] - 1)
         keep = ((boxes[:, 2] - boxes[:, 0]) > 4) & ((boxes[:, 3] - boxes[:, 1]) > 4)
         boxes, labels = boxes[keep], labels[keep]
-        inputs[i, :, shape[0]:, :] = 0
-        inputs[i, :, :, shape[1]:] = 0
+        inputs[i, :, shape[0] :, :] = 0
+        inputs[i, :, :, shape[1] :] = 0
         masks = torch.zeros((len(boxes), H, W), dtype=torch.uint8)
         for k, (x1, y1, x2, y2) in enumerate(boxes.round().int().tolist()):
             masks[k, y1:y2, x1:x2] = 1
-            masks[k, y1:y1 + (y2 - y1) // 3, x1:x1 + (x2 - x1) // 2] = 0
+            masks[k, y1 : y1 + (y2 - y1) // 3, x1 : x1 + (x2 - x1) // 2] = 0
         images.append(dict(shape=shape, boxes=boxes, labels=labels, masks=masks.numpy()))
     return inputs, images
 
@@ -57,10 +58,18 @@ def make_batch(ragged: bool) -> tuple[torch.Tensor, list[dict]]:
 def data_samples(images: list[dict], data_sample: type, bitmap_masks: type, with_masks: bool) -> list:
     """One data sample per image of :func:`make_batch`, in the classes of the toolbox that built them."""
     from mmengine.structures import InstanceData
+
     samples = []
     for img in images:
-        s = data_sample(metainfo=dict(img_shape=img["shape"], pad_shape=(H, W), batch_input_shape=(H, W),
-                                      ori_shape=img["shape"], scale_factor=(1.0, 1.0)))
+        s = data_sample(
+            metainfo=dict(
+                img_shape=img["shape"],
+                pad_shape=(H, W),
+                batch_input_shape=(H, W),
+                ori_shape=img["shape"],
+                scale_factor=(1.0, 1.0),
+            )
+        )
         s.gt_instances = InstanceData(bboxes=img["boxes"], labels=img["labels"])
         if with_masks:
             s.gt_instances.masks = bitmap_masks(img["masks"], H, W)
@@ -73,6 +82,7 @@ def build_side(side: str, arch: str, take_all: bool, fast: bool = False):
     mmcascade's ``channels_last`` and activation checkpointing in layer2-3."""
     from mmengine.config import Config
     from mmengine.logging import MMLogger
+
     MMLogger.get_instance("mmengine").setLevel("WARNING")  # no per-parameter init report
     if side == "mmdet":
         import mmdet
@@ -80,15 +90,18 @@ def build_side(side: str, arch: str, take_all: bool, fast: bool = False):
         from mmdet.structures import DetDataSample
         from mmdet.structures.mask import BitmapMasks
         from mmdet.utils import register_all_modules
+
         register_all_modules()
         name = CONFIGS[arch].replace("cascade_mask_rcnn", "cascade-mask-rcnn").replace("cascade_rcnn", "cascade-rcnn")
-        cfg = Config.fromfile(os.path.join(os.path.dirname(mmdet.__file__), ".mim", "configs", "cascade_rcnn",
-                                           name + ".py"))
+        cfg = Config.fromfile(
+            os.path.join(os.path.dirname(mmdet.__file__), ".mim", "configs", "cascade_rcnn", name + ".py")
+        )
     else:
         sys.path.insert(0, REPO)
         from mmcascade.registry import MODELS
         from mmcascade.structures import BitmapMasks, DetDataSample
         from mmcascade.utils import register_all_modules
+
         register_all_modules()
         cfg = Config.fromfile(os.path.join(REPO, "configs", "cascade_rcnn", CONFIGS[arch] + ".py"))
     cfg.model.backbone.init_cfg = None
@@ -108,14 +121,17 @@ def run_side(side: str, arch: str, ragged: bool, seeds: int, weights: str, out: 
     model.train()
     inputs, images = make_batch(ragged)
     samples = data_samples(images, data_sample, bitmap_masks, arch == "mask")
-    samplers = [model.rpn_head.sampler] + (list(model.roi_head.bbox_sampler) if side == "mmdet"
-                                           else [s.sampler for s in model.roi_head.stages])
+    samplers = [model.rpn_head.sampler] + (
+        list(model.roi_head.bbox_sampler) if side == "mmdet" else [s.sampler for s in model.roi_head.stages]
+    )
     positives: list[tuple[int, int]] = []
     for i, sampler in enumerate(samplers):
+
         def counted(*args, _sample=sampler.sample, _i=i, **kwargs):
             res = _sample(*args, **kwargs)
             positives.append((_i, int(res.pos_inds.numel())))
             return res
+
         sampler.sample = counted
 
     def losses_now() -> tuple[dict, torch.Tensor]:
@@ -170,11 +186,19 @@ def report_exact(ours: dict, peer: dict | None) -> None:
 def report_seeds(ours: list, peer: list | None) -> None:
     print(f"| quantity ({len(ours)} seeds) | MMDetection mean ± SE | mmcascade mean ± SE | diff / SE |")
     print("|---|---|---|---|")
-    rows = [(f"positives sampled, {n} (2 images)", [r["pos"][i] for r in ours],
-             [r["pos"][i] for r in peer] if peer else None)
-            for i, n in enumerate(["RPN", "stage 1", "stage 2", "stage 3"])]
-    rows += [(k, [r["losses"][k] for r in ours], [r["losses"][k] for r in peer] if peer else None)
-             for k in ours[0]["losses"] if "acc" not in k]
+    rows = [
+        (
+            f"positives sampled, {n} (2 images)",
+            [r["pos"][i] for r in ours],
+            [r["pos"][i] for r in peer] if peer else None,
+        )
+        for i, n in enumerate(["RPN", "stage 1", "stage 2", "stage 3"])
+    ]
+    rows += [
+        (k, [r["losses"][k] for r in ours], [r["losses"][k] for r in peer] if peer else None)
+        for k in ours[0]["losses"]
+        if "acc" not in k
+    ]
     for name, a, b in rows:
         ma, sa = _mean_se(a)
         if b is None:
@@ -210,8 +234,20 @@ def main() -> None:
         print("MMDetection not given (--mmdet-python): printing mmcascade's numbers only")
     for side, python in sides:
         out = os.path.join(tmp, f"{side}.pt")
-        cmd = [python, os.path.abspath(__file__), "--side", side, "--arch", args.arch, "--seeds", str(args.seeds),
-               "--weights", weights, "--out", out] + (["--ragged"] if args.ragged else [])
+        cmd = [
+            python,
+            os.path.abspath(__file__),
+            "--side",
+            side,
+            "--arch",
+            args.arch,
+            "--seeds",
+            str(args.seeds),
+            "--weights",
+            weights,
+            "--out",
+            out,
+        ] + (["--ragged"] if args.ragged else [])
         subprocess.run(cmd, check=True, capture_output=True)
         results[side] = torch.load(out, weights_only=True)  # plain dicts, floats and tensors
     report = report_seeds if args.seeds else report_exact

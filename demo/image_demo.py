@@ -8,20 +8,17 @@ names. Each image is saved with boxes, labels, scores and translucent masks to O
 file name; ``.png`` / ``.jpg`` as the input; ``_1``, ``_2``... when two inputs share a name).
 An OUT_DIR that holds input images is refused. Unreadable images are reported and skipped.
 """
+
 import argparse
-import os.path as osp
-import sys
 from pathlib import Path
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmcv
+from tqdm import tqdm
 
-import mmcv  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from mmcascade.apis import inference_detector, init_detector  # noqa: E402
-from mmcascade.apis.image_io import list_images, output_paths, read_images  # noqa: E402
-from mmcascade.utils import default_device  # noqa: E402
-from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
+from mmcascade.apis import inference_detector, init_detector
+from mmcascade.apis.image_io import list_images, output_paths, read_images
+from mmcascade.utils import default_device
+from mmcascade.visualization import DetLocalVisualizer
 
 
 def class_filter(instances, classes: list[str] | None, names: tuple[str, ...]):
@@ -61,8 +58,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         result = inference_detector(model, img)
         result.pred_instances = class_filter(result.pred_instances, args.classes, names)
         out = targets[path]
-        visualizer.add_datasample(path.stem, mmcv.bgr2rgb(img), result, draw_gt=False,
-                                  pred_score_thr=args.score_thr, out_file=str(out))
+        visualizer.add_datasample(
+            path.stem, mmcv.bgr2rgb(img), result, draw_gt=False, pred_score_thr=args.score_thr, out_file=str(out)
+        )
         saved.append(out)
     print(f"saved {len(saved)} image(s) to {args.out_dir}")
     return saved

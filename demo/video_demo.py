@@ -5,19 +5,18 @@
 Frames are read and written with OpenCV (``cv2.VideoCapture`` / ``cv2.VideoWriter``, mp4v for
 ``.mp4``, MJPG for ``.avi``); with ``--frame-step N`` every N-th frame is detected and written.
 """
+
 import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import cv2
+import mmcv
+from tqdm import tqdm
 
-import cv2  # noqa: E402
-import mmcv  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from mmcascade.apis import inference_detector, init_detector  # noqa: E402
-from mmcascade.utils import default_device  # noqa: E402
-from mmcascade.visualization import DetLocalVisualizer  # noqa: E402
+from mmcascade.apis import inference_detector, init_detector
+from mmcascade.utils import default_device
+from mmcascade.visualization import DetLocalVisualizer
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 
@@ -54,12 +53,14 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if index % args.frame_step == 0:
                 result = inference_detector(model, frame)
-                drawn = visualizer.add_datasample("frame", mmcv.bgr2rgb(frame), result, draw_gt=False,
-                                                  pred_score_thr=args.score_thr, out_file=None)
+                drawn = visualizer.add_datasample(
+                    "frame", mmcv.bgr2rgb(frame), result, draw_gt=False, pred_score_thr=args.score_thr, out_file=None
+                )
                 if writer is None:
                     h, w = drawn.shape[:2]
-                    writer = cv2.VideoWriter(args.out, cv2.VideoWriter_fourcc(*FOURCC[suffix]),
-                                             fps / args.frame_step, (w, h))
+                    writer = cv2.VideoWriter(
+                        args.out, cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps / args.frame_step, (w, h)
+                    )
                 writer.write(mmcv.rgb2bgr(drawn))
                 written += 1
             index += 1

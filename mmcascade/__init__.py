@@ -20,6 +20,7 @@ def _register_config_package() -> None:
     if getattr(config_module.get_installed_path, "_mmcascade", False):
         return
     import os.path as osp
+
     here = osp.dirname(osp.abspath(__file__))
     is_installed, get_installed_path = config_module.is_installed, config_module.get_installed_path
 
@@ -43,9 +44,12 @@ def _check_mmcv() -> None:
     except ImportError:
         return  # the import that needs it names it
     from mmengine.utils import digit_version
+
     if not digit_version(MMCV_MIN) <= digit_version(mmcv.__version__) < digit_version(MMCV_MAX):
-        raise ImportError(f"mmcascade {__version__} needs mmcv>={MMCV_MIN},<{MMCV_MAX}; found mmcv {mmcv.__version__} "
-                          "(see docs/get_started.md)")
+        raise ImportError(
+            f"mmcascade {__version__} needs mmcv>={MMCV_MIN},<{MMCV_MAX}; found mmcv {mmcv.__version__} "
+            "(see docs/get_started.md)"
+        )
 
 
 _register_config_package()

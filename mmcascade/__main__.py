@@ -1,4 +1,5 @@
 """``python -m mmcascade ...``: the ``mmcascade`` command (see :mod:`mmcascade.cli`)."""
+
 import sys
 
 from mmcascade.cli import main

@@ -1,7 +1,7 @@
 """``mmcascade`` command line: the repository's tools, from a checkout or an installed package.
 
-    mmcascade train CONFIG [train.py options]          tools/train.py
-    mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py
+    mmcascade train CONFIG [train.py options]          tools/train.py (mmcascade.tools.train)
+    mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py (mmcascade.tools.test)
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
     mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py
     mmcascade analyze TOOL [...]                        tools/analysis_tools/TOOL.py
@@ -10,22 +10,26 @@
     mmcascade configs [PATTERN]                         lists the shipped configs
     mmcascade --version
 
-``python -m mmcascade`` is the same command. Each subcommand runs the very script the repository
-has (an installed package carries them in ``mmcascade/.mim/``), with the same arguments, so
-``mmcascade train X`` is ``python tools/train.py X``. CONFIG may be a file, a path relative to the
+``python -m mmcascade`` is the same command. Each subcommand runs the tool's module in
+:mod:`mmcascade.tools` with the same arguments, as ``tools/*.py`` do, so ``mmcascade train X`` is
+``python tools/train.py X``; the demo and the shell launchers come from the checkout or, installed,
+from ``mmcascade/.mim/``. CONFIG may be a file, a path relative to the
 shipped ``configs/`` folder, a config name without ``.py``, or a model-zoo name.
 """
+
 from __future__ import annotations
 
+import pkgutil
 import runpy
 import sys
 from pathlib import Path
 
+import mmcascade.tools.analysis_tools
 from mmcascade import __version__
 from mmcascade.zoo.manifest import resource_root
 
-SCRIPTS = {"train": "tools/train.py", "test": "tools/test.py", "zoo": "tools/model_zoo.py",
-           "demo": "demo/image_demo.py"}
+MODULES = {"train": "mmcascade.tools.train", "test": "mmcascade.tools.test", "zoo": "mmcascade.tools.model_zoo"}
+SCRIPTS = {"demo": "demo/image_demo.py"}
 LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")
 
 
@@ -38,15 +42,19 @@ def tool_path(relative: str) -> Path:
 
 
 def analysis_tools() -> list[str]:
-    return sorted(p.stem for p in (resource_root() / "tools" / "analysis_tools").glob("*.py"))
+    return sorted(m.name for m in pkgutil.iter_modules(mmcascade.tools.analysis_tools.__path__))
 
 
-def run_script(path: Path, argv: list[str]) -> int:
-    """Run ``path`` as ``__main__`` with ``argv``, as ``python path argv...`` would."""
+def run_script(path: Path | str, argv: list[str], module: bool = False) -> int:
+    """Run a script file (or, with ``module``, a module) as ``__main__`` with ``argv``, as
+    ``python path argv...`` (``python -m module argv...``) would."""
     saved = sys.argv
     sys.argv = [str(path), *argv]
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        if module:
+            runpy.run_module(str(path), run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
@@ -67,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("-V", "--version", "version"):
         print(f"mmcascade {__version__}")
         return 0
+    if command in MODULES:
+        return run_script(MODULES[command], rest, module=True)
     if command in SCRIPTS:
         return run_script(tool_path(SCRIPTS[command]), rest)
     if command == "analyze":
@@ -74,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         if not rest or rest[0] not in names:
             print(f"usage: mmcascade analyze TOOL ...; TOOL is one of: {', '.join(names)}", file=sys.stderr)
             return 2
-        return run_script(tool_path(f"tools/analysis_tools/{rest[0]}.py"), rest[1:])
+        return run_script(f"mmcascade.tools.analysis_tools.{rest[0]}", rest[1:], module=True)
     if command == "launcher":
         if len(rest) != 1 or rest[0] not in LAUNCHERS:
             print(f"usage: mmcascade launcher {{{','.join(LAUNCHERS)}}}", file=sys.stderr)

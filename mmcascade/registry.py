@@ -4,6 +4,7 @@ Every component is registered under the ``type=`` name MMDetection users write,
 so ``dict(type='CascadeRoIHead', ...)`` builds ours when the default scope is
 ``mmcascade``.
 """
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR

@@ -26,8 +26,8 @@ for wheel in "$@"; do
     "$P" -m pip install -q --no-deps "$wheel"
     "$P" -m pip install -q --no-deps --no-build-isolation -e .
     "$P" -c "import mmcv, mmcascade.ops as o; print('mmcv', mmcv.__version__, 'compiled ops:', o.mmcv_ops() is not None)"
-    "$P" -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_cascade_model.py \
-        tests/test_inference_api.py tests/test_components.py
+    "$P" -m pytest -q -p no:cacheprovider tests/unit/ops/test_ops.py tests/unit/models/test_cascade_model.py \
+        tests/e2e/test_inference_api.py tests/unit/models/test_components.py
   } > "$log" 2>&1
   rc=$?
   summary=$(grep -E "mmcv [0-9]|passed|failed" "$log" | tail -2 | tr '\n' ' ')

@@ -14,7 +14,7 @@ log goes under OUT_DIR:
    RoIAlign / NMS run where they do not).
 2. ``ops.json``: the torch RoIAlign and NMS on the device against the same code on the CPU
    (forward and backward) and, where mmcv has kernels for the device, against those.
-3. ``pytest.log``: the device-agnostic tests (``tests/test_ops.py``: the torch ops on the device
+3. ``pytest.log``: the device-agnostic tests (``tests/unit/ops/test_ops.py``: the torch ops on the device
    against mmcv's CPU kernels) with ``MMCASCADE_TEST_DEVICE`` set to the device.
 4. ``train/``: the main job's config trained for ``--iters`` iterations on the device.
 5. ``cpu_vs_device.json``: that checkpoint's detections on the embedded val images, CPU vs device
@@ -22,6 +22,7 @@ log goes under OUT_DIR:
 6. ``speed.json``: cascade_rcnn_r50_fpn inference images/s at 1333x800, fp32 and autocast
    (bf16, and fp16 on CUDA).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,17 @@ def env_info(device: str) -> dict:
     import torch
 
     from mmcascade.ops import mmcv_has_ops_for
-    info = dict(python=platform.python_version(), torch=torch.__version__, cuda=torch.version.cuda,
-                device=device, mmcv=mmcv.__version__, mmcv_ops_cpu=mmcv_has_ops_for("cpu"),
-                mmcv_ops_device=mmcv_has_ops_for(torch.device(device).type), threads=torch.get_num_threads())
+
+    info = dict(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        device=device,
+        mmcv=mmcv.__version__,
+        mmcv_ops_cpu=mmcv_has_ops_for("cpu"),
+        mmcv_ops_device=mmcv_has_ops_for(torch.device(device).type),
+        threads=torch.get_num_threads(),
+    )
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -59,11 +68,13 @@ def check_ops(device: str) -> dict:
     import torch
 
     from mmcascade.ops import batched_nms, mmcv_has_ops_for, mmcv_ops, roi_align_torch
+
     g = torch.Generator().manual_seed(0)
     feat = torch.randn(2, 64, 50, 76, generator=g)
     xy = torch.rand(300, 2, generator=g) * torch.tensor([300.0, 200.0])
-    rois = torch.cat([torch.randint(0, 2, (300, 1), generator=g).float(), xy,
-                      xy + torch.rand(300, 2, generator=g) * 150 + 1], 1)
+    rois = torch.cat(
+        [torch.randint(0, 2, (300, 1), generator=g).float(), xy, xy + torch.rand(300, 2, generator=g) * 150 + 1], 1
+    )
     res = {}
     a, b = feat.clone().requires_grad_(), feat.to(device).requires_grad_()
     ref = roi_align_torch(a, rois, 7, 0.25, 0, "avg", True)
@@ -82,11 +93,13 @@ def check_ops(device: str) -> dict:
     if mmcv_has_ops_for(torch.device(device).type):
         m = mmcv_ops().roi_align(feat.to(device), rois.to(device), (7, 7), 0.25, 0, "avg", True)
         res["roi_align_vs_mmcv_max_abs"] = (m.cpu() - ref.detach()).abs().max().item()
-        keep_m = mmcv_ops().batched_nms(boxes.to(device), scores.to(device), labels.to(device),
-                                        dict(type="nms", iou_threshold=0.5))[1]
+        keep_m = mmcv_ops().batched_nms(
+            boxes.to(device), scores.to(device), labels.to(device), dict(type="nms", iou_threshold=0.5)
+        )[1]
         res["nms_vs_mmcv_equal"] = bool(torch.equal(keep_m.cpu(), keep_cpu))
-    res["ok"] = (res["roi_align_forward_max_abs"] <= 1e-5 and res["roi_align_backward_max_abs"] <= 1e-4
-                 and res["nms_keep_equal"])
+    res["ok"] = (
+        res["roi_align_forward_max_abs"] <= 1e-5 and res["roi_align_backward_max_abs"] <= 1e-4 and res["nms_keep_equal"]
+    )
     return res
 
 
@@ -99,6 +112,7 @@ def run(cmd: list[str], log: Path, env: dict | None = None) -> int:
 
 def compare_detections(ckpt: str, device: str, data_root: str, num_images: int) -> dict:
     from mmcascade.apis import inference_detector, init_detector
+
     val = json.loads(Path(data_root, "annotations", "val.json").read_text())
     images = [Path(data_root, im["file_name"]) for im in val["images"][:num_images]]
     cpu_model = init_detector(MAIN_CFG, ckpt, device="cpu")
@@ -114,8 +128,13 @@ def compare_detections(ckpt: str, device: str, data_root: str, num_images: int) 
         if len(a):
             worst_box = max(worst_box, (a.bboxes - b.bboxes.cpu()).abs().max().item())
             worst_score = max(worst_score, (a.scores - b.scores.cpu()).abs().max().item())
-    return dict(images=len(images), same_counts=same_counts, max_box_diff_px=worst_box, max_score_diff=worst_score,
-                ok=same_counts and worst_box <= 1e-3 and worst_score <= 1e-4)
+    return dict(
+        images=len(images),
+        same_counts=same_counts,
+        max_box_diff_px=worst_box,
+        max_score_diff=worst_score,
+        ok=same_counts and worst_box <= 1e-3 and worst_score <= 1e-4,
+    )
 
 
 def speed(device: str, size: tuple[int, int], repeats: int, dtypes: list[str] | None = None) -> dict:
@@ -124,6 +143,7 @@ def speed(device: str, size: tuple[int, int], repeats: int, dtypes: list[str] | 
 
     from mmcascade.registry import MODELS
     from mmcascade.structures import DetDataSample
+
     cfg = Config.fromfile(str(REPO / "configs/_base_/models/cascade-rcnn_r50_fpn.py")).model
     cfg.backbone.init_cfg = None
     torch.manual_seed(0)
@@ -158,15 +178,21 @@ def train_and_compare(out: Path, device: str, iters: int) -> list[str]:
     work = out / "train"
     # The embedded train split has 240 images at batch 2: one epoch is 120 iterations.
     epochs = max(1, -(-iters // 120))
-    opts = [f"train_cfg.max_epochs={epochs}", f"train_cfg.val_interval={epochs}",
-            "default_hooks.checkpoint.interval=1", "default_hooks.logger.interval=10"]
+    opts = [
+        f"train_cfg.max_epochs={epochs}",
+        f"train_cfg.val_interval={epochs}",
+        "default_hooks.checkpoint.interval=1",
+        "default_hooks.logger.interval=10",
+    ]
     data_root = str(REPO / "data" / "embedded") + "/"
     t0 = time.perf_counter()
-    if run([sys.executable, "tools/train.py", MAIN_CFG, "--work-dir", str(work), "--cfg-options", *opts],
-           out / "train.log"):
+    if run(
+        [sys.executable, "tools/train.py", MAIN_CFG, "--work-dir", str(work), "--cfg-options", *opts], out / "train.log"
+    ):
         return ["train"]
-    write(out, "train.json", dict(iterations=epochs * 120, epochs=epochs, device=device,
-                                  seconds=time.perf_counter() - t0))
+    write(
+        out, "train.json", dict(iterations=epochs * 120, epochs=epochs, device=device, seconds=time.perf_counter() - t0)
+    )
     cmp = compare_detections(str(work / f"epoch_{epochs}.pth"), device, data_root, 20)
     write(out, "cpu_vs_device.json", cmp)
     return [] if cmp["ok"] else ["cpu_vs_device"]
@@ -179,11 +205,13 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=200)
     args = parser.parse_args()
     import torch
+
     out = Path(args.out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     device = "cpu" if args.dry_run or not torch.cuda.is_available() else "cuda"
     sys.path.insert(0, str(REPO))
     from mmcascade.utils import register_all_modules
+
     register_all_modules()
     failures = []
     write(out, "env.json", env_info(device))
@@ -195,8 +223,11 @@ def main() -> int:
     skipped = []
     if args.dry_run:  # on the CPU these are the test suite's and the main job's own runs
         skipped += ["pytest", "train", "cpu_vs_device"]
-    elif run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_ops.py"],
-             out / "pytest.log", env):
+    elif run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/ops/test_ops.py"],
+        out / "pytest.log",
+        env,
+    ):
         failures.append("pytest")
     if not args.dry_run:
         failures += train_and_compare(out, device, args.iters)

@@ -1,33 +1,13 @@
-"""Shared fixtures: registry scope, tiny model configs, a small generated dataset."""
-import os.path as osp
+"""Shared fixtures: registry scope, seeding, a local file server, a tiny trained model; the e2e marker."""
+
+from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmcascade.utils import register_all_modules
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 register_all_modules()
-
-
-def tiny_model_cfg(base: str = "cascade-mask-rcnn_r50_fpn", num_classes: int = 3) -> dict:
-    """A published base model shrunk to ResNet-18 layout at width 8 (fast on CPU)."""
-    cfg = Config.fromfile(osp.join(REPO, "configs/_base_/models", f"{base}.py")).model
-    cfg.backbone.update(depth=18, base_channels=8, init_cfg=None)
-    cfg.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)
-    cfg.rpn_head.update(in_channels=16, feat_channels=16)
-    roi = cfg.roi_head
-    heads = roi.bbox_head if isinstance(roi.bbox_head, list) else [roi.bbox_head]
-    for h in heads:
-        h.update(num_classes=num_classes, in_channels=16, fc_out_channels=32)
-    roi.bbox_roi_extractor.out_channels = 16
-    if "mask_head" in roi:
-        masks = roi.mask_head if isinstance(roi.mask_head, list) else [roi.mask_head]
-        for h in masks:
-            h.update(num_classes=num_classes, in_channels=16, conv_out_channels=16)
-        roi.mask_roi_extractor.out_channels = 16
-    return cfg.to_dict()
 
 
 @pytest.fixture
@@ -41,6 +21,14 @@ def seeded():
     np.random.seed(0)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/e2e/ is an end-to-end test (deselect with ``-m "not e2e"``)."""
+    e2e_dir = Path(__file__).parent / "e2e"
+    for item in items:
+        if e2e_dir in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_configure(config):
     from mmengine.logging import MMLogger
 
@@ -50,7 +38,8 @@ def pytest_configure(config):
 @pytest.fixture
 def file_server():
     """A local HTTP file server on 127.0.0.1 (tests/http_fixtures.py), shut down afterwards."""
-    from http_fixtures import FileServer
+    from helpers.http_fixtures import FileServer
+
     server = FileServer()
     server.thread.start()
     try:
@@ -65,7 +54,8 @@ def trained_tiny(tmp_path_factory):
     """The tiny embedded config trained for 2 epochs once per session by ``tools/train.py``:
     ``dict(cfg=config path, work=work dir, ckpt=last checkpoint, log=train output)``. Tests that
     only need a trained model share it instead of training again."""
-    from e2e_helpers import run_tool, tiny_embedded_cfg
+    from helpers.e2e import run_tool, tiny_embedded_cfg
+
     tmp = tmp_path_factory.mktemp("trained_tiny")
     cfg = tiny_embedded_cfg(tmp, epochs=2)
     work = tmp / "work"

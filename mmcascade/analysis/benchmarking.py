@@ -1,4 +1,5 @@
 """Timing and memory measurement shared by the benchmark tools (warm-up excluded)."""
+
 import resource
 import time
 from collections.abc import Callable
@@ -32,10 +33,12 @@ class Timing:
         return float(np.percentile(self.seconds, q))
 
 
-def time_calls(fn: Callable[[int], object], repeats: int, warmup: int, device: str = "cpu",
-               progress: bool = True) -> Timing:
+def time_calls(
+    fn: Callable[[int], object], repeats: int, warmup: int, device: str = "cpu", progress: bool = True
+) -> Timing:
     """Call ``fn(i)`` ``warmup`` times untimed, then ``repeats`` times timed (device synchronised)."""
     from tqdm import tqdm
+
     for i in range(warmup):
         fn(i)
     synchronize(device)

@@ -5,6 +5,7 @@ detections, and measure the IoU of RoIs before and after each stage's regressor.
 This is the measurement behind the stage-performance table and the localisation plots of the
 Cascade R-CNN papers (Cai & Vasconcelos, CVPR 2018 Fig. 1 and 2; TPAMI 2019 Table 3).
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmcascade.models.layers import multiclass_nms
-from mmcascade.structures import bbox2roi, bbox_overlaps
+from mmcascade.structures import bbox_overlaps
 
 
 @dataclass(frozen=True)
@@ -22,22 +23,23 @@ class StageOutputs:
     input); ``K`` RoIs per stage, ``C`` foreground classes."""
 
     img_id: int
-    rois: list[Tensor]    # per stage: (K, 4) float32, the boxes entering the stage
-    probs: list[Tensor]   # per stage: (K, C + 1) float32 softmax of its own classifier
-    boxes: list[Tensor]   # per stage: (K, 4) or (K, 4 C) float32, its regression of its RoIs
-    ensemble: Tensor      # (K, C + 1) float32, the model's test-time ensemble of the stages
+    rois: list[Tensor]  # per stage: (K, 4) float32, the boxes entering the stage
+    probs: list[Tensor]  # per stage: (K, C + 1) float32 softmax of its own classifier
+    boxes: list[Tensor]  # per stage: (K, 4) or (K, 4 C) float32, its regression of its RoIs
+    ensemble: Tensor  # (K, C + 1) float32, the model's test-time ensemble of the stages
 
 
 @torch.no_grad()
-def run_stages(model, data: dict) -> tuple[list[StageOutputs], list]:
-    """Forward one collated batch (as a dataloader yields it) through ``model``'s cascade.
+def stage_outputs(model, data: dict) -> tuple[list[StageOutputs], list]:
+    """Forward one collated batch (as a dataloader yields it) through ``model``'s cascade, with
+    the head's own :meth:`~mmcascade.models.roi_heads.BaseRoIHead.run_stages` and ensemble.
 
     Returns:
         per-image :class:`StageOutputs`, and the data samples (with ``gt_instances`` when the
         pipeline loads annotations).
     """
     roi_head = model.roi_head
-    if getattr(roi_head, "num_stages", 1) < 2:
+    if roi_head.num_stages < 2:
         raise ValueError(f"{type(model).__name__} has a single RoI stage: nothing to analyse per stage")
     batch = model.data_preprocessor(data, False)
     samples = batch["data_samples"]
@@ -45,35 +47,25 @@ def run_stages(model, data: dict) -> tuple[list[StageOutputs], list]:
     proposals = model.rpn_head.predict(feats, samples)
     metas = [s.metainfo for s in samples]
     counts = [len(p) for p in proposals]
-    rois = bbox2roi([p.bboxes for p in proposals])
-    stage_rois, stage_logits, stage_boxes = [], [], []
-    for stage in range(roi_head.num_stages):
-        head = roi_head.stage_modules(stage)[1]
-        cls_score, bbox_pred = roi_head.bbox_forward(stage, feats, rois)
-        stage_rois.append(rois)
-        stage_logits.append(cls_score)
-        per_image = [head.decode_all(r[:, 1:], d, m["img_shape"])
-                     for r, d, m in zip(rois.split(counts), bbox_pred.split(counts), metas)]
-        stage_boxes.append(torch.cat(per_image) if per_image else bbox_pred.new_zeros((0, 4)))
-        if stage < roi_head.num_stages - 1:
-            rois = roi_head._refine_test(stage, rois, cls_score, bbox_pred, metas)
-    if roi_head.test_ensemble == "logits":
-        ensemble = F.softmax(torch.stack(stage_logits).mean(0), dim=-1)
-    else:  # the author's variant: every stage's classifier on the last stage's RoIs
-        ensemble = torch.stack([F.softmax(roi_head.bbox_forward(s, feats, rois)[0], dim=-1)
-                                for s in range(roi_head.num_stages)]).mean(0)
+    records = roi_head.run_stages(feats, [p.bboxes for p in proposals], metas)
+    ensemble = roi_head.ensemble_probs(feats, records)
     outputs = []
     for i, meta in enumerate(metas):
         scale = torch.tensor(meta["scale_factor"], dtype=torch.float32).repeat(2)
-
-        def mine(t: Tensor, i: int = i) -> Tensor:
-            return t.split(counts)[i]
-        outputs.append(StageOutputs(
-            img_id=int(meta.get("img_id", i)),
-            rois=[mine(r)[:, 1:] / scale for r in stage_rois],
-            probs=[F.softmax(mine(lg), dim=-1) for lg in stage_logits],
-            boxes=[mine(b) / scale.repeat(mine(b).shape[1] // 4) for b in stage_boxes],
-            ensemble=mine(ensemble)))
+        rois = [r.rois.split(counts)[i][:, 1:] for r in records]
+        boxes_img = [
+            roi_head.stage_bbox_head(s).decode_all(rois[s], r.bbox_pred.split(counts)[i], meta["img_shape"])
+            for s, r in enumerate(records)
+        ]
+        outputs.append(
+            StageOutputs(
+                img_id=int(meta.get("img_id", i)),
+                rois=[r / scale for r in rois],
+                probs=[F.softmax(r.cls_score.split(counts)[i], dim=-1) for r in records],
+                boxes=[b / scale.repeat(b.shape[1] // 4) for b in boxes_img],
+                ensemble=ensemble.split(counts)[i],
+            )
+        )
     return outputs, samples
 
 

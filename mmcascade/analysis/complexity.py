@@ -6,6 +6,7 @@ Components: backbone, neck, RPN head, and for every RoI stage its box head and m
 fixed number of RoIs (the test-time 1000 proposals and 100 detections by default), as
 MMDetection's get_flops does with its dummy proposals.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -49,8 +50,9 @@ def _component_of(name: str, roi_head: nn.Module) -> str:
     return kind
 
 
-def count_costs(model: nn.Module, image_shape: tuple[int, int], num_rois: int = 1000,
-                num_mask_rois: int = 100, seed: int = 0) -> list[ComponentCost]:
+def count_costs(
+    model: nn.Module, image_shape: tuple[int, int], num_rois: int = 1000, num_mask_rois: int = 100, seed: int = 0
+) -> list[ComponentCost]:
     """Per-component MACs and parameters for one ``(3, H, W)`` input."""
     macs: dict[str, int] = defaultdict(int)
     handles = []
@@ -60,6 +62,7 @@ def count_costs(model: nn.Module, image_shape: tuple[int, int], num_rois: int = 
 
             def hook(mod, inp, out, component=component):
                 macs[component] += layer_macs(mod, inp, out)
+
             handles.append(module.register_forward_hook(hook))
     h, w = image_shape
     gen = torch.Generator().manual_seed(seed)

@@ -1,5 +1,6 @@
 """Confusion matrix of detections against ground truth (rows: true class, columns: predicted
 class, the last row / column is background)."""
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -7,8 +8,14 @@ import numpy as np
 from mmcascade.structures import bbox_overlaps
 
 
-def image_confusion(gt_boxes: np.ndarray, gt_labels: np.ndarray, det_boxes: np.ndarray,
-                    det_labels: np.ndarray, num_classes: int, tp_iou_thr: float = 0.5) -> np.ndarray:
+def image_confusion(
+    gt_boxes: np.ndarray,
+    gt_labels: np.ndarray,
+    det_boxes: np.ndarray,
+    det_labels: np.ndarray,
+    num_classes: int,
+    tp_iou_thr: float = 0.5,
+) -> np.ndarray:
     """``(C + 1, C + 1)`` int64 counts for one image.
 
     Every (ground truth, detection) pair with IoU >= ``tp_iou_thr`` adds one at
@@ -17,10 +24,12 @@ def image_confusion(gt_boxes: np.ndarray, gt_labels: np.ndarray, det_boxes: np.n
     [background, predicted class] (false positive). Boxes are ``(N, 4)`` xyxy.
     """
     import torch
+
     matrix = np.zeros((num_classes + 1, num_classes + 1), np.int64)
     if len(gt_boxes) and len(det_boxes):
-        ious = bbox_overlaps(torch.as_tensor(det_boxes, dtype=torch.float32),
-                             torch.as_tensor(gt_boxes, dtype=torch.float32)).numpy()
+        ious = bbox_overlaps(
+            torch.as_tensor(det_boxes, dtype=torch.float32), torch.as_tensor(gt_boxes, dtype=torch.float32)
+        ).numpy()
     else:
         ious = np.zeros((len(det_boxes), len(gt_boxes)), np.float32)
     hits = ious >= tp_iou_thr
@@ -35,12 +44,15 @@ def image_confusion(gt_boxes: np.ndarray, gt_labels: np.ndarray, det_boxes: np.n
     return matrix
 
 
-def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], out_file: str,
-                   title: str = "normalised confusion matrix (%)") -> None:
+def plot_confusion(
+    matrix: np.ndarray, class_names: Sequence[str], out_file: str, title: str = "normalised confusion matrix (%)"
+) -> None:
     """Rows normalised to percent, with the raw counts' row totals in the labels."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     names = list(class_names) + ["background"]
     totals = matrix.sum(axis=1, keepdims=True)
     percent = np.where(totals > 0, 100.0 * matrix / np.maximum(totals, 1), 0.0)
@@ -56,8 +68,15 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], out_file: str
         for i in range(len(names)):
             for j in range(len(names)):
                 if percent[i, j] >= 0.5:
-                    ax.text(j, i, f"{percent[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                            color="white" if percent[i, j] > 50 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{percent[i, j]:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if percent[i, j] > 50 else "black",
+                    )
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)

@@ -1,4 +1,5 @@
 """Evaluate the per-stage detections with COCOeval and draw the localisation plots."""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,15 +15,16 @@ INPUT_BINS = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # the papers' x-axis: in
 @dataclass(frozen=True)
 class StageAP:
     name: str
-    ap: float                           # COCO AP (mean over IoU 0.50:0.95), percent
+    ap: float  # COCO AP (mean over IoU 0.50:0.95), percent
     per_iou: list[tuple[float, float]]  # (IoU threshold, AP percent)
 
     def at(self, thr: float) -> float:
         return dict(self.per_iou)[round(thr, 2)]
 
 
-def evaluate_variants(ann_file: str, results: dict[str, list[dict]], cat_ids: Sequence[int],
-                      img_ids: Sequence[int]) -> list[StageAP]:
+def evaluate_variants(
+    ann_file: str, results: dict[str, list[dict]], cat_ids: Sequence[int], img_ids: Sequence[int]
+) -> list[StageAP]:
     """COCO box AP of each variant. ``results[name]`` holds per-image dicts with ``img_id``,
     ``bboxes (N, 4)``, ``scores (N,)``, ``labels (N,)`` (original-image pixels)."""
     coco = load_coco(ann_file)
@@ -46,8 +48,8 @@ def stage_table(rows: list[StageAP]) -> str:
 @dataclass(frozen=True)
 class RegressionCurve:
     bin_centres: np.ndarray  # (B,) input IoU
-    mean_out: np.ndarray     # (B,) mean output IoU, NaN where a bin has fewer than min_count RoIs
-    counts: np.ndarray       # (B,) RoIs per bin
+    mean_out: np.ndarray  # (B,) mean output IoU, NaN where a bin has fewer than min_count RoIs
+    counts: np.ndarray  # (B,) RoIs per bin
 
 
 def regression_curve(pairs: np.ndarray, min_count: int = 5) -> RegressionCurve:
@@ -68,8 +70,10 @@ def regression_curve(pairs: np.ndarray, min_count: int = 5) -> RegressionCurve:
 def plot_iou_distribution(stage_pairs: list[np.ndarray], out_file: str) -> None:
     """Histogram of the RoIs' input IoU (>= 0.5) per stage, with the counts above 0.5/0.6/0.7."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     n = len(stage_pairs)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), sharey=True, squeeze=False)
     for s, (ax, pairs) in enumerate(zip(axes[0], stage_pairs)):
@@ -87,8 +91,10 @@ def plot_iou_distribution(stage_pairs: list[np.ndarray], out_file: str) -> None:
 def plot_regression_curves(curves: list[RegressionCurve], out_file: str) -> None:
     """Output IoU against input IoU for each stage's regressor, with the diagonal (no change)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 4.4))
     ax.plot([0.5, 1.0], [0.5, 1.0], color="grey", linestyle="--", label="baseline (no regression)")
     for s, curve in enumerate(curves):

@@ -1,5 +1,6 @@
 """Read training logs into one shape: our mmengine ``vis_data/scalars.json`` and the
 MMDetection v2 ``*.log.json`` that the published model zoo links (one JSON dict per line)."""
+
 import json
 import statistics
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ class LogFormatError(ValueError):
 @dataclass(frozen=True)
 class TrainRecord:
     epoch: int
-    iteration: int            # global iteration (1-based)
+    iteration: int  # global iteration (1-based)
     values: dict[str, float]  # loss, lr, time, s0.loss_cls ...
 
 
@@ -39,8 +40,11 @@ class TrainLog:
 
 
 def _numbers(record: dict, skip: tuple[str, ...]) -> dict[str, float]:
-    return {k: float(v) for k, v in record.items()
-            if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in record.items()
+        if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def _read_lines(path: Path) -> list[dict]:
@@ -70,8 +74,9 @@ def _parse_mmdet_v2(path: Path, records: list[dict]) -> TrainLog:
             values = _numbers(r, ("epoch", "iter", "mode"))
             log.train.append(TrainRecord(r["epoch"], (r["epoch"] - 1) * length + r["iter"], values))
         elif r.get("mode") == "val":
-            log.val.append(ValRecord(r["epoch"], _numbers(r, ("epoch", "iter", "mode", "lr", "time", "memory",
-                                                              "data_time"))))
+            log.val.append(
+                ValRecord(r["epoch"], _numbers(r, ("epoch", "iter", "mode", "lr", "time", "memory", "data_time")))
+            )
     return log
 
 
@@ -81,12 +86,10 @@ def _parse_mmengine(path: Path, records: list[dict]) -> TrainLog:
     log = TrainLog(str(path))
     for r in records:
         if any("/" in k for k in r):
-            metrics = {k.split("/", 1)[1]: float(v) for k, v in r.items()
-                       if "/" in k and isinstance(v, (int, float))}
+            metrics = {k.split("/", 1)[1]: float(v) for k, v in r.items() if "/" in k and isinstance(v, (int, float))}
             log.val.append(ValRecord(int(r.get("epoch", r["step"])), metrics))
         elif "iter" in r:
-            log.train.append(TrainRecord(int(r["epoch"]), int(r["iter"]),
-                                         _numbers(r, ("epoch", "iter", "step"))))
+            log.train.append(TrainRecord(int(r["epoch"]), int(r["iter"]), _numbers(r, ("epoch", "iter", "step"))))
     return log
 
 
@@ -104,9 +107,9 @@ def load_train_log(path: str | Path) -> TrainLog:
 @dataclass(frozen=True)
 class TrainTime:
     mean_iter_s: float
-    slowest_epoch: tuple[int, float]   # (epoch, mean seconds per iteration)
+    slowest_epoch: tuple[int, float]  # (epoch, mean seconds per iteration)
     fastest_epoch: tuple[int, float]
-    epoch_std_s: float                 # std of the per-epoch means
+    epoch_std_s: float  # std of the per-epoch means
 
 
 def train_time(log: TrainLog, include_outliers: bool = False) -> TrainTime:

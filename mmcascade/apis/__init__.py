@@ -1,4 +1,5 @@
 """High-level APIs: safe checkpoint loading and one-line inference."""
+
 from .checkpoint import (
     CheckpointError,
     KeyMismatch,
@@ -10,6 +11,14 @@ from .checkpoint import (
 )
 from .inference import inference_detector, init_detector
 
-__all__ = ["CheckpointError", "KeyMismatch", "class_names_from_meta", "compare_state_dict",
-           "inference_detector", "init_detector", "install_state_dict", "load_checkpoint",
-           "read_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "KeyMismatch",
+    "class_names_from_meta",
+    "compare_state_dict",
+    "inference_detector",
+    "init_detector",
+    "install_state_dict",
+    "load_checkpoint",
+    "read_checkpoint",
+]

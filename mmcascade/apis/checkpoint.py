@@ -1,4 +1,5 @@
 """Load published or locally trained checkpoints safely (``torch.load(weights_only=True)``)."""
+
 import pickle
 import warnings
 from collections.abc import Mapping, Sequence
@@ -28,9 +29,11 @@ class KeyMismatch:
 
     def describe(self, limit: int = 20) -> str:
         lines = []
-        for title, items in (("missing in checkpoint", self.missing),
-                             ("unexpected in checkpoint", self.unexpected),
-                             ("wrong shape (checkpoint vs model)", self.wrong_shape)):
+        for title, items in (
+            ("missing in checkpoint", self.missing),
+            ("unexpected in checkpoint", self.unexpected),
+            ("wrong shape (checkpoint vs model)", self.wrong_shape),
+        ):
             if items:
                 shown = [str(i) for i in items[:limit]]
                 more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
@@ -54,7 +57,8 @@ def read_checkpoint(path: str, map_location=None) -> dict:
             f"{path}: refused: the file holds Python objects other than tensors and plain "
             f"containers, and loading them could execute code. If you trust its source, load it "
             f"yourself with torch.load(weights_only=False) and re-save only its 'state_dict' and "
-            f"'meta'. ({exc})") from exc
+            f"'meta'. ({exc})"
+        ) from exc
     except (RuntimeError, OSError, EOFError) as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
     if not isinstance(ckpt, Mapping):
@@ -66,8 +70,7 @@ def extract_state_dict(ckpt: Mapping) -> dict[str, torch.Tensor]:
     """The ``state_dict`` of a checkpoint (or the dict itself for bare state dicts), with a
     ``module.`` prefix from (Distributed)DataParallel removed."""
     state = ckpt.get("state_dict", ckpt)
-    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()
-            if isinstance(v, torch.Tensor)}
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
 def class_names_from_meta(ckpt: Mapping) -> tuple[str, ...] | None:
@@ -84,13 +87,17 @@ def compare_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> K
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    wrong = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in sorted(set(own) & set(state))
-             if tuple(state[k].shape) != tuple(own[k].shape)]
+    wrong = [
+        (k, tuple(state[k].shape), tuple(own[k].shape))
+        for k in sorted(set(own) & set(state))
+        if tuple(state[k].shape) != tuple(own[k].shape)
+    ]
     return KeyMismatch(missing, unexpected, wrong)
 
 
-def install_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
-                       strict: bool = True) -> KeyMismatch:
+def install_state_dict(
+    model: nn.Module, state: Mapping[str, torch.Tensor], source: str, strict: bool = True
+) -> KeyMismatch:
     """Copy ``state`` into ``model``; with ``strict`` any key or shape difference is an error
     that lists every difference (and says so when the class count is what differs).
 
@@ -102,12 +109,15 @@ def install_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], sour
         hint = ""
         if any(k.endswith("fc_cls.weight") for k, _, _ in mismatch.wrong_shape):
             key, got, want = next(w for w in mismatch.wrong_shape if w[0].endswith("fc_cls.weight"))
-            hint = (f"\nThe classifier {key} has {got[0]} outputs in the checkpoint and {want[0]} in "
-                    f"the model: the checkpoint was trained on {got[0] - 1} classes, the config "
-                    f"declares {want[0] - 1}. Use the checkpoint's own config or set num_classes.")
+            hint = (
+                f"\nThe classifier {key} has {got[0]} outputs in the checkpoint and {want[0]} in "
+                f"the model: the checkpoint was trained on {got[0] - 1} classes, the config "
+                f"declares {want[0] - 1}. Use the checkpoint's own config or set num_classes."
+            )
         raise CheckpointError(f"{source} does not fit {type(model).__name__}:\n{mismatch.describe()}{hint}")
-    usable = {k: v for k, v in state.items()
-              if k not in mismatch.unexpected and k not in {w[0] for w in mismatch.wrong_shape}}
+    usable = {
+        k: v for k, v in state.items() if k not in mismatch.unexpected and k not in {w[0] for w in mismatch.wrong_shape}
+    }
     model.load_state_dict(usable, strict=False)
     return mismatch
 
@@ -157,9 +167,11 @@ def check_checkpoint_classes(path: str, model_cfg: Mapping) -> None:
 def classes_mismatch(source: str, found: int, expected: int, names: Sequence[str] | None = None) -> str:
     """The explanation given when a checkpoint's class count differs from the config's."""
     shown = f" ({', '.join(list(names)[:5])}...)" if names else ""
-    return (f"{source} was trained on {found} classes{shown}, but the config's box heads predict "
-            f"{expected}. Use the config the checkpoint was trained with, or set num_classes={found} "
-            f"in every bbox_head / mask_head of the config (and the dataset's metainfo classes).")
+    return (
+        f"{source} was trained on {found} classes{shown}, but the config's box heads predict "
+        f"{expected}. Use the config the checkpoint was trained with, or set num_classes={found} "
+        f"in every bbox_head / mask_head of the config (and the dataset's metainfo classes)."
+    )
 
 
 def class_change_note(path: str, model_cfg: Mapping) -> str | None:
@@ -170,16 +182,21 @@ def class_change_note(path: str, model_cfg: Mapping) -> str | None:
     if expected is None:
         return None
     state = extract_state_dict(read_checkpoint(path))
-    changed = [(k, tuple(v.shape)) for k, v in state.items()
-               if (k.endswith("fc_cls.weight") and v.shape[0] != expected + 1)
-               or (k.endswith("conv_logits.weight") and v.shape[0] not in (1, expected))]
+    changed = [
+        (k, tuple(v.shape))
+        for k, v in state.items()
+        if (k.endswith("fc_cls.weight") and v.shape[0] != expected + 1)
+        or (k.endswith("conv_logits.weight") and v.shape[0] not in (1, expected))
+    ]
     if not changed:
         return None
     found = changed[0][1][0] - (1 if changed[0][0].endswith("fc_cls.weight") else 0)
     layers = ", ".join(k.rsplit(".", 1)[0] for k, _ in changed)
-    return (f"load_from {path}: the checkpoint predicts {found} classes, this config {expected}. "
-            f"The classifier layers {layers} (weights and biases) are re-initialised; every other "
-            f"weight is loaded from the checkpoint (fine-tuning).")
+    return (
+        f"load_from {path}: the checkpoint predicts {found} classes, this config {expected}. "
+        f"The classifier layers {layers} (weights and biases) are re-initialised; every other "
+        f"weight is loaded from the checkpoint (fine-tuning)."
+    )
 
 
 def check_checkpoint_covers(model: nn.Module, path: str) -> None:
@@ -195,7 +212,11 @@ def check_checkpoint_covers(model: nn.Module, path: str) -> None:
         raise CheckpointError(
             f"{path} does not cover the model built from the config (testing it would evaluate "
             f"randomly initialised layers):\n{mismatch.describe()}\nUse the config the checkpoint "
-            f"was trained with.")
+            f"was trained with."
+        )
     if mismatch.unexpected:
-        warnings.warn(f"{path}: {len(mismatch.unexpected)} key(s) the model does not use are ignored: "
-                      f"{', '.join(mismatch.unexpected[:5])}", stacklevel=2)
+        warnings.warn(
+            f"{path}: {len(mismatch.unexpected)} key(s) the model does not use are ignored: "
+            f"{', '.join(mismatch.unexpected[:5])}",
+            stacklevel=2,
+        )

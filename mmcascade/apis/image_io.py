@@ -1,4 +1,5 @@
 """Find and read the images a demo is pointed at; unreadable files are reported, not fatal."""
+
 import glob
 import os
 import warnings
@@ -23,8 +24,7 @@ def list_images(source: str) -> list[Path]:
     elif path.is_file():
         files = [path]
     else:
-        files = sorted(Path(p) for p in glob.glob(source, recursive=True)
-                       if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"no images found at {source!r} (a file, a folder or a glob)")
     return files
@@ -51,8 +51,10 @@ def output_paths(files: list[Path], out_dir: str | os.PathLike) -> list[Path]:
     out = Path(out_dir).resolve()
     holding = [f for f in files if f.resolve().parent == out]
     if holding:
-        raise ValueError(f"--out-dir {out_dir} holds the input image {holding[0]}: the drawn pictures "
-                         f"would overwrite the inputs. Choose another output folder.")
+        raise ValueError(
+            f"--out-dir {out_dir} holds the input image {holding[0]}: the drawn pictures "
+            f"would overwrite the inputs. Choose another output folder."
+        )
     taken: set[str] = set()
     paths = []
     for f in files:

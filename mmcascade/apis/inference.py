@@ -1,5 +1,6 @@
 """One-line inference: ``init_detector`` (config / zoo name + checkpoint path / URL / zoo name)
 and ``inference_detector`` (image paths or BGR arrays in, ``DetDataSample`` out)."""
+
 import copy
 import os
 import warnings
@@ -35,6 +36,7 @@ def resolve_config(config: str | os.PathLike | Config) -> Config:
     if isinstance(config, Config):
         return copy.deepcopy(config)
     from mmcascade.zoo import find_config
+
     return Config.fromfile(str(find_config(config)))
 
 
@@ -61,9 +63,14 @@ def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str)
         raise CheckpointError(classes_mismatch(source, len(classes), expected, classes))
 
 
-def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
-                  device: str | None = None, cfg_options: dict | None = None, bf16: bool = False,
-                  **download_kwargs) -> nn.Module:
+def init_detector(
+    config: str | os.PathLike | Config,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | None = None,
+    cfg_options: dict | None = None,
+    bf16: bool = False,
+    **download_kwargs,
+) -> nn.Module:
     """Build a detector in eval mode, load its weights and attach ``dataset_meta``.
 
     Args:
@@ -96,6 +103,7 @@ def init_detector(config: str | os.PathLike | Config, checkpoint: str | os.PathL
         path = resolve_checkpoint(checkpoint, **download_kwargs)
         if path.suffix == ".pkl":
             from mmcascade.converters.detectron import detector_state_from_pkl
+
             state, classes = detector_state_from_pkl(path, model), None
         else:
             ckpt = read_checkpoint(str(path))
@@ -132,8 +140,10 @@ def check_image_array(img: np.ndarray, name: str = "image") -> None:
     """
     if img.dtype != np.uint8:
         if np.issubdtype(img.dtype, np.floating):
-            hint = ("for a float image in [0, 1] use (img * 255).round().astype(np.uint8); "
-                    "for one in [0, 255] use img.round().clip(0, 255).astype(np.uint8)")
+            hint = (
+                "for a float image in [0, 1] use (img * 255).round().astype(np.uint8); "
+                "for one in [0, 255] use img.round().clip(0, 255).astype(np.uint8)"
+            )
         elif img.dtype == np.uint16:
             hint = "for a 16-bit image use (img >> 8).astype(np.uint8) or rescale it to 0-255"
         else:
@@ -151,8 +161,9 @@ def check_image_array(img: np.ndarray, name: str = "image") -> None:
 
 
 @torch.no_grad()
-def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput],
-                       batch_size: int = 1) -> DetDataSample | list[DetDataSample]:
+def inference_detector(
+    model: nn.Module, imgs: ImageInput | Sequence[ImageInput], batch_size: int = 1
+) -> DetDataSample | list[DetDataSample]:
     """Detect objects in one image or a list of images.
 
     Args:
@@ -172,7 +183,7 @@ def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput]
     pipelines = {}
     for start in range(0, len(items), batch_size):
         batch = []
-        for item in items[start:start + batch_size]:
+        for item in items[start : start + batch_size]:
             from_array = isinstance(item, np.ndarray)
             if from_array not in pipelines:
                 pipelines[from_array] = _test_pipeline(model.cfg, from_array)

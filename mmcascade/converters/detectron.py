@@ -14,6 +14,7 @@ puts background at class 0 and has 4 background regression outputs, we put it la
 none. Differences not handled (conventions, documented in docs/detectron_conversion.md):
 Detectron's ``+1`` box widths, anchor centres and its pixel means.
 """
+
 import pickle
 import re
 from collections.abc import Mapping
@@ -26,9 +27,14 @@ import torch.nn as nn
 from .upgrade import background_last
 
 _SAFE_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"), ("collections", "OrderedDict"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("_codecs", "encode"),
+    ("collections", "OrderedDict"),
 }
 _SKIP = re.compile(r"(_momentum$|^__|^pred_[wb]$|^fc1000_[wb]$|^lr$|^iter$)")
 
@@ -41,8 +47,10 @@ class _BlobUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _SAFE_GLOBALS:
             return super().find_class(module, name)
-        raise ConversionError(f"refused to unpickle {module}.{name}: a Detectron weights file holds "
-                              f"only numpy arrays, anything else could execute code")
+        raise ConversionError(
+            f"refused to unpickle {module}.{name}: a Detectron weights file holds "
+            f"only numpy arrays, anything else could execute code"
+        )
 
 
 def read_detectron_blobs(path: str | Path) -> dict[str, np.ndarray]:
@@ -60,11 +68,13 @@ def read_detectron_blobs(path: str | Path) -> dict[str, np.ndarray]:
 
 def _affine_to_bn(prefix: str, scale: np.ndarray, shift: np.ndarray, eps: float) -> dict[str, torch.Tensor]:
     n = scale.shape[0]
-    return {f"{prefix}.weight": torch.from_numpy(scale.astype(np.float32)),
-            f"{prefix}.bias": torch.from_numpy(shift.astype(np.float32)),
-            f"{prefix}.running_mean": torch.zeros(n),
-            f"{prefix}.running_var": torch.full((n,), 1.0 - eps),
-            f"{prefix}.num_batches_tracked": torch.tensor(0)}
+    return {
+        f"{prefix}.weight": torch.from_numpy(scale.astype(np.float32)),
+        f"{prefix}.bias": torch.from_numpy(shift.astype(np.float32)),
+        f"{prefix}.running_mean": torch.zeros(n),
+        f"{prefix}.running_var": torch.full((n,), 1.0 - eps),
+        f"{prefix}.num_batches_tracked": torch.tensor(0),
+    }
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
@@ -153,8 +163,10 @@ def detector_state_from_pkl(path: str | Path, model: nn.Module) -> dict[str, tor
             published; the links in the author's table are baselines) or the blobs are incomplete.
     """
     if getattr(getattr(model, "roi_head", None), "num_stages", 1) > 1:
-        raise ConversionError(f"{path}: a Detectron pickle holds a single-stage Faster / Mask R-CNN, "
-                              f"it cannot fill the stages of {type(model).__name__}")
+        raise ConversionError(
+            f"{path}: a Detectron pickle holds a single-stage Faster / Mask R-CNN, "
+            f"it cannot fill the stages of {type(model).__name__}"
+        )
     bn = next((m for m in model.backbone.modules() if isinstance(m, nn.BatchNorm2d)), None)
     try:
         return convert_detector(read_detectron_blobs(path), eps=bn.eps if bn is not None else 1e-5)

@@ -1,5 +1,6 @@
 """Upgrade MMDetection v1.x checkpoints (``bbox_head.*`` at the top level, background class
 first) to the v2.0 layout our models use (``roi_head.bbox_head.*``, background last)."""
+
 from collections.abc import Mapping
 
 import torch

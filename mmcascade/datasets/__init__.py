@@ -1,4 +1,5 @@
 """Datasets, transforms and samplers (importing registers them)."""
+
 from .coco import CocoDataset, DatasetError
 from .embedded import CLASSES as EMBEDDED_CLASSES
 from .embedded import EmbeddedSpec, ensure_embedded_dataset, generate_embedded_dataset
@@ -6,5 +7,13 @@ from .embedded_dataset import EmbeddedShapesDataset
 from .samplers import AspectRatioBatchSampler
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ["CocoDataset", "DatasetError", "EmbeddedShapesDataset", "EMBEDDED_CLASSES", "EmbeddedSpec",
-           "ensure_embedded_dataset", "generate_embedded_dataset", "AspectRatioBatchSampler"]
+__all__ = [
+    "CocoDataset",
+    "DatasetError",
+    "EmbeddedShapesDataset",
+    "EMBEDDED_CLASSES",
+    "EmbeddedSpec",
+    "ensure_embedded_dataset",
+    "generate_embedded_dataset",
+    "AspectRatioBatchSampler",
+]

@@ -1,4 +1,5 @@
 """COCO-format detection / instance-segmentation dataset with up-front validation."""
+
 import os.path as osp
 import warnings
 from collections import Counter
@@ -41,8 +42,9 @@ class CocoDataset(BaseDataset):
 
     METAINFO = dict(classes=COCO_CLASSES, palette=make_palette(len(COCO_CLASSES)))
 
-    def __init__(self, *args, check_image_files: bool | None = None, backend_args: dict | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self, *args, check_image_files: bool | None = None, backend_args: dict | None = None, **kwargs
+    ) -> None:
         self.backend_args = backend_args
         self.check_image_files = check_image_files
         self.skipped: Counter = Counter()
@@ -58,8 +60,10 @@ class CocoDataset(BaseDataset):
         name_to_id = {c["name"]: c["id"] for c in coco.dataset["categories"]}
         missing = [c for c in self.metainfo["classes"] if c not in name_to_id]
         if missing:
-            raise DatasetError(f"{self.ann_file}: classes {missing} are not categories of this file "
-                               f"(it has {sorted(name_to_id)[:20]}...)")
+            raise DatasetError(
+                f"{self.ann_file}: classes {missing} are not categories of this file "
+                f"(it has {sorted(name_to_id)[:20]}...)"
+            )
         self.cat_ids = [name_to_id[c] for c in self.metainfo["classes"]]
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
         self._metainfo.setdefault("palette", make_palette(len(self.cat_ids)))
@@ -85,14 +89,18 @@ class CocoDataset(BaseDataset):
             dup = sorted(i for i, n in ids.items() if n > 1)[:5]
             if dup:
                 names = [r.get("file_name", "") for r in coco.dataset[key] if r.get("id") == dup[0]]
-                raise DatasetError(f"{self.ann_file}: duplicate {what} ids {dup} ({what} id {dup[0]}: "
-                                   f"{len(names)} records{', files ' + ', '.join(names[:3]) if any(names) else ''}); "
-                                   f"pycocotools keeps only the last of each, so ground truth would be lost")
+                raise DatasetError(
+                    f"{self.ann_file}: duplicate {what} ids {dup} ({what} id {dup[0]}: "
+                    f"{len(names)} records{', files ' + ', '.join(names[:3]) if any(names) else ''}); "
+                    f"pycocotools keeps only the last of each, so ground truth would be lost"
+                )
         zero = [a for a in coco.dataset.get("annotations", []) if a.get("id") == 0]
         if zero:
-            raise DatasetError(f"{self.ann_file}: annotation id 0 (image_id {zero[0].get('image_id')}): "
-                               "pycocotools treats id 0 as 'unmatched' and mis-scores it; "
-                               "number annotations from 1")
+            raise DatasetError(
+                f"{self.ann_file}: annotation id 0 (image_id {zero[0].get('image_id')}): "
+                "pycocotools treats id 0 as 'unmatched' and mis-scores it; "
+                "number annotations from 1"
+            )
         return coco
 
     def _parse_image(self, coco: COCO, img_id: int) -> dict | None:
@@ -106,8 +114,7 @@ class CocoDataset(BaseDataset):
             instance = self._parse_instance(ann, img)
             if instance is not None:
                 instances.append(instance)
-        return dict(img_id=img_id, img_path=img_path, height=img["height"], width=img["width"],
-                    instances=instances)
+        return dict(img_id=img_id, img_path=img_path, height=img["height"], width=img["width"], instances=instances)
 
     def _parse_instance(self, ann: dict, img: dict) -> dict | None:
         where = f"annotation id {ann.get('id')} (image {img['file_name']})"
@@ -122,8 +129,11 @@ class CocoDataset(BaseDataset):
         if not (w > 0 and h > 0 and x2 > x1 and y2 > y1):
             self._skip("box with no area", f"{where}: bbox {ann['bbox']}")
             return None
-        instance = dict(bbox=[x1, y1, x2, y2], bbox_label=self.cat2label[ann["category_id"]],
-                        ignore_flag=int(bool(ann.get("iscrowd", 0)) or bool(ann.get("ignore", 0))))
+        instance = dict(
+            bbox=[x1, y1, x2, y2],
+            bbox_label=self.cat2label[ann["category_id"]],
+            ignore_flag=int(bool(ann.get("iscrowd", 0)) or bool(ann.get("ignore", 0))),
+        )
         if ann.get("segmentation") is not None:
             instance["mask"] = ann["segmentation"]
         return instance

@@ -4,6 +4,7 @@ Deterministic for a seed. Objects are drawn back to front; each annotation is th
 part of its object (RLE mask, tight box, area), so occlusion is real and boxes are exact,
 which is what lets high-IoU (AP75) gains show.
 """
+
 import json
 import os
 import os.path as osp
@@ -76,7 +77,7 @@ def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         cell = int(rng.integers(3, 8))
         pattern = (((xx // cell) + (yy // cell)) % 2 == 0)[..., None]
     else:
-        pattern = (rng.random((h, w, 1)) > 0.5)
+        pattern = rng.random((h, w, 1)) > 0.5
     img = base + pattern * rng.uniform(-45, 45, size=3) + rng.normal(0, 6, (h, w, 3))
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -111,9 +112,15 @@ def _render_image(rng: np.random.Generator, spec: EmbeddedSpec) -> tuple[np.ndar
 def _annotation(obj: dict, ann_id: int, img_id: int) -> dict:
     rle = mask_utils.encode(np.asfortranarray(obj["mask"]))
     x, y, bw, bh = (float(v) for v in mask_utils.toBbox(rle))
-    return dict(id=ann_id, image_id=img_id, category_id=obj["label"] + 1, iscrowd=0,
-                area=float(mask_utils.area(rle)), bbox=[x, y, bw, bh],
-                segmentation=dict(size=list(rle["size"]), counts=rle["counts"].decode("ascii")))
+    return dict(
+        id=ann_id,
+        image_id=img_id,
+        category_id=obj["label"] + 1,
+        iscrowd=0,
+        area=float(mask_utils.area(rle)),
+        bbox=[x, y, bw, bh],
+        segmentation=dict(size=list(rle["size"]), counts=rle["counts"].decode("ascii")),
+    )
 
 
 def generate_split(out_dir: str, split: str, num_images: int, spec: EmbeddedSpec, seed: int) -> str:

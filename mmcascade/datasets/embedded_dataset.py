@@ -1,4 +1,5 @@
 """``EmbeddedShapesDataset``: the embedded default, generated on first use, no download."""
+
 import os
 import os.path as osp
 import shutil
@@ -40,7 +41,8 @@ def _refuse_foreign(root: str) -> None:
         raise DatasetError(
             f"{root}: the embedded dataset would be generated here, but the folder already holds "
             f"files it did not write ({', '.join(sorted(os.listdir(root))[:5])}...). Nothing was "
-            f"changed; point data_root at an empty or missing folder.")
+            f"changed; point data_root at an empty or missing folder."
+        )
     if osp.exists(root) and not osp.isdir(root):
         raise DatasetError(f"{root}: data_root of the embedded dataset is a file, not a folder")
 

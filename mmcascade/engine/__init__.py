@@ -1,4 +1,5 @@
 """Hooks, pretrained-weight schemes and checkpoint safety (importing registers them)."""
+
 from . import checkpoint_schemes  # noqa: F401 (registers mmengine checkpoint schemes)
 from .checkpoint_hook import CheckpointHook
 from .epoch_reseed_hook import EpochReseedHook
@@ -7,5 +8,12 @@ from .safe_checkpoint import enable_safe_checkpoints
 from .visualization_hook import DetVisualizationHook
 from .weight_digest_hook import WeightDigestHook
 
-__all__ = ["CheckpointHook", "DetVisualizationHook", "EpochReseedHook", "TORCHVISION_URLS", "WeightDigestHook",
-           "enable_safe_checkpoints", "torchvision_url"]
+__all__ = [
+    "CheckpointHook",
+    "DetVisualizationHook",
+    "EpochReseedHook",
+    "TORCHVISION_URLS",
+    "WeightDigestHook",
+    "enable_safe_checkpoints",
+    "torchvision_url",
+]

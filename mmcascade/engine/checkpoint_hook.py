@@ -14,6 +14,7 @@ At every instant the work dir holds a complete checkpoint that ``last_checkpoint
 (before the first save) none. Options mmengine's hook would silently carry to the save call
 (``max_keep_ckpt=1``, a typo) are refused when the hook is built.
 """
+
 import difflib
 import os
 import os.path as osp
@@ -27,9 +28,24 @@ from mmcascade.registry import HOOKS
 
 KILL_ENV = "MMCASCADE_KILL_AT"  # testing aid: "<point>@<step>" sends SIGKILL to this process there
 KILL_POINTS = ("tmp_half_written", "tmp_written", "renamed", "last_updated", "old_deleted")
-_OPTIONS = ("interval", "by_epoch", "save_optimizer", "save_param_scheduler", "out_dir", "max_keep_ckpts",
-            "save_last", "save_best", "rule", "greater_keys", "less_keys", "file_client_args",
-            "filename_tmpl", "backend_args", "published_keys", "save_begin")
+_OPTIONS = (
+    "interval",
+    "by_epoch",
+    "save_optimizer",
+    "save_param_scheduler",
+    "out_dir",
+    "max_keep_ckpts",
+    "save_last",
+    "save_best",
+    "rule",
+    "greater_keys",
+    "less_keys",
+    "file_client_args",
+    "filename_tmpl",
+    "backend_args",
+    "published_keys",
+    "save_begin",
+)
 
 
 def _fsync_dir(path: str) -> None:
@@ -69,10 +85,13 @@ class CheckpointHook(_MMEngineCheckpointHook):
     def __init__(self, *args, **kwargs) -> None:
         unknown = [k for k in kwargs if k not in _OPTIONS]
         if unknown:
-            hints = [f"{k!r} (did you mean {difflib.get_close_matches(k, _OPTIONS, n=1)[0]!r}?)"
-                     if difflib.get_close_matches(k, _OPTIONS, n=1) else repr(k) for k in unknown]
-            raise TypeError(f"CheckpointHook got unknown option(s) {', '.join(hints)}; it takes "
-                            f"{', '.join(_OPTIONS)}")
+            hints = [
+                f"{k!r} (did you mean {difflib.get_close_matches(k, _OPTIONS, n=1)[0]!r}?)"
+                if difflib.get_close_matches(k, _OPTIONS, n=1)
+                else repr(k)
+                for k in unknown
+            ]
+            raise TypeError(f"CheckpointHook got unknown option(s) {', '.join(hints)}; it takes {', '.join(_OPTIONS)}")
         super().__init__(*args, **kwargs)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
@@ -89,9 +108,16 @@ class CheckpointHook(_MMEngineCheckpointHook):
         tmp_name = f".{ckpt_filename}.tmp"
         self.last_ckpt = final
         runner.message_hub.update_info("last_ckpt", final)
-        runner.save_checkpoint(self.out_dir, tmp_name, self.file_client_args, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, backend_args=self.backend_args)
+        runner.save_checkpoint(
+            self.out_dir,
+            tmp_name,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+        )
         if not is_main_process():
             return
         tmp = osp.join(self.out_dir, tmp_name)

@@ -3,6 +3,7 @@
 and :func:`mmcascade.apis.checkpoint.read_checkpoint`: local paths, http(s) URLs and model-zoo
 names work alike, downloads are cached, resumed and hash-checked, and files are unpickled with
 ``weights_only=True``. Importing this module registers the schemes (overriding mmengine's)."""
+
 from mmengine.runner import CheckpointLoader
 
 

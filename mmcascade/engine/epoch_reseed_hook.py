@@ -6,6 +6,7 @@ seed and the epoch number makes every epoch reproducible wherever training (re)s
 persistent dataloader workers their own generators still carry over between epochs; exact
 resumption needs ``num_workers=0`` or non-persistent workers.)
 """
+
 from mmengine.hooks import Hook
 from mmengine.runner import set_random_seed
 

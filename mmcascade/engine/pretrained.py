@@ -4,6 +4,7 @@ mmengine resolves that scheme by importing torchvision, which has no CPU build h
 ImageNet weights themselves are plain state_dict files at fixed addresses, so we map the names
 to those addresses and load them through mmengine's http loader (``weights_only``).
 """
+
 from mmengine.runner import CheckpointLoader
 
 _BASE = "https://download.pytorch.org/models/"
@@ -20,7 +21,7 @@ TORCHVISION_URLS = {
 
 def torchvision_url(filename: str) -> str:
     """The download address of ``torchvision://NAME``."""
-    name = filename[len("torchvision://"):]
+    name = filename[len("torchvision://") :]
     if name not in TORCHVISION_URLS:
         raise KeyError(f"unknown torchvision model '{name}'; known: {sorted(TORCHVISION_URLS)}")
     return TORCHVISION_URLS[name]

@@ -1,6 +1,7 @@
 """Choose what ``--resume`` (without a file) continues from: the newest checkpoint of the work
 dir that reads completely (``epoch_N.pth`` / ``iter_N.pth``, or what ``last_checkpoint`` names),
 with a warning for each one skipped."""
+
 import glob
 import os
 import os.path as osp
@@ -37,14 +38,15 @@ def latest_readable_checkpoint(work_dir: str) -> str | None:
     (truncated by a crash, missing although named) are skipped with a warning, never deleted."""
     for path in resume_candidates(work_dir):
         if not osp.isfile(path):
-            warnings.warn(f"resume: {path} is named in last_checkpoint but does not exist; "
-                          f"looking for an older checkpoint", stacklevel=2)
+            warnings.warn(
+                f"resume: {path} is named in last_checkpoint but does not exist; looking for an older checkpoint",
+                stacklevel=2,
+            )
             continue
         try:
             ckpt = read_checkpoint(path)
         except CheckpointError as exc:
-            warnings.warn(f"resume: skipping {path}, it does not read ({exc}); looking for an older one",
-                          stacklevel=2)
+            warnings.warn(f"resume: skipping {path}, it does not read ({exc}); looking for an older one", stacklevel=2)
             continue
         if "state_dict" not in ckpt:
             warnings.warn(f"resume: skipping {path}, it has no state_dict", stacklevel=2)

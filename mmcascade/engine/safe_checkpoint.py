@@ -6,6 +6,7 @@ must never allow. We pickle ``HistoryBuffer`` as a plain constructor call with P
 instead, and allow exactly that class (and numpy scalars), so resuming works with ``weights_only=True`` and no
 arbitrary code path is opened.
 """
+
 import copyreg
 
 import numpy as np
@@ -14,8 +15,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 # numpy scalars (mmengine logs e.g. the ETA as np.float64) are rebuilt from a dtype and raw
 # bytes: data only, no code.
-_NUMPY_SCALAR_GLOBALS = [np.dtype, type(np.dtype(np.float64)), type(np.dtype(np.int64)),
-                         np.float64(0).__reduce__()[0]]
+_NUMPY_SCALAR_GLOBALS = [np.dtype, type(np.dtype(np.float64)), type(np.dtype(np.int64)), np.float64(0).__reduce__()[0]]
 
 
 def _reduce_history_buffer(buf: HistoryBuffer):

@@ -1,5 +1,6 @@
 """Draw validation / test predictions: every ``interval`` images in validation, all of them in
 testing when ``draw=True`` (``tools/test.py --show-dir``)."""
+
 import os.path as osp
 
 import mmcv
@@ -13,16 +14,23 @@ from mmcascade.registry import HOOKS
 @HOOKS.register_module()
 class DetVisualizationHook(Hook):
     """Args:
-        draw: enable drawing (off by default: it costs time).
-        interval: draw every ``interval``-th validation image.
-        score_thr: hide predictions below this score.
-        test_out_dir: folder (under the run's work dir) for the test pictures.
-        backend_args: mmengine file-backend arguments for reading the images to draw on.
+    draw: enable drawing (off by default: it costs time).
+    interval: draw every ``interval``-th validation image.
+    score_thr: hide predictions below this score.
+    test_out_dir: folder (under the run's work dir) for the test pictures.
+    backend_args: mmengine file-backend arguments for reading the images to draw on.
     """
 
-    def __init__(self, draw: bool = False, interval: int = 50, score_thr: float = 0.3,
-                 show: bool = False, wait_time: float = 0.0, test_out_dir: str | None = None,
-                 backend_args: dict | None = None) -> None:
+    def __init__(
+        self,
+        draw: bool = False,
+        interval: int = 50,
+        score_thr: float = 0.3,
+        show: bool = False,
+        wait_time: float = 0.0,
+        test_out_dir: str | None = None,
+        backend_args: dict | None = None,
+    ) -> None:
         self.draw = draw
         self.interval = interval
         self.score_thr = score_thr
@@ -35,8 +43,15 @@ class DetVisualizationHook(Hook):
     def _draw(self, sample, name: str, out_file: str | None, step: int) -> None:
         img = mmcv.imfrombytes(get(sample.img_path, backend_args=self.backend_args), channel_order="rgb")
         Visualizer.get_current_instance().add_datasample(
-            name, img, sample, show=self.show, wait_time=self.wait_time,
-            pred_score_thr=self.score_thr, out_file=out_file, step=step)
+            name,
+            img,
+            sample,
+            show=self.show,
+            wait_time=self.wait_time,
+            pred_score_thr=self.score_thr,
+            out_file=out_file,
+            step=step,
+        )
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: dict, outputs) -> None:
         if not self.draw:

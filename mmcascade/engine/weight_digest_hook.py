@@ -1,5 +1,6 @@
 """Write a digest of the model's weights per rank at the end of training, to check that all
 ranks of a distributed run hold one shared model (``weights_rank{R}.sha256`` in the work dir)."""
+
 import hashlib
 import os.path as osp
 

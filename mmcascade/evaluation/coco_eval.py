@@ -1,4 +1,5 @@
 """pycocotools evaluation helpers: results to COCO json, COCOeval, per-class AP table."""
+
 import contextlib
 import io
 import json
@@ -54,8 +55,12 @@ def det_results_to_json(results: Sequence[dict], cat_ids: Sequence[int]) -> tupl
     for res in results:
         boxes = xyxy_to_xywh(np.asarray(res["bboxes"]).reshape(-1, 4))
         for i, (box, score, label) in enumerate(zip(boxes, res["scores"], res["labels"])):
-            item = dict(image_id=int(res["img_id"]), bbox=[round(v, 3) for v in box],
-                        score=float(score), category_id=int(cat_ids[int(label)]))
+            item = dict(
+                image_id=int(res["img_id"]),
+                bbox=[round(v, 3) for v in box],
+                score=float(score),
+                category_id=int(cat_ids[int(label)]),
+            )
             bbox_json.append(item)
             if res.get("masks") is not None:
                 rle = dict(res["masks"][i])
@@ -88,8 +93,9 @@ class _ProgressCOCOeval(COCOeval):
         params = self.params
         cats = len(params.catIds) if params.useCats else 1
         total = len(params.imgIds) * cats * (1 + len(params.areaRng))
-        with tqdm(total=total, desc=f"COCOeval {self._label}", unit="img-cat", mininterval=1.0,
-                  leave=False, disable=None) as self._bar:
+        with tqdm(
+            total=total, desc=f"COCOeval {self._label}", unit="img-cat", mininterval=1.0, leave=False, disable=None
+        ) as self._bar:
             super().evaluate()
         self._bar = None
 
@@ -104,10 +110,17 @@ class _ProgressCOCOeval(COCOeval):
         return super().evaluateImg(img_id, cat_id, area_rng, max_det)
 
 
-def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Sequence[int],
-                 img_ids: Sequence[int], class_names: Sequence[str] | None = None,
-                 proposal_nums: Sequence[int] | None = None,
-                 iou_thrs: Sequence[float] | None = None, progress: bool = False) -> CocoEvalResult:
+def run_cocoeval(
+    coco_gt: COCO,
+    results: list[dict],
+    iou_type: str,
+    cat_ids: Sequence[int],
+    img_ids: Sequence[int],
+    class_names: Sequence[str] | None = None,
+    proposal_nums: Sequence[int] | None = None,
+    iou_thrs: Sequence[float] | None = None,
+    progress: bool = False,
+) -> CocoEvalResult:
     """Run COCOeval on ``results`` (COCO json list) and return its stats.
 
     ``iou_type``: ``'bbox'``, ``'segm'`` or ``'proposal'`` (class-agnostic recall of boxes).
@@ -116,13 +129,11 @@ def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Seq
     """
     if not results:
         thrs = iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10)
-        return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None,
-                              [(float(t), 0.0) for t in thrs])
+        return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None, [(float(t), 0.0) for t in thrs])
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = coco_gt.loadRes(results)
-    evaluator = _ProgressCOCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type,
-                                  label=iou_type)
+    evaluator = _ProgressCOCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type, label=iou_type)
     evaluator.params.catIds = list(cat_ids)
     evaluator.params.imgIds = list(img_ids)
     if iou_thrs is not None:
@@ -131,14 +142,17 @@ def run_cocoeval(coco_gt: COCO, results: list[dict], iou_type: str, cat_ids: Seq
         evaluator.params.useCats = 0
         evaluator.params.maxDets = list(proposal_nums)
     if progress:
-        print_log(f"COCOeval {iou_type}: {len(results)} detections, {len(img_ids)} images, "
-                  f"{len(cat_ids)} categories", logger="current")
+        print_log(
+            f"COCOeval {iou_type}: {len(results)} detections, {len(img_ids)} images, {len(cat_ids)} categories",
+            logger="current",
+        )
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         evaluator.evaluate()
         if progress:
-            print_log(f"COCOeval {iou_type}: matched in {time.perf_counter() - start:.1f} s; accumulating",
-                      logger="current")
+            print_log(
+                f"COCOeval {iou_type}: matched in {time.perf_counter() - start:.1f} s; accumulating", logger="current"
+            )
         evaluator.accumulate()
         evaluator.summarize()
     classwise = per_iou = None
@@ -163,8 +177,14 @@ def per_iou_ap(precision: np.ndarray, iou_thrs: Sequence[float]) -> list[tuple[f
 
 
 # Columns of the per-class table: (name, IoU threshold or None for the mean, area index).
-CLASSWISE_COLUMNS = (("mAP", None, 0), ("mAP_50", 0.5, 0), ("mAP_75", 0.75, 0),
-                     ("mAP_s", None, 1), ("mAP_m", None, 2), ("mAP_l", None, 3))
+CLASSWISE_COLUMNS = (
+    ("mAP", None, 0),
+    ("mAP_50", 0.5, 0),
+    ("mAP_75", 0.75, 0),
+    ("mAP_s", None, 1),
+    ("mAP_m", None, 2),
+    ("mAP_l", None, 3),
+)
 
 
 def _mean_valid(p: np.ndarray) -> float:
@@ -172,8 +192,9 @@ def _mean_valid(p: np.ndarray) -> float:
     return float(np.mean(p)) if p.size else float("nan")
 
 
-def per_class_ap(precision: np.ndarray, class_names: Sequence[str],
-                 iou_thrs: Sequence[float] | None = None) -> list[tuple[str, dict[str, float]]]:
+def per_class_ap(
+    precision: np.ndarray, class_names: Sequence[str], iou_thrs: Sequence[float] | None = None
+) -> list[tuple[str, dict[str, float]]]:
     """Per class, the six numbers of :data:`CLASSWISE_COLUMNS` (AP at IoU .50:.95, at .50, at
     .75, and for small / medium / large objects; 100 detections) from COCOeval's precision
     array ``(T, R, K, A, M)``; NaN where a class has no ground truth (or the threshold was not
@@ -195,8 +216,10 @@ def per_class_ap(precision: np.ndarray, class_names: Sequence[str],
 def classwise_table(classwise: list[tuple[str, dict[str, float]]]) -> str:
     """A terminaltables table with a row per class: AP, AP50, AP75, AP_s, AP_m, AP_l."""
     header = ["category"] + [c for c, _, _ in CLASSWISE_COLUMNS]
-    rows = [[name] + [f"{row[c]:.3f}" if np.isfinite(row[c]) else "nan" for c, _, _ in CLASSWISE_COLUMNS]
-            for name, row in classwise]
+    rows = [
+        [name] + [f"{row[c]:.3f}" if np.isfinite(row[c]) else "nan" for c, _, _ in CLASSWISE_COLUMNS]
+        for name, row in classwise
+    ]
     return AsciiTable([header] + rows).table
 
 

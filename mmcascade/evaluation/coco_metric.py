@@ -1,4 +1,5 @@
 """COCO box / mask AP and proposal recall, through pycocotools, as an mmengine metric."""
+
 import os.path as osp
 import tempfile
 from collections import OrderedDict
@@ -55,13 +56,22 @@ class CocoMetric(BaseMetric):
 
     default_prefix = "coco"
 
-    def __init__(self, ann_file: str | None = None, metric: str | Sequence[str] = "bbox",
-                 classwise: bool = False, proposal_nums: Sequence[int] = (100, 300, 1000),
-                 iou_thrs: float | Sequence[float] | None = None,
-                 metric_items: Sequence[str] | None = None,
-                 format_only: bool = False, outfile_prefix: str | None = None,
-                 sort_categories: bool = False, backend_args: dict | None = None,
-                 use_mp_eval: bool = False, collect_device: str = "cpu", prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        ann_file: str | None = None,
+        metric: str | Sequence[str] = "bbox",
+        classwise: bool = False,
+        proposal_nums: Sequence[int] = (100, 300, 1000),
+        iou_thrs: float | Sequence[float] | None = None,
+        metric_items: Sequence[str] | None = None,
+        format_only: bool = False,
+        outfile_prefix: str | None = None,
+        sort_categories: bool = False,
+        backend_args: dict | None = None,
+        use_mp_eval: bool = False,
+        collect_device: str = "cpu",
+        prefix: str | None = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
@@ -70,8 +80,7 @@ class CocoMetric(BaseMetric):
         if format_only and outfile_prefix is None:
             raise ValueError("CocoMetric: format_only needs outfile_prefix")
         if use_mp_eval:
-            raise ValueError("CocoMetric: use_mp_eval=True (multi-process COCOeval) is not implemented; "
-                             "leave it False")
+            raise ValueError("CocoMetric: use_mp_eval=True (multi-process COCOeval) is not implemented; leave it False")
         self.classwise = classwise
         self.proposal_nums = list(proposal_nums)
         recall_keys(self.proposal_nums)  # three numbers, checked now rather than after a test run
@@ -98,8 +107,10 @@ class CocoMetric(BaseMetric):
             allowed |= set(recall_keys(self.proposal_nums))
         unknown = [i for i in items if i not in allowed]
         if unknown:
-            raise KeyError(f"CocoMetric: metric_items {unknown} are not reported for metric "
-                           f"{self.metrics}; choose from {sorted(allowed)}")
+            raise KeyError(
+                f"CocoMetric: metric_items {unknown} are not reported for metric "
+                f"{self.metrics}; choose from {sorted(allowed)}"
+            )
         return items
 
     @property
@@ -118,8 +129,12 @@ class CocoMetric(BaseMetric):
         for sample in data_samples:
             sample = sample.to_dict() if hasattr(sample, "to_dict") else sample
             pred = sample["pred_instances"]
-            result = dict(img_id=sample["img_id"], bboxes=pred["bboxes"].cpu().numpy(),
-                          scores=pred["scores"].cpu().numpy(), labels=pred["labels"].cpu().numpy())
+            result = dict(
+                img_id=sample["img_id"],
+                bboxes=pred["bboxes"].cpu().numpy(),
+                scores=pred["scores"].cpu().numpy(),
+                labels=pred["labels"].cpu().numpy(),
+            )
             if "masks" in pred:
                 result["masks"] = encode_masks(pred["masks"].cpu().numpy())
             self.results.append(result)
@@ -151,15 +166,24 @@ class CocoMetric(BaseMetric):
             raise KeyError(f"CocoMetric: classes {missing} are not categories of {self.ann_file}")
         return [name_to_id[c] for c in classes]
 
-    def evaluate_json(self, results: dict[str, list], cat_ids: list[int], img_ids: list[int],
-                      classes: Sequence[str] | None) -> dict[str, float]:
+    def evaluate_json(
+        self, results: dict[str, list], cat_ids: list[int], img_ids: list[int], classes: Sequence[str] | None
+    ) -> dict[str, float]:
         """Evaluate COCO-json results (``{'bbox': [...], 'segm': [...]}``)."""
         out: dict[str, float] = OrderedDict()
         for metric in self.metrics:
             dets = results["segm" if metric == "segm" else "bbox"]
-            res = run_cocoeval(self.coco, dets, metric, cat_ids, img_ids,
-                               class_names=classes if self.classwise else None,
-                               proposal_nums=self.proposal_nums, iou_thrs=self.iou_thrs, progress=True)
+            res = run_cocoeval(
+                self.coco,
+                dets,
+                metric,
+                cat_ids,
+                img_ids,
+                class_names=classes if self.classwise else None,
+                proposal_nums=self.proposal_nums,
+                iou_thrs=self.iou_thrs,
+                progress=True,
+            )
             print_log(f"Evaluating {metric}...\n{res.summary}", logger="current")
             out.update(self._named(metric, res))
         return out
@@ -180,8 +204,9 @@ class CocoMetric(BaseMetric):
         return named
 
 
-def evaluate_results_file(ann_file: str, results_file: str, metric: str = "bbox",
-                          classwise: bool = False) -> dict[str, float]:
+def evaluate_results_file(
+    ann_file: str, results_file: str, metric: str = "bbox", classwise: bool = False
+) -> dict[str, float]:
     """Evaluate a COCO results json against ``ann_file`` without a model (all categories)."""
     dets = load_results_file(results_file)
     coco = COCO(ann_file)

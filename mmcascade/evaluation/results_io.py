@@ -10,6 +10,7 @@ A ``.pkl`` holds a list with one dict per image, MMDetection's layout with masks
 (about 1 KB per image instead of the 30 MB of full-size boolean masks); the COCO results json
 (``.bbox.json`` / ``.segm.json``) is written beside it by the evaluator.
 """
+
 import pickle
 from collections.abc import Sequence
 
@@ -42,14 +43,22 @@ class DumpDetResults(BaseMetric):
         for sample in data_samples:
             sample = sample.to_dict() if hasattr(sample, "to_dict") else sample
             pred = sample["pred_instances"]
-            compact = dict(bboxes=pred["bboxes"].cpu().numpy().astype(np.float32),
-                           scores=pred["scores"].cpu().numpy().astype(np.float32),
-                           labels=pred["labels"].cpu().numpy().astype(np.int64))
+            compact = dict(
+                bboxes=pred["bboxes"].cpu().numpy().astype(np.float32),
+                scores=pred["scores"].cpu().numpy().astype(np.float32),
+                labels=pred["labels"].cpu().numpy().astype(np.int64),
+            )
             if "masks" in pred:
                 compact["masks"] = encode_masks(pred["masks"].cpu().numpy())
-            self.results.append(dict(img_id=sample.get("img_id"), img_path=sample.get("img_path"),
-                                     ori_shape=tuple(sample.get("ori_shape", ())), classes=classes,
-                                     pred_instances=compact))
+            self.results.append(
+                dict(
+                    img_id=sample.get("img_id"),
+                    img_path=sample.get("img_path"),
+                    ori_shape=tuple(sample.get("ori_shape", ())),
+                    classes=classes,
+                    pred_instances=compact,
+                )
+            )
 
     def compute_metrics(self, results: list) -> dict:
         with open(self.out_file_path, "wb") as f:
@@ -66,8 +75,9 @@ def load_predictions(path: str) -> list[dict]:
     with open(path, "rb") as f:
         preds = pickle.load(f)  # our own output format: plain containers and numpy arrays
     if not isinstance(preds, list) or (preds and "pred_instances" not in preds[0]):
-        raise ValueError(f"{path}: not a prediction file of tools/test.py --out (a list of "
-                         f"per-image dicts with 'pred_instances')")
+        raise ValueError(
+            f"{path}: not a prediction file of tools/test.py --out (a list of per-image dicts with 'pred_instances')"
+        )
     return preds
 
 

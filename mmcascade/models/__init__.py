@@ -1,4 +1,5 @@
 """Models: importing this registers every component in the mmcascade scope."""
+
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessor import DetDataPreprocessor  # noqa: F401
 from .dense_heads import *  # noqa: F401,F403

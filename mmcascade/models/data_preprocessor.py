@@ -1,4 +1,5 @@
 """Normalise, convert BGR to RGB, pad to a multiple of 32 and batch; pad masks to match."""
+
 from mmengine.model import ImgDataPreprocessor
 
 from mmcascade.registry import MODELS
@@ -16,13 +17,33 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         pad_mask: pad ``gt_instances.masks`` to the batch shape when training (Mask R-CNN).
     """
 
-    def __init__(self, mean=None, std=None, pad_size_divisor: int = 1, pad_value: float = 0,
-                 bgr_to_rgb: bool = False, rgb_to_bgr: bool = False, pad_mask: bool = False,
-                 mask_pad_value: int = 0, non_blocking: bool = False, **kwargs) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(
-            boxtype2tensor=True, batch_augments=None, pad_seg=False, seg_pad_value=255))
-        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor, pad_value=pad_value,
-                         bgr_to_rgb=bgr_to_rgb, rgb_to_bgr=rgb_to_bgr, non_blocking=non_blocking)
+    def __init__(
+        self,
+        mean=None,
+        std=None,
+        pad_size_divisor: int = 1,
+        pad_value: float = 0,
+        bgr_to_rgb: bool = False,
+        rgb_to_bgr: bool = False,
+        pad_mask: bool = False,
+        mask_pad_value: int = 0,
+        non_blocking: bool = False,
+        **kwargs,
+    ) -> None:
+        check_extra_options(
+            type(self).__name__,
+            kwargs,
+            dict(boxtype2tensor=True, batch_augments=None, pad_seg=False, seg_pad_value=255),
+        )
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=pad_size_divisor,
+            pad_value=pad_value,
+            bgr_to_rgb=bgr_to_rgb,
+            rgb_to_bgr=rgb_to_bgr,
+            non_blocking=non_blocking,
+        )
         self.pad_mask = pad_mask
 
     def forward(self, data: dict, training: bool = False) -> dict:

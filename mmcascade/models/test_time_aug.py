@@ -1,4 +1,5 @@
 """Test-time augmentation: run the detector on several scales and flips, merge by NMS."""
+
 import torch
 from mmengine.model import BaseTTAModel
 from mmengine.structures import InstanceData
@@ -14,8 +15,9 @@ def unflip(pred: InstanceData, meta: dict) -> InstanceData:
     if not meta.get("flip", False):
         return pred
     direction = meta.get("flip_direction") or "horizontal"
-    out = InstanceData(scores=pred.scores, labels=pred.labels,
-                       bboxes=flip_boxes(pred.bboxes, meta["ori_shape"], direction))
+    out = InstanceData(
+        scores=pred.scores, labels=pred.labels, bboxes=flip_boxes(pred.bboxes, meta["ori_shape"], direction)
+    )
     if "masks" in pred:
         out.masks = torch.flip(pred.masks, dims=[-1 if direction == "horizontal" else -2])
     return out
@@ -42,8 +44,9 @@ class DetTTAModel(BaseTTAModel):
     def _merge_views(self, views: list[DetDataSample]) -> DetDataSample:
         preds = [unflip(v.pred_instances, v.metainfo) for v in views]
         merged = InstanceData.cat(preds)
-        result = DetDataSample(metainfo={k: v for k, v in views[0].metainfo.items()
-                                         if k not in ("flip", "flip_direction")})
+        result = DetDataSample(
+            metainfo={k: v for k, v in views[0].metainfo.items() if k not in ("flip", "flip_direction")}
+        )
         if len(merged) > 0:
             _, keep = batched_nms(merged.bboxes, merged.scores, merged.labels, self.tta_cfg["nms"])
             merged = merged[keep[: self.tta_cfg.get("max_per_img", 100)]]

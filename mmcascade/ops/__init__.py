@@ -1,7 +1,19 @@
 """RoIAlign and NMS: mmcv's compiled kernels or mmcascade's torch implementations (see ``backend``)."""
+
 from .backend import IMPLS, CompiledOpsMissingError, mmcv_has_ops_for, mmcv_ops, resolve_impl
 from .nms import batched_nms, nms, nms_torch
 from .roi_align import RoIAlign, roi_align, roi_align_torch
 
-__all__ = ["IMPLS", "CompiledOpsMissingError", "RoIAlign", "batched_nms", "mmcv_has_ops_for", "mmcv_ops", "nms",
-           "nms_torch", "resolve_impl", "roi_align", "roi_align_torch"]
+__all__ = [
+    "IMPLS",
+    "CompiledOpsMissingError",
+    "RoIAlign",
+    "batched_nms",
+    "mmcv_has_ops_for",
+    "mmcv_ops",
+    "nms",
+    "nms_torch",
+    "resolve_impl",
+    "roi_align",
+    "roi_align_torch",
+]

@@ -12,6 +12,7 @@ implementations run everywhere, with a one-line warning.
 ``impl='mmcv'`` insists on mmcv's kernels (an error naming the missing build when there are none
 for the tensor's device); ``impl='torch'`` always uses the torch implementation.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,12 @@ def mmcv_has_ops_for(device_type: str) -> bool:
 
 @functools.cache
 def _warn_missing(device_type: str) -> None:
-    print_log(f"mmcv has no compiled ops for '{device_type}' tensors (built without MMCV_WITH_OPS, or for "
-              "another CUDA): mmcascade runs its torch RoIAlign and NMS", logger="current", level=logging.WARNING)
+    print_log(
+        f"mmcv has no compiled ops for '{device_type}' tensors (built without MMCV_WITH_OPS, or for "
+        "another CUDA): mmcascade runs its torch RoIAlign and NMS",
+        logger="current",
+        level=logging.WARNING,
+    )
 
 
 def check_impl(owner: str, impl: str) -> None:
@@ -86,7 +91,8 @@ def resolve_impl(impl: str, device: torch.device | str, op: str) -> str:
             raise CompiledOpsMissingError(
                 f"{op} impl='mmcv' needs mmcv built with compiled ops for '{device_type}' tensors "
                 "(MMCV_WITH_OPS=1, the CUDA toolkit of your torch for GPUs); this mmcv has none. "
-                "Use impl='auto' or 'torch' to run mmcascade's torch implementation.")
+                "Use impl='auto' or 'torch' to run mmcascade's torch implementation."
+            )
         return "mmcv"
     if not mmcv_has_ops_for(device_type):
         _warn_missing(device_type)

@@ -12,6 +12,7 @@ or NMS runs per class and results are re-sorted when there are ``split_thr`` box
 Because boxes of different classes never overlap after the shift, the torch path runs the greedy
 scan per class, which gives the same result as one scan over all boxes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,16 @@ from torch import Tensor
 from .backend import mmcv_ops, resolve_impl
 
 _BLOCK = 1024
-TORCH_NMS_KEYS = ("type", "iou_threshold", "offset", "score_threshold", "max_num", "class_agnostic",
-                  "split_thr", "impl")
+TORCH_NMS_KEYS = (
+    "type",
+    "iou_threshold",
+    "offset",
+    "score_threshold",
+    "max_num",
+    "class_agnostic",
+    "split_thr",
+    "impl",
+)
 
 
 def _pairwise_overlap(a: Tensor, b: Tensor, area_a: Tensor, area_b: Tensor, offset: int) -> Tensor:
@@ -46,8 +55,16 @@ def _greedy_keep(sorted_boxes: Tensor, iou_threshold: float, offset: int) -> np.
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
         # Rows of this block against every box from the block on; columns before the block are decided.
-        over = (_pairwise_overlap(sorted_boxes[start:stop], sorted_boxes[start:], areas[start:stop],
-                                  areas[start:], offset) > iou_threshold).cpu().numpy()
+        over = (
+            (
+                _pairwise_overlap(
+                    sorted_boxes[start:stop], sorted_boxes[start:], areas[start:stop], areas[start:], offset
+                )
+                > iou_threshold
+            )
+            .cpu()
+            .numpy()
+        )
         tail = removed[start:]
         for i in range(stop - start):
             if tail[i]:
@@ -57,8 +74,9 @@ def _greedy_keep(sorted_boxes: Tensor, iou_threshold: float, offset: int) -> np.
     return kept
 
 
-def nms_torch(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0,
-              groups: Tensor | None = None) -> Tensor:
+def nms_torch(
+    boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0, groups: Tensor | None = None
+) -> Tensor:
     """Indices kept by greedy NMS, in descending score order.
 
     Args:
@@ -86,8 +104,15 @@ def nms_torch(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int =
     return order[torch.from_numpy(kept).to(order.device)]
 
 
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0, score_threshold: float = 0.0,
-        max_num: int = -1, impl: str = "auto") -> tuple[Tensor, Tensor]:
+def nms(
+    boxes: Tensor,
+    scores: Tensor,
+    iou_threshold: float,
+    offset: int = 0,
+    score_threshold: float = 0.0,
+    max_num: int = -1,
+    impl: str = "auto",
+) -> tuple[Tensor, Tensor]:
     """``mmcv.ops.nms``: ``dets (K, 5)`` (x1, y1, x2, y2, score) and ``keep (K,)`` indices into the input."""
     if resolve_impl(impl, boxes.device, "nms") == "mmcv":
         return mmcv_ops().nms(boxes, scores, iou_threshold, offset, score_threshold, max_num)
@@ -102,8 +127,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0, sc
     return dets, (valid[keep] if valid is not None else keep)
 
 
-def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict[str, Any] | None,
-                class_agnostic: bool = False) -> tuple[Tensor, Tensor]:
+def batched_nms(
+    boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict[str, Any] | None, class_agnostic: bool = False
+) -> tuple[Tensor, Tensor]:
     """``mmcv.ops.batched_nms``: NMS within each ``idxs`` value.
 
     Args:
@@ -147,8 +173,9 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict[str, 
     if boxes_for_nms.shape[0] < split_thr:
         if score_threshold > 0:  # filter first (mmcv.ops.nms does), keep indices into the input
             valid = torch.nonzero(scores > score_threshold).squeeze(1)
-            keep = valid[nms_torch(boxes_for_nms[valid], scores[valid], thr, offset,
-                                   None if groups is None else groups[valid])]
+            keep = valid[
+                nms_torch(boxes_for_nms[valid], scores[valid], thr, offset, None if groups is None else groups[valid])
+            ]
         else:
             keep = nms_torch(boxes_for_nms, scores, thr, offset, groups)
         if max_num > 0:

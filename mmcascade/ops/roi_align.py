@@ -9,6 +9,7 @@ beyond ``[-1, size]`` count as zero, samples in ``[-1, 0]`` are clamped to 0, th
 is repeated), the same order of floating-point operations for the sample coordinates, so both
 implementations see the same taps and agree to float rounding. Gradients come from autograd.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,8 +28,9 @@ def _pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
-def _axis_taps(start: Tensor, bin_size: Tensor, out: int, grid: int, size: int
-               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _axis_taps(
+    start: Tensor, bin_size: Tensor, out: int, grid: int, size: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Bilinear taps along one axis for ``k`` RoIs sharing one grid size.
 
     Args:
@@ -42,8 +44,9 @@ def _axis_taps(start: Tensor, bin_size: Tensor, out: int, grid: int, size: int
     cells = torch.arange(out, device=start.device, dtype=start.dtype)
     offsets = torch.arange(grid, device=start.device, dtype=start.dtype) + 0.5
     # mmcv: start + p * bin + (i + .5) * bin / grid, evaluated left to right.
-    coord = (start[:, None, None] + cells[None, :, None] * bin_size[:, None, None]) \
-        + (offsets[None, None, :] * bin_size[:, None, None]) / grid
+    coord = (start[:, None, None] + cells[None, :, None] * bin_size[:, None, None]) + (
+        offsets[None, None, :] * bin_size[:, None, None]
+    ) / grid
     inside = (coord >= -1.0) & (coord <= size)
     coord = coord.clamp(min=0)
     low = coord.floor()
@@ -74,8 +77,14 @@ def _axis_window(start: Tensor, bin_size: Tensor, out: int, grid: int, size: int
     return first, weights
 
 
-def _avg_bags(rois: Tensor, starts: tuple[Tensor, Tensor], bins: tuple[Tensor, Tensor], grid: tuple[int, int],
-              out: tuple[int, int], hw: tuple[int, int]) -> tuple[Tensor, Tensor]:
+def _avg_bags(
+    rois: Tensor,
+    starts: tuple[Tensor, Tensor],
+    bins: tuple[Tensor, Tensor],
+    grid: tuple[int, int],
+    out: tuple[int, int],
+    hw: tuple[int, int],
+) -> tuple[Tensor, Tensor]:
     """Rows of the NHWC table and their weights for every bin of ``k`` RoIs with one grid size:
     ``(k, out_h * out_w, T)`` each, ``T`` the cells of a bin's window -- or, when samples are
     further apart than a cell (a fixed ``sampling_ratio`` on large RoIs) and the window would be
@@ -103,8 +112,16 @@ def _avg_bags(rois: Tensor, starts: tuple[Tensor, Tensor], bins: tuple[Tensor, T
     return rows.reshape(k, oh * ow, ly * lx), weights.reshape(k, oh * ow, ly * lx)
 
 
-def _pool_group(table: Tensor, rois: Tensor, starts: tuple[Tensor, Tensor], bins: tuple[Tensor, Tensor],
-                grid: tuple[int, int], out: tuple[int, int], hw: tuple[int, int], mode: str) -> Tensor:
+def _pool_group(
+    table: Tensor,
+    rois: Tensor,
+    starts: tuple[Tensor, Tensor],
+    bins: tuple[Tensor, Tensor],
+    grid: tuple[int, int],
+    out: tuple[int, int],
+    hw: tuple[int, int],
+    mode: str,
+) -> Tensor:
     """Pool ``k`` RoIs with one grid size. Returns ``(k, out_h, out_w, C)`` in ``table``'s dtype."""
     (gh, gw), (oh, ow), (h, w) = grid, out, hw
     ylo, yhi, wy0, wy1 = _axis_taps(starts[0], bins[0], oh, gh, h)
@@ -117,16 +134,27 @@ def _pool_group(table: Tensor, rois: Tensor, starts: tuple[Tensor, Tensor], bins
         return t[:, None, :, None, :]
 
     base = ys((rois[:, 0].long() * (h * w))[:, None, None])
-    rows = torch.stack(torch.broadcast_tensors(
-        base + ys(ylo) * w + xs(xlo), base + ys(ylo) * w + xs(xhi),
-        base + ys(yhi) * w + xs(xlo), base + ys(yhi) * w + xs(xhi)), -1)  # (k, oh, ow, gh, gw, 4)
-    weights = torch.stack(torch.broadcast_tensors(
-        ys(wy0) * xs(wx0), ys(wy0) * xs(wx1), ys(wy1) * xs(wx0), ys(wy1) * xs(wx1)), -1)
+    rows = torch.stack(
+        torch.broadcast_tensors(
+            base + ys(ylo) * w + xs(xlo),
+            base + ys(ylo) * w + xs(xhi),
+            base + ys(yhi) * w + xs(xlo),
+            base + ys(yhi) * w + xs(xhi),
+        ),
+        -1,
+    )  # (k, oh, ow, gh, gw, 4)
+    weights = torch.stack(
+        torch.broadcast_tensors(ys(wy0) * xs(wx0), ys(wy0) * xs(wx1), ys(wy1) * xs(wx0), ys(wy1) * xs(wx1)), -1
+    )
     k, c = rois.shape[0], table.shape[1]
     if mode == "avg":
         weights = weights / (gh * gw)
-        bags = F.embedding_bag(rows.reshape(k * oh * ow, -1), table,
-                               per_sample_weights=weights.reshape(k * oh * ow, -1).to(table.dtype), mode="sum")
+        bags = F.embedding_bag(
+            rows.reshape(k * oh * ow, -1),
+            table,
+            per_sample_weights=weights.reshape(k * oh * ow, -1).to(table.dtype),
+            mode="sum",
+        )
         return bags.view(k, oh, ow, c)
     taps = table[rows.reshape(-1)].view(k * oh * ow, gh * gw, 4, c)
     values = (taps * weights.reshape(k * oh * ow, gh * gw, 4, 1).to(table.dtype)).sum(2)
@@ -134,8 +162,15 @@ def _pool_group(table: Tensor, rois: Tensor, starts: tuple[Tensor, Tensor], bins
     return values.max(1).values.view(k, oh, ow, c)
 
 
-def _pool_group_dense(feat: Tensor, rois: Tensor, starts: tuple[Tensor, Tensor], bins: tuple[Tensor, Tensor],
-                      grid: tuple[int, int], out: tuple[int, int], hw: tuple[int, int]) -> Tensor:
+def _pool_group_dense(
+    feat: Tensor,
+    rois: Tensor,
+    starts: tuple[Tensor, Tensor],
+    bins: tuple[Tensor, Tensor],
+    grid: tuple[int, int],
+    out: tuple[int, int],
+    hw: tuple[int, int],
+) -> Tensor:
     """Average pooling of ``k`` RoIs as ``A_y @ crop @ A_x^T`` per RoI, for features with few channels.
 
     The bilinear samples of a bin are separable, so a RoI's output is two small matrix products
@@ -157,13 +192,20 @@ def _pool_group_dense(feat: Tensor, rois: Tensor, starts: tuple[Tensor, Tensor],
         ax = feat.new_zeros((ow, x1[i] - x0[i] + 1))
         ax.scatter_add_(1, xlo[i] - x0[i], (wx0[i] / gw).to(feat.dtype))
         ax.scatter_add_(1, xhi[i] - x0[i], (wx1[i] / gw).to(feat.dtype))
-        crop = feat[batch[i], :, y0[i]:y1[i] + 1, x0[i]:x1[i] + 1]
+        crop = feat[batch[i], :, y0[i] : y1[i] + 1, x0[i] : x1[i] + 1]
         pooled.append(ay @ crop @ ax.T)  # (C, oh, ow)
     return torch.stack(pooled).permute(0, 2, 3, 1)
 
 
-def roi_align_torch(feat: Tensor, rois: Tensor, output_size: int | tuple[int, int], spatial_scale: float,
-                    sampling_ratio: int = 0, pool_mode: str = "avg", aligned: bool = True) -> Tensor:
+def roi_align_torch(
+    feat: Tensor,
+    rois: Tensor,
+    output_size: int | tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int = 0,
+    pool_mode: str = "avg",
+    aligned: bool = True,
+) -> Tensor:
     """RoIAlign of ``rois`` on ``feat`` (any device, float dtypes, NCHW or channels_last).
 
     Args:
@@ -211,20 +253,42 @@ def roi_align_torch(feat: Tensor, rois: Tensor, output_size: int | tuple[int, in
         gh, gw = key >> 20, key & 0xFFFFF
         idx = torch.nonzero(keys == key).squeeze(1)
         if pool_mode == "avg":  # few channels (mask targets): two small matrix products per RoI
-            result = result.index_put((idx,), _pool_group_dense(
-                feat, rois[idx], (y1[idx], x1[idx]), (bin_h[idx], bin_w[idx]), (gh, gw), (oh, ow), (h, w)))
+            result = result.index_put(
+                (idx,),
+                _pool_group_dense(
+                    feat, rois[idx], (y1[idx], x1[idx]), (bin_h[idx], bin_w[idx]), (gh, gw), (oh, ow), (h, w)
+                ),
+            )
             continue
         step = max(1, _MAX_TAPS_PER_CALL // (oh * ow * gh * gw * 4))
         for s in range(0, idx.numel(), step):
-            part = idx[s:s + step]
+            part = idx[s : s + step]
             result = result.index_put(
-                (part,), _pool_group(table, rois[part], (y1[part], x1[part]), (bin_h[part], bin_w[part]),
-                                     (gh, gw), (oh, ow), (h, w), pool_mode))
+                (part,),
+                _pool_group(
+                    table,
+                    rois[part],
+                    (y1[part], x1[part]),
+                    (bin_h[part], bin_w[part]),
+                    (gh, gw),
+                    (oh, ow),
+                    (h, w),
+                    pool_mode,
+                ),
+            )
     return result.permute(0, 3, 1, 2)
 
 
-def _avg_pool(table: Tensor, rois: Tensor, keys: Tensor, groups: list[int], starts: tuple[Tensor, Tensor],
-              bins: tuple[Tensor, Tensor], out: tuple[int, int], hw: tuple[int, int]) -> Tensor:
+def _avg_pool(
+    table: Tensor,
+    rois: Tensor,
+    keys: Tensor,
+    groups: list[int],
+    starts: tuple[Tensor, Tensor],
+    bins: tuple[Tensor, Tensor],
+    out: tuple[int, int],
+    hw: tuple[int, int],
+) -> Tensor:
     """Average RoIAlign of all RoIs in one ``embedding_bag`` call: every bin is a bag of table
     rows (its merged taps), bags of RoIs with different grid sizes have different lengths.
     Returns ``(K, C, out_h, out_w)`` (memory in channels_last order)."""
@@ -233,14 +297,24 @@ def _avg_pool(table: Tensor, rois: Tensor, keys: Tensor, groups: list[int], star
     if len(groups) == 1 and bool((keys == groups[0]).all()):  # one grid size: fixed-length bags in order
         gh, gw = groups[0] >> 20, groups[0] & 0xFFFFF
         rows, weights = _avg_bags(rois, starts, bins, (gh, gw), out, hw)
-        pooled = F.embedding_bag(rows.reshape(k * bins_per_roi, -1), table, mode="sum",
-                                 per_sample_weights=weights.reshape(k * bins_per_roi, -1).to(table.dtype))
+        pooled = F.embedding_bag(
+            rows.reshape(k * bins_per_roi, -1),
+            table,
+            mode="sum",
+            per_sample_weights=weights.reshape(k * bins_per_roi, -1).to(table.dtype),
+        )
         return pooled.view(k, oh, ow, c).permute(0, 3, 1, 2)
     bag_ids, all_rows, all_weights = [], [], []
     for key in groups:
         idx = torch.nonzero(keys == key).squeeze(1)
-        rows, weights = _avg_bags(rois[idx], (starts[0][idx], starts[1][idx]), (bins[0][idx], bins[1][idx]),
-                                  (key >> 20, key & 0xFFFFF), out, hw)
+        rows, weights = _avg_bags(
+            rois[idx],
+            (starts[0][idx], starts[1][idx]),
+            (bins[0][idx], bins[1][idx]),
+            (key >> 20, key & 0xFFFFF),
+            out,
+            hw,
+        )
         ids = idx[:, None] * bins_per_roi + torch.arange(bins_per_roi, device=rois.device)
         bag_ids.append(ids[:, :, None].expand_as(rows).reshape(-1))
         all_rows.append(rows.reshape(-1))
@@ -251,18 +325,37 @@ def _avg_pool(table: Tensor, rois: Tensor, keys: Tensor, groups: list[int], star
     order = torch.argsort(ids, stable=True)
     counts = torch.bincount(ids, minlength=k * bins_per_roi)
     offsets = torch.cumsum(counts, 0) - counts
-    pooled = F.embedding_bag(torch.cat(all_rows)[order], table, offsets, mode="sum",
-                             per_sample_weights=torch.cat(all_weights)[order].to(table.dtype))
+    pooled = F.embedding_bag(
+        torch.cat(all_rows)[order],
+        table,
+        offsets,
+        mode="sum",
+        per_sample_weights=torch.cat(all_weights)[order].to(table.dtype),
+    )
     return pooled.view(k, oh, ow, c).permute(0, 3, 1, 2)
 
 
-def roi_align(feat: Tensor, rois: Tensor, output_size: int | tuple[int, int], spatial_scale: float = 1.0,
-              sampling_ratio: int = 0, pool_mode: str = "avg", aligned: bool = True,
-              impl: str = "auto") -> Tensor:
+def roi_align(
+    feat: Tensor,
+    rois: Tensor,
+    output_size: int | tuple[int, int],
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = 0,
+    pool_mode: str = "avg",
+    aligned: bool = True,
+    impl: str = "auto",
+) -> Tensor:
     """RoIAlign through the implementation :func:`~mmcascade.ops.backend.resolve_impl` picks."""
     if resolve_impl(impl, feat.device, "RoIAlign") == "mmcv":
-        return mmcv_ops().roi_align(feat.contiguous(), rois.to(feat.dtype), _pair(output_size), spatial_scale,
-                                    sampling_ratio, pool_mode, aligned)
+        return mmcv_ops().roi_align(
+            feat.contiguous(),
+            rois.to(feat.dtype),
+            _pair(output_size),
+            spatial_scale,
+            sampling_ratio,
+            pool_mode,
+            aligned,
+        )
     return roi_align_torch(feat, rois, output_size, spatial_scale, sampling_ratio, pool_mode, aligned)
 
 
@@ -274,13 +367,22 @@ class RoIAlign(nn.Module):
     dependency.
     """
 
-    def __init__(self, output_size: int | tuple[int, int], spatial_scale: float = 1.0, sampling_ratio: int = 0,
-                 pool_mode: str = "avg", aligned: bool = True, use_torchvision: bool = False,
-                 impl: str = "auto") -> None:
+    def __init__(
+        self,
+        output_size: int | tuple[int, int],
+        spatial_scale: float = 1.0,
+        sampling_ratio: int = 0,
+        pool_mode: str = "avg",
+        aligned: bool = True,
+        use_torchvision: bool = False,
+        impl: str = "auto",
+    ) -> None:
         super().__init__()
         if use_torchvision:
-            raise ValueError("RoIAlign use_torchvision=True is not supported (torchvision is not a dependency); "
-                             "use impl='torch' or 'mmcv'")
+            raise ValueError(
+                "RoIAlign use_torchvision=True is not supported (torchvision is not a dependency); "
+                "use impl='torch' or 'mmcv'"
+            )
         if pool_mode not in ("avg", "max"):
             raise ValueError(f"RoIAlign pool_mode={pool_mode!r} is not 'avg' or 'max'")
         if int(sampling_ratio) < 0:
@@ -295,10 +397,20 @@ class RoIAlign(nn.Module):
 
     def forward(self, feat: Tensor, rois: Tensor) -> Tensor:
         """``feat (B, C, H, W)``, ``rois (K, 5)`` input-image pixels -> ``(K, C, out_h, out_w)``."""
-        return roi_align(feat, rois, self.output_size, self.spatial_scale, self.sampling_ratio, self.pool_mode,
-                         self.aligned, self.impl)
+        return roi_align(
+            feat,
+            rois,
+            self.output_size,
+            self.spatial_scale,
+            self.sampling_ratio,
+            self.pool_mode,
+            self.aligned,
+            self.impl,
+        )
 
     def extra_repr(self) -> str:
-        return (f"output_size={self.output_size}, spatial_scale={self.spatial_scale}, "
-                f"sampling_ratio={self.sampling_ratio}, pool_mode={self.pool_mode!r}, aligned={self.aligned}, "
-                f"impl={self.impl!r}")
+        return (
+            f"output_size={self.output_size}, spatial_scale={self.spatial_scale}, "
+            f"sampling_ratio={self.sampling_ratio}, pool_mode={self.pool_mode!r}, aligned={self.aligned}, "
+            f"impl={self.impl!r}"
+        )

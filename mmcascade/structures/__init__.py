@@ -1,11 +1,23 @@
 """Boxes, masks and the per-image data sample."""
+
 from .bbox import bbox2roi, bbox_overlaps, box_area, clip_boxes, flip_boxes, scale_boxes, valid_box_mask
 from .coder import decode_deltas, encode_deltas
 from .det_data_sample import DetDataSample, SampleList
 from .masks import BitmapMasks, paste_masks, segm_to_bitmap
 
 __all__ = [
-    "bbox2roi", "bbox_overlaps", "box_area", "clip_boxes", "flip_boxes", "scale_boxes",
-    "valid_box_mask", "decode_deltas", "encode_deltas", "DetDataSample", "SampleList",
-    "BitmapMasks", "paste_masks", "segm_to_bitmap",
+    "bbox2roi",
+    "bbox_overlaps",
+    "box_area",
+    "clip_boxes",
+    "flip_boxes",
+    "scale_boxes",
+    "valid_box_mask",
+    "decode_deltas",
+    "encode_deltas",
+    "DetDataSample",
+    "SampleList",
+    "BitmapMasks",
+    "paste_masks",
+    "segm_to_bitmap",
 ]

@@ -1,6 +1,7 @@
 """Pure box operations. Boxes are ``(N, 4)`` float tensors, ``xyxy`` absolute pixels,
 with no "+1" in widths: ``w = x2 - x1``.
 """
+
 from collections.abc import Sequence
 
 import torch

@@ -5,6 +5,7 @@ The encoding of a target box ``g`` relative to a proposal ``p`` is
 normalised as ``(delta - means) / stds``. Decoding inverts it with the
 ``dw, dh`` clamped to ``|log(wh_ratio_clip)|`` so ``exp`` cannot overflow.
 """
+
 import math
 from collections.abc import Sequence
 
@@ -40,9 +41,7 @@ def encode_deltas(
     gh = g[..., 3] - g[..., 1]
     gx = (g[..., 0] + g[..., 2]) * 0.5
     gy = (g[..., 1] + g[..., 3]) * 0.5
-    deltas = torch.stack(
-        [(gx - px) / pw, (gy - py) / ph, torch.log(gw / pw), torch.log(gh / ph)], dim=-1
-    )
+    deltas = torch.stack([(gx - px) / pw, (gy - py) / ph, torch.log(gw / pw), torch.log(gh / ph)], dim=-1)
     return (deltas - deltas.new_tensor(means)) / deltas.new_tensor(stds)
 
 

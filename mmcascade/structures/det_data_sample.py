@@ -1,4 +1,5 @@
 """The per-image record that flows from the pipeline through the model to the metric."""
+
 from mmengine.structures import BaseDataElement, InstanceData
 
 
@@ -17,16 +18,16 @@ class DetDataSample(BaseDataElement):
         pred_instances: ``bboxes``, ``scores``, ``labels`` and optional ``masks (N, H, W) bool``.
     """
 
-    def _field(name: str, doc: str):  # noqa: N805 - a helper used at class creation
+    def _field(name: str, doc: str) -> property:  # noqa: N805 - a helper used at class creation
         private = f"_{name}"
 
-        def getter(self):
+        def getter(self: BaseDataElement) -> InstanceData:
             return getattr(self, private)
 
-        def setter(self, value: InstanceData) -> None:
+        def setter(self: BaseDataElement, value: InstanceData) -> None:
             self.set_field(value, private, dtype=InstanceData)
 
-        def deleter(self) -> None:
+        def deleter(self: BaseDataElement) -> None:
             delattr(self, private)
 
         return property(getter, setter, deleter, doc)

@@ -1,7 +1,9 @@
 """Instance masks: a bitmap container, polygon/RLE rasterisation, mask targets and pasting."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,7 +15,7 @@ from torch import Tensor
 from mmcascade.ops import roi_align
 
 
-def segm_to_bitmap(segm: list | dict, height: int, width: int) -> np.ndarray:
+def segm_to_bitmap(segm: list[list[float]] | dict[str, Any], height: int, width: int) -> np.ndarray:
     """Rasterise a COCO segmentation (polygons, RLE or uncompressed RLE) to ``(H, W)`` uint8."""
     if isinstance(segm, list):
         rles = mask_utils.frPyObjects(segm, height, width)
@@ -41,7 +43,7 @@ class BitmapMasks:
     def __len__(self) -> int:
         return self.masks.shape[0]
 
-    def __getitem__(self, index) -> BitmapMasks:
+    def __getitem__(self, index: Tensor | np.ndarray | slice | int) -> BitmapMasks:
         if isinstance(index, Tensor):
             index = index.cpu().numpy()
         picked = self.masks[index].reshape(-1, self.height, self.width)
@@ -73,7 +75,7 @@ class BitmapMasks:
         x1, x2 = max(0, min(x1, self.width)), max(0, min(x2, self.width))
         y1, y2 = max(0, min(y1, self.height)), max(0, min(y2, self.height))
         h, w = max(y2 - y1, 0), max(x2 - x1, 0)
-        return BitmapMasks(self.masks[:, y1:y1 + h, x1:x1 + w].reshape(len(self), h, w), h, w)
+        return BitmapMasks(self.masks[:, y1 : y1 + h, x1 : x1 + w].reshape(len(self), h, w), h, w)
 
     def get_bboxes(self) -> np.ndarray:
         """Tight ``(N, 4)`` float32 xyxy boxes of the masks (zeros for an empty mask)."""
@@ -118,9 +120,7 @@ class BitmapMasks:
         return (targets.squeeze(1) >= 0.5).float()
 
 
-def paste_masks(
-    mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5
-) -> Tensor:
+def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5) -> Tensor:
     """Paste per-box mask probabilities into full-image binary masks.
 
     Each mask is resampled (bilinear, ``grid_sample``) only inside its own box, so
@@ -151,9 +151,7 @@ def paste_masks(
     return out
 
 
-def _resample_in_box(
-    prob: Tensor, box: tuple[float, float, float, float], window: tuple[int, int, int, int]
-) -> Tensor:
+def _resample_in_box(prob: Tensor, box: tuple[float, float, float, float], window: tuple[int, int, int, int]) -> Tensor:
     """Sample ``prob`` (h, w) at the pixel centres of ``window`` mapped into ``box``."""
     x0, y0, x1, y1 = box
     xa, ya, xb, yb = window

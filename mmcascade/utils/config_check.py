@@ -1,5 +1,6 @@
 """Check every ``type=`` of a config against its registry before anything is built, so a typo
 fails in the first second with the key path and the nearest registered names, not an hour in."""
+
 import difflib
 from collections.abc import Iterator
 
@@ -11,25 +12,55 @@ from mmcascade.ops import mmcv_ops
 
 # Keys whose dict is built by a registry other than the one of the surrounding section.
 _KEY_REGISTRY = {
-    "init_cfg": WEIGHT_INITIALIZERS, "pipeline": R.TRANSFORMS, "dataset": R.DATASETS,
-    "batch_sampler": R.DATA_SAMPLERS, "vis_backends": R.VISBACKENDS,
+    "init_cfg": WEIGHT_INITIALIZERS,
+    "pipeline": R.TRANSFORMS,
+    "dataset": R.DATASETS,
+    "batch_sampler": R.DATA_SAMPLERS,
+    "vis_backends": R.VISBACKENDS,
 }
 # The same inside a model (its training components are task utilities).
 _MODEL_KEY_REGISTRY = dict(
-    _KEY_REGISTRY, assigner=R.TASK_UTILS, sampler=R.TASK_UTILS, bbox_coder=R.TASK_UTILS,
-    anchor_generator=R.TASK_UTILS, prior_generator=R.TASK_UTILS, iou_calculator=R.TASK_UTILS)
+    _KEY_REGISTRY,
+    assigner=R.TASK_UTILS,
+    sampler=R.TASK_UTILS,
+    bbox_coder=R.TASK_UTILS,
+    anchor_generator=R.TASK_UTILS,
+    prior_generator=R.TASK_UTILS,
+    iou_calculator=R.TASK_UTILS,
+)
 # Top-level sections and their registries.
 _SECTION_REGISTRY = {
-    "model": R.MODELS, "tta_model": R.MODELS, "train_pipeline": R.TRANSFORMS, "test_pipeline": R.TRANSFORMS,
-    "tta_pipeline": R.TRANSFORMS, "train_dataloader": R.DATA_SAMPLERS, "val_dataloader": R.DATA_SAMPLERS,
-    "test_dataloader": R.DATA_SAMPLERS, "val_evaluator": R.METRICS, "test_evaluator": R.METRICS,
-    "default_hooks": R.HOOKS, "custom_hooks": R.HOOKS, "visualizer": R.VISUALIZERS,
-    "param_scheduler": R.PARAM_SCHEDULERS, "optim_wrapper": R.OPTIM_WRAPPERS,
-    "train_cfg": R.LOOPS, "val_cfg": R.LOOPS, "test_cfg": R.LOOPS,
+    "model": R.MODELS,
+    "tta_model": R.MODELS,
+    "train_pipeline": R.TRANSFORMS,
+    "test_pipeline": R.TRANSFORMS,
+    "tta_pipeline": R.TRANSFORMS,
+    "train_dataloader": R.DATA_SAMPLERS,
+    "val_dataloader": R.DATA_SAMPLERS,
+    "test_dataloader": R.DATA_SAMPLERS,
+    "val_evaluator": R.METRICS,
+    "test_evaluator": R.METRICS,
+    "default_hooks": R.HOOKS,
+    "custom_hooks": R.HOOKS,
+    "visualizer": R.VISUALIZERS,
+    "param_scheduler": R.PARAM_SCHEDULERS,
+    "optim_wrapper": R.OPTIM_WRAPPERS,
+    "train_cfg": R.LOOPS,
+    "val_cfg": R.LOOPS,
+    "test_cfg": R.LOOPS,
 }
 # Keys whose ``type`` is not a registry name (ops looked up by attribute, NMS kinds, opaque cfgs).
-_SKIP_KEYS = {"nms", "roi_layer", "optimizer", "loss_scale", "data_preprocessor_cfg", "upsample_cfg",
-              "norm_cfg", "act_cfg", "conv_cfg"}
+_SKIP_KEYS = {
+    "nms",
+    "roi_layer",
+    "optimizer",
+    "loss_scale",
+    "data_preprocessor_cfg",
+    "upsample_cfg",
+    "norm_cfg",
+    "act_cfg",
+    "conv_cfg",
+}
 
 
 class UnknownTypeError(KeyError):
@@ -73,30 +104,83 @@ def check_config_types(cfg: Config) -> None:
             close = difflib.get_close_matches(name, _registered_names(reg), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise UnknownTypeError(
-                f"{path}.type = {name!r} is not registered in the '{reg.name}' registry "
-                f"(scope '{reg.scope}'){hint}")
+                f"{path}.type = {name!r} is not registered in the '{reg.name}' registry (scope '{reg.scope}'){hint}"
+            )
 
 
 # Top-level keys that the Runner or the tools read after the config is parsed. Other top-level
 # names in config files are variables, read only while the file is parsed.
-RUNTIME_KEYS = frozenset({
-    "model", "work_dir", "train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg",
-    "test_cfg", "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
-    "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "resume", "launcher", "env_cfg",
-    "log_processor", "log_level", "visualizer", "default_scope", "randomness", "experiment_name",
-    "model_wrapper_cfg", "find_unused_parameters", "compile", "activation_checkpointing",
-    "efficient_conv_bn_eval", "runner_type", "custom_imports", "tta_model", "tta_pipeline",
-    # read by mmcascade's tools: data_root re-points the paths built from it, classes sets heads and datasets
-    "data_root", "classes",
-})
+RUNTIME_KEYS = frozenset(
+    {
+        "model",
+        "work_dir",
+        "train_dataloader",
+        "val_dataloader",
+        "test_dataloader",
+        "train_cfg",
+        "val_cfg",
+        "test_cfg",
+        "auto_scale_lr",
+        "optim_wrapper",
+        "param_scheduler",
+        "val_evaluator",
+        "test_evaluator",
+        "default_hooks",
+        "custom_hooks",
+        "data_preprocessor",
+        "load_from",
+        "resume",
+        "launcher",
+        "env_cfg",
+        "log_processor",
+        "log_level",
+        "visualizer",
+        "default_scope",
+        "randomness",
+        "experiment_name",
+        "model_wrapper_cfg",
+        "find_unused_parameters",
+        "compile",
+        "activation_checkpointing",
+        "efficient_conv_bn_eval",
+        "runner_type",
+        "custom_imports",
+        "tta_model",
+        "tta_pipeline",
+        # read by mmcascade's tools: data_root re-points the paths built from it, classes sets heads and datasets
+        "data_root",
+        "classes",
+    }
+)
 
 
 # Variables MMDetection-style configs commonly define and use while they are parsed.
-CONFIG_VARIABLES = frozenset({
-    "train_pipeline", "test_pipeline", "val_pipeline", "dataset_type", "backend_args", "img_scale", "img_scales",
-    "tta_scales", "norm_cfg", "num_classes", "vis_backends", "metainfo", "max_epochs", "max_iters", "base_lr",
-    "batch_size", "num_workers", "image_size", "train_dataset", "val_dataset", "test_dataset", "mask_head",
-})
+CONFIG_VARIABLES = frozenset(
+    {
+        "train_pipeline",
+        "test_pipeline",
+        "val_pipeline",
+        "dataset_type",
+        "backend_args",
+        "img_scale",
+        "img_scales",
+        "tta_scales",
+        "norm_cfg",
+        "num_classes",
+        "vis_backends",
+        "metainfo",
+        "max_epochs",
+        "max_iters",
+        "base_lr",
+        "batch_size",
+        "num_workers",
+        "image_size",
+        "train_dataset",
+        "val_dataset",
+        "test_dataset",
+        "mask_head",
+    }
+)
 
 
 class UnusedConfigKeyError(KeyError):
@@ -131,12 +215,12 @@ def check_cfg_options(cfg: Config, cfg_options: dict | None) -> None:
         leaf = str(option).split(".")[-1]
         where = [k for k in _nested_keys({k: cfg[k] for k in RUNTIME_KEYS if k in cfg}) if k.endswith("." + leaf)]
         close = difflib.get_close_matches(top, sorted(RUNTIME_KEYS), n=1, cutoff=0.75)
-        hint = (f"; set {', '.join(where[:3])} instead" if where else
-                f"; did you mean {close[0]!r}?" if close else "")
+        hint = f"; set {', '.join(where[:3])} instead" if where else f"; did you mean {close[0]!r}?" if close else ""
         raise UnusedConfigKeyError(
             f"--cfg-options {option}: nothing reads the top-level key {top!r} after the config is parsed "
             f"(a config variable is substituted where it is used while the file is read, so changing "
-            f"it now would change nothing){hint}")
+            f"it now would change nothing){hint}"
+        )
 
 
 def check_top_level_typos(cfg: Config) -> None:

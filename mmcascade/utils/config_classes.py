@@ -9,6 +9,7 @@ A config that fine-tunes a zoo model on its own data names its classes once::
 and :func:`apply_classes` (run by every tool when it reads a config) sets ``num_classes`` of
 each stage's box and mask head and ``metainfo.classes`` of the train / val / test datasets.
 """
+
 from collections.abc import Iterator, Mapping, Sequence
 
 from mmengine.config import Config, ConfigDict
@@ -54,7 +55,8 @@ def check_heads_agree(heads: Sequence[tuple[str, int]]) -> int | None:
         raise ClassesMismatchError(
             f"the box and mask heads disagree on the number of classes: {listing}. Every stage "
             f"predicts the same classes; set them all (the top-level config key `classes = (...)` "
-            f"sets every head and dataset at once)")
+            f"sets every head and dataset at once)"
+        )
     return counts.pop() if counts else None
 
 
@@ -127,4 +129,5 @@ def check_config_classes(cfg: Mapping) -> None:
             raise ClassesMismatchError(
                 f"{key} declares {len(classes)} classes ({shown}), but the model's heads predict "
                 f"{expected} ({heads[0][0]}={expected}). Set `classes = (...)` at the top of the "
-                f"config to set the heads and every dataset at once, or set {key}.metainfo.classes")
+                f"config to set the heads and every dataset at once, or set {key}.metainfo.classes"
+            )

@@ -1,4 +1,5 @@
 """Config handling shared by the command-line tools."""
+
 import logging
 import os.path as osp
 
@@ -22,20 +23,22 @@ def rebase_data_root(node, old: str, new: str):
     if isinstance(node, tuple):
         return tuple(rebase_data_root(v, old, new) for v in node)
     if isinstance(node, str) and node.startswith(old):
-        rest = node[len(old):].lstrip("/")
+        rest = node[len(old) :].lstrip("/")
         return new if not rest else new.rstrip("/") + "/" + rest
     return node
 
 
-def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str | None = None,
-                     launcher: str = "none") -> Config:
+def load_tool_config(
+    config: str, cfg_options: dict | None = None, work_dir: str | None = None, launcher: str = "none"
+) -> Config:
     """Read ``config`` (a file, a shipped config's name or a model-zoo name: see
     :func:`mmcascade.zoo.manifest.find_config`), apply ``--cfg-options``, and set ``launcher`` and ``work_dir``
     (default ``./work_dirs/<config name>``, as MMDetection does).
 
     ``--cfg-options data_root=PATH`` re-points every path the config built from its own
     ``data_root`` (dataset roots, evaluator annotation files) at ``PATH``; a top-level
-    ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`).
+    ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`); an
+    MMDetection 3 config's ``default_scope='mmdet'`` is adopted (:func:`adopt_default_scope`).
     """
     from mmcascade.zoo.manifest import find_config
 
@@ -54,6 +57,7 @@ def load_tool_config(config: str, cfg_options: dict | None = None, work_dir: str
             if key != "data_root":
                 cfg[key] = rebase_data_root(cfg[key], old_root, new_root)
     apply_classes(cfg)
+    adopt_default_scope(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get("work_dir") is None:
@@ -74,39 +78,52 @@ def adopt_default_scope(cfg: Config) -> None:
         cfg.default_scope = "mmcascade"
         return
     if scope == "mmdet":
-        print_log("default_scope='mmdet' (an MMDetection 3 config): running it in the 'mmcascade' scope, "
-                  "which registers the same type names", logger="current", level=logging.WARNING)
+        print_log(
+            "default_scope='mmdet' (an MMDetection 3 config): running it in the 'mmcascade' scope, "
+            "which registers the same type names",
+            logger="current",
+            level=logging.WARNING,
+        )
         cfg.default_scope = "mmcascade"
         return
-    raise ValueError(f"default_scope={scope!r}: mmcascade runs configs in its own scope ('mmcascade') or "
-                     "MMDetection 3 configs ('mmdet'); set default_scope = 'mmcascade' in the config")
+    raise ValueError(
+        f"default_scope={scope!r}: mmcascade runs configs in its own scope ('mmcascade') or "
+        "MMDetection 3 configs ('mmdet'); set default_scope = 'mmcascade' in the config"
+    )
 
 
-def prepare_runtime_cfg(cfg: Config) -> Config:
-    """Check every ``type=`` against its registry, choose the distributed backend for this machine
-    (gloo without CUDA, started here when a launcher is used) and make sure the default scope is
-    ``mmcascade``. Modifies and returns ``cfg``."""
+def check_run_config(cfg: Config) -> None:
+    """Check a config before any work, without changing it or the process: top-level keys
+    (typos), every ``type=`` against its registry, and that heads and datasets agree on the
+    classes.
+
+    Raises:
+        KeyError / ValueError: naming the config key that is wrong and what it should be.
+    """
     from .config_check import check_config_types, check_top_level_typos
     from .config_classes import check_config_classes
 
-    adopt_default_scope(cfg)
     check_top_level_typos(cfg)
     check_config_types(cfg)
     check_config_classes(cfg)
+
+
+def setup_runtime(cfg: Config) -> Config:
+    """Prepare this process for running ``cfg``: the distributed backend for this machine (gloo
+    without CUDA; the process group is started here when a launcher is used on CPU), the
+    distributed timeout, and ``env_cfg.malloc_mmap_threshold``. Modifies and returns ``cfg``."""
+    from .dist_env import default_dist_timeout, setup_cpu_distributed
+
     env = cfg.setdefault("env_cfg", {})
     dist_cfg = env.setdefault("dist_cfg", {})
     if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":
         dist_cfg["backend"] = "gloo"
-    from .dist_env import default_dist_timeout
-
     dist_cfg.setdefault("timeout", default_dist_timeout())
     threshold = env.get("malloc_mmap_threshold")
     if threshold:
         from .memory import set_malloc_mmap_threshold
 
         set_malloc_mmap_threshold(threshold)
-    from .dist_env import setup_cpu_distributed
-
     setup_cpu_distributed(cfg)
     return cfg
 
@@ -123,20 +140,29 @@ def tta_settings(cfg: Config) -> tuple[dict, list]:
     if "tta_model" in cfg and "tta_pipeline" in cfg:
         return cfg.tta_model, cfg.tta_pipeline
     if "tta_model" in cfg or "tta_pipeline" in cfg:
-        raise ValueError("the config defines only one of tta_model and tta_pipeline; --tta needs both "
-                         "(or neither, for the default flip TTA)")
+        raise ValueError(
+            "the config defines only one of tta_model and tta_pipeline; --tta needs both "
+            "(or neither, for the default flip TTA)"
+        )
     steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
     resize = [i for i, s in enumerate(steps) if str(s.get("type", "")).split(".")[-1] in ("Resize", "RandomResize")]
     if not resize:
         raise ValueError("--tta: the test pipeline has no Resize step to build the flip TTA around")
     i = resize[0]
-    rest = steps[i + 1:]
+    rest = steps[i + 1 :]
     pack = rest[-1] if rest and str(rest[-1].get("type", "")).endswith("PackDetInputs") else None
     if pack is not None and "meta_keys" in pack:
         pack["meta_keys"] = tuple(dict.fromkeys((*pack["meta_keys"], "flip", "flip_direction")))
-    pipeline = steps[:i] + [dict(type="TestTimeAug", transforms=[
-        [steps[i]], [dict(type="RandomFlip", prob=1.0), dict(type="RandomFlip", prob=0.0)],
-        *[[s] for s in rest]])]
+    pipeline = steps[:i] + [
+        dict(
+            type="TestTimeAug",
+            transforms=[
+                [steps[i]],
+                [dict(type="RandomFlip", prob=1.0), dict(type="RandomFlip", prob=0.0)],
+                *[[s] for s in rest],
+            ],
+        )
+    ]
     rcnn = (cfg.model.get("test_cfg") or {}).get("rcnn") or {}
     nms = dict(rcnn.get("nms") or dict(type="nms", iou_threshold=0.5))
     model = dict(type="DetTTAModel", tta_cfg=dict(nms=nms, max_per_img=rcnn.get("max_per_img", 100)))

@@ -6,6 +6,7 @@ CUDA we start the process group ourselves with gloo, from torchrun's environment
 (``--launcher pytorch``) or Slurm's (``--launcher slurm``), and ask the Runner for DDP without
 device ids; with CUDA, mmengine's own path is used unchanged.
 """
+
 import datetime
 import os
 import subprocess
@@ -39,7 +40,8 @@ def name_hung_ranks() -> Iterator[None]:
             raise RuntimeError(
                 f"rank {rank} of {world}: a collective operation timed out (env_cfg.dist_cfg.timeout): "
                 f"another rank stopped answering (hung, stopped, killed or out of memory); ending this "
-                f"rank so the job does not hang. ({text.splitlines()[0][:300]})") from exc
+                f"rank so the job does not hang. ({text.splitlines()[0][:300]})"
+            ) from exc
         raise
 
 
@@ -51,8 +53,9 @@ def slurm_env_to_torch(port: int | None = None) -> None:
     os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", "0")
     if "MASTER_ADDR" not in os.environ:
         nodes = os.environ["SLURM_NODELIST"]
-        first = subprocess.run(["scontrol", "show", "hostname", nodes], capture_output=True, text=True,
-                               check=True).stdout.split()[0]
+        first = subprocess.run(
+            ["scontrol", "show", "hostname", nodes], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
         os.environ["MASTER_ADDR"] = first
     os.environ.setdefault("MASTER_PORT", str(port or 29500))
 

@@ -1,4 +1,5 @@
 """Process memory settings for CPU training."""
+
 import ctypes
 import ctypes.util
 import functools

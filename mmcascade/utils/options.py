@@ -1,4 +1,5 @@
 """Refuse config options a component does not implement, instead of dropping them."""
+
 import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,8 +34,9 @@ def check_extra_options(owner: str, extra: Mapping[str, Any], fixed: Mapping[str
             raise ValueError(f"{owner}: {name}={value!r} is not implemented; only {fixed[name]!r} is")
 
 
-def check_block_keys(owner: str, block: Mapping[str, Any] | None, known: Sequence[str],
-                     fixed: Mapping[str, Any] | None = None) -> None:
+def check_block_keys(
+    owner: str, block: Mapping[str, Any] | None, known: Sequence[str], fixed: Mapping[str, Any] | None = None
+) -> None:
     """A plain settings block (``train_cfg.rpn``, ``test_cfg.rcnn``...) holds only the keys its
     reader uses (``known``) and options implemented at one value (``fixed``).
 
@@ -58,8 +60,19 @@ def check_block_keys(owner: str, block: Mapping[str, Any] | None, known: Sequenc
 
 
 NMS_TYPES = ("nms", "soft_nms")
-NMS_KEYS = ("type", "iou_threshold", "class_agnostic", "split_thr", "offset", "score_threshold", "max_num",
-            "sigma", "min_score", "method", "impl")
+NMS_KEYS = (
+    "type",
+    "iou_threshold",
+    "class_agnostic",
+    "split_thr",
+    "offset",
+    "score_threshold",
+    "max_num",
+    "sigma",
+    "min_score",
+    "method",
+    "impl",
+)
 
 
 def check_nms_cfg(owner: str, nms: Mapping[str, Any] | None) -> None:

@@ -1,4 +1,5 @@
 """Import every registering module and make ``mmcascade`` the default scope."""
+
 import datetime
 import warnings
 

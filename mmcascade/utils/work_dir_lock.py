@@ -4,6 +4,7 @@ The lock belongs to the process, so it is released however the run ends (a finis
 exception, SIGKILL): a later ``--work-dir`` reuse or ``--resume`` just takes it. A second run
 started while the first holds it stops at once, naming the holder (pid, host, command, start).
 """
+
 import datetime
 import fcntl
 import os
@@ -47,12 +48,12 @@ def work_dir_lock(work_dir: str, what: str = "run") -> Iterator[None]:
             holder = handle.read().strip() or "another process"
             raise WorkDirLockedError(
                 f"{work_dir} is in use by {holder}. Two runs in one work dir would overwrite each "
-                f"other's checkpoints and logs: wait for it to end, or pass another --work-dir") from None
+                f"other's checkpoints and logs: wait for it to end, or pass another --work-dir"
+            ) from None
         handle.seek(0)
         handle.truncate()
         started = datetime.datetime.now().isoformat(timespec="seconds")
-        handle.write(f"{what} pid {os.getpid()} on host {socket.gethostname()} since {started}: "
-                     f"{' '.join(sys.argv)}\n")
+        handle.write(f"{what} pid {os.getpid()} on host {socket.gethostname()} since {started}: {' '.join(sys.argv)}\n")
         handle.flush()
         yield
     finally:

@@ -1,4 +1,5 @@
 """Draw ground truth and predictions (boxes, labels, scores, translucent masks) on an image."""
+
 import numpy as np
 from mmengine.visualization import Visualizer
 
@@ -17,11 +18,19 @@ class DetLocalVisualizer(Visualizer):
         line_width: box line width in pixels.
     """
 
-    def __init__(self, name: str = "visualizer", image: np.ndarray | None = None,
-                 vis_backends: list | None = None, save_dir: str | None = None, alpha: float = 0.5,
-                 line_width: float = 2, **kwargs) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(bbox_color=None, mask_color=None,
-                                                              text_color=(200, 200, 200)))
+    def __init__(
+        self,
+        name: str = "visualizer",
+        image: np.ndarray | None = None,
+        vis_backends: list | None = None,
+        save_dir: str | None = None,
+        alpha: float = 0.5,
+        line_width: float = 2,
+        **kwargs,
+    ) -> None:
+        check_extra_options(
+            type(self).__name__, kwargs, dict(bbox_color=None, mask_color=None, text_color=(200, 200, 200))
+        )
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
         self.alpha = alpha
         self.line_width = line_width
@@ -52,15 +61,28 @@ class DetLocalVisualizer(Visualizer):
             text = classes[label] if classes is not None and label < len(classes) else f"class {label}"
             if scores is not None:
                 text += f" {scores[i]:.2f}"
-            self.draw_texts(text, box[:2] + 1, colors="white", font_sizes=9,
-                            bboxes=[dict(facecolor=np.array(colors[i]) / 255, alpha=0.75, pad=0.5,
-                                         edgecolor="none")])
+            self.draw_texts(
+                text,
+                box[:2] + 1,
+                colors="white",
+                font_sizes=9,
+                bboxes=[dict(facecolor=np.array(colors[i]) / 255, alpha=0.75, pad=0.5, edgecolor="none")],
+            )
         return self.get_image()
 
-    def add_datasample(self, name: str, image: np.ndarray, data_sample: DetDataSample | None = None,
-                       draw_gt: bool = True, draw_pred: bool = True, show: bool = False,
-                       wait_time: float = 0, out_file: str | None = None, pred_score_thr: float = 0.3,
-                       step: int = 0) -> np.ndarray:
+    def add_datasample(
+        self,
+        name: str,
+        image: np.ndarray,
+        data_sample: DetDataSample | None = None,
+        draw_gt: bool = True,
+        draw_pred: bool = True,
+        show: bool = False,
+        wait_time: float = 0,
+        out_file: str | None = None,
+        pred_score_thr: float = 0.3,
+        step: int = 0,
+    ) -> np.ndarray:
         """Draw ground truth (left) and predictions (right) side by side; save to ``out_file``
         (BGR file via mmcv) or to the visualiser's backends."""
         import mmcv

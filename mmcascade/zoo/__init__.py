@@ -1,4 +1,5 @@
 """The model zoo: the manifest of published checkpoints and verified downloads."""
+
 from .download import DownloadError, cache_dir, cache_path, check_source, download, hash_prefix_from_name
 from .manifest import (
     LINK_STATUSES,
@@ -10,6 +11,18 @@ from .manifest import (
     load_manifest,
 )
 
-__all__ = ["LINK_STATUSES", "DownloadError", "ManifestError", "ZooEntry", "cache_dir", "cache_path",
-           "check_source", "download", "filter_entries", "find_config", "get_entry", "hash_prefix_from_name",
-           "load_manifest"]
+__all__ = [
+    "LINK_STATUSES",
+    "DownloadError",
+    "ManifestError",
+    "ZooEntry",
+    "cache_dir",
+    "cache_path",
+    "check_source",
+    "download",
+    "filter_entries",
+    "find_config",
+    "get_entry",
+    "hash_prefix_from_name",
+    "load_manifest",
+]

@@ -6,6 +6,7 @@ server's length; sha256 against the hash prefix embedded in OpenMMLab file names
 ``..._20200316-3dc56deb.pth``), and only then renamed into place atomically. A per-file lock
 serialises processes that download the same file at once.
 """
+
 import fcntl
 import hashlib
 import http.client
@@ -65,7 +66,8 @@ def check_source(url: str, allow_http: bool = False) -> None:
             return
         raise DownloadError(
             f"{url}: refused: plain http to a remote host can be tampered with on the way; use "
-            f"https (OpenMMLab's host serves it), or opt in with --allow-http / allow_http=True")
+            f"https (OpenMMLab's host serves it), or opt in with --allow-http / allow_http=True"
+        )
     raise DownloadError(f"{url}: unsupported scheme {parsed.scheme!r} (https, file or loopback http)")
 
 
@@ -103,8 +105,9 @@ def verify_hash(path: Path, prefix: str | None, label: str) -> None:
         return
     actual = sha256_of(path)
     if not actual.startswith(prefix):
-        raise DownloadError(f"{label}: sha256 {actual[:16]}... does not start with {prefix!r} "
-                            f"(corrupted or a different file)")
+        raise DownloadError(
+            f"{label}: sha256 {actual[:16]}... does not start with {prefix!r} (corrupted or a different file)"
+        )
 
 
 @contextmanager
@@ -160,9 +163,12 @@ def _fetch_into(url: str, part: Path, progress: bool, timeout: float, allow_http
         if offset and resp.status != 206:  # the server ignored Range: start over
             offset = 0
         total = _total_from_headers(resp, offset)
-        with open(part, "ab" if offset else "wb") as out, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
-                desc=part.name[:-5][-40:]) as bar:
+        with (
+            open(part, "ab" if offset else "wb") as out,
+            tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, disable=not progress, desc=part.name[:-5][-40:]
+            ) as bar,
+        ):
             for block in iter(lambda: resp.read(CHUNK), b""):
                 out.write(block)
                 bar.update(len(block))
@@ -175,8 +181,9 @@ class _ShortTransferError(Exception):
     """The server closed the connection before sending the announced length."""
 
 
-def _fetch_with_retries(url: str, part: Path, progress: bool, timeout: float, retries: int,
-                        allow_http: bool = False) -> int | None:
+def _fetch_with_retries(
+    url: str, part: Path, progress: bool, timeout: float, retries: int, allow_http: bool = False
+) -> int | None:
     """Fetch, resuming after dropped connections and short transfers up to ``retries`` times."""
     for attempt in range(retries + 1):
         try:
@@ -192,15 +199,26 @@ def _fetch_with_retries(url: str, part: Path, progress: bool, timeout: float, re
             error = exc
         if attempt == retries:
             have = part.stat().st_size if part.exists() else 0
-            raise DownloadError(f"{url}: interrupted after {retries + 1} attempt(s) ({error}); "
-                                f"{have} bytes kept in {part}, run again to resume") from error
-        time.sleep(min(0.2 * 2.0 ** attempt, 5.0))
+            raise DownloadError(
+                f"{url}: interrupted after {retries + 1} attempt(s) ({error}); "
+                f"{have} bytes kept in {part}, run again to resume"
+            ) from error
+        time.sleep(min(0.2 * 2.0**attempt, 5.0))
     raise AssertionError("unreachable")
 
 
-def download(url: str, dest: Path | None = None, hash_prefix: str | None = None, *,
-             mirror: str | None = None, offline: bool | None = None, allow_http: bool = False, progress: bool = True,
-             retries: int = 3, timeout: float = 60.0) -> Path:
+def download(
+    url: str,
+    dest: Path | None = None,
+    hash_prefix: str | None = None,
+    *,
+    mirror: str | None = None,
+    offline: bool | None = None,
+    allow_http: bool = False,
+    progress: bool = True,
+    retries: int = 3,
+    timeout: float = 60.0,
+) -> Path:
     """Return a verified local copy of ``url`` (downloading it if the cache lacks it).
 
     Args:

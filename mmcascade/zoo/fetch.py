@@ -1,4 +1,5 @@
 """Fetch a model-zoo entry's files (checkpoint, log) with its link status respected."""
+
 import os
 from pathlib import Path
 
@@ -11,8 +12,9 @@ def _zoo_mirror(mirror: str | None) -> str | None:
     return mirror or os.environ.get("MMCASCADE_MIRROR")
 
 
-def checkpoint_of(entry: ZooEntry, *, accept_link_note: bool = False, mirror: str | None = None,
-                  **download_kwargs) -> Path:
+def checkpoint_of(
+    entry: ZooEntry, *, accept_link_note: bool = False, mirror: str | None = None, **download_kwargs
+) -> Path:
     """Download (or find in the cache) the checkpoint of ``entry``, verified.
 
     Raises:
@@ -23,9 +25,9 @@ def checkpoint_of(entry: ZooEntry, *, accept_link_note: bool = False, mirror: st
         raise DownloadError(
             f"{entry.name}: refused: {entry.note} Downloading it would give you weights of a "
             f"different model than the row's; pass --accept-link-note (accept_link_note=True) "
-            f"to fetch the linked file anyway.")
-    return download(entry.checkpoint_url, hash_prefix=entry.hash_prefix, mirror=_zoo_mirror(mirror),
-                    **download_kwargs)
+            f"to fetch the linked file anyway."
+        )
+    return download(entry.checkpoint_url, hash_prefix=entry.hash_prefix, mirror=_zoo_mirror(mirror), **download_kwargs)
 
 
 def log_of(entry: ZooEntry, *, mirror: str | None = None, **download_kwargs) -> Path:

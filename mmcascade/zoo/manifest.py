@@ -1,5 +1,6 @@
 """The model-zoo manifest (``model_zoo/manifest.yaml``): one typed entry per row of the two
 published tables, each tied to a config of this repository."""
+
 import os
 import re
 from dataclasses import dataclass, fields
@@ -43,6 +44,7 @@ def find_config(name: str | os.PathLike) -> Path:
     except ManifestError:
         pass
     import difflib
+
     names = sorted({p.stem for p in configs.rglob("*.py") if "_base_" not in p.parts})
     close = difflib.get_close_matches(stem, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `mmcascade configs` lists them"
@@ -71,20 +73,20 @@ class ZooEntry:
     """One model-zoo row. Metrics are COCO AP in percent; ``None`` where the table gives none."""
 
     name: str
-    config: str                 # path relative to the repository root (or mmcascade/.mim/)
-    source: str                 # 'openmmlab-v2.0', 'openmmlab-v2.0-ms3x' or 'detectron-cascade'
-    table: str                  # the table of the source page the row comes from
-    detector: str               # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
-    task: str                   # one of TASKS
-    backbone: str               # as printed in the table, e.g. 'R-50-FPN'
-    style: str                  # 'pytorch' or 'caffe'
-    schedule: str               # '1x', '20e', '3x' (multi-scale), 's1x'
+    config: str  # path relative to the repository root (or mmcascade/.mim/)
+    source: str  # 'openmmlab-v2.0', 'openmmlab-v2.0-ms3x' or 'detectron-cascade'
+    table: str  # the table of the source page the row comes from
+    detector: str  # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
+    task: str  # one of TASKS
+    backbone: str  # as printed in the table, e.g. 'R-50-FPN'
+    style: str  # 'pytorch' or 'caffe'
+    schedule: str  # '1x', '20e', '3x' (multi-scale), 's1x'
     images_per_gpu: int
     test_time_augmentation: bool
     eval_set: str
     checkpoint_url: str
-    checkpoint_format: str      # 'pytorch' (.pth) or 'caffe2-pkl' (Detectron pickle)
-    link_status: str            # one of LINK_STATUSES
+    checkpoint_format: str  # 'pytorch' (.pth) or 'caffe2-pkl' (Detectron pickle)
+    link_status: str  # one of LINK_STATUSES
     hash_prefix: str | None = None  # sha256 prefix embedded in the file name
     memory_gb: float | None = None
     inference_fps: float | None = None
@@ -120,9 +122,12 @@ def _validate(entry: ZooEntry, where: str) -> None:
         raise ManifestError(f"{where}: link_status {entry.link_status!r} needs a 'note' saying why")
     prefix = entry.hash_prefix
     if prefix is not None and not (
-            isinstance(prefix, str) and len(prefix) >= 6 and all(c in "0123456789abcdef" for c in prefix)):
-        raise ManifestError(f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix "
-                            f"(quote it in YAML when it is all digits)")
+        isinstance(prefix, str) and len(prefix) >= 6 and all(c in "0123456789abcdef" for c in prefix)
+    ):
+        raise ManifestError(
+            f"{where}: hash_prefix {entry.hash_prefix!r} is not a lowercase hex prefix "
+            f"(quote it in YAML when it is all digits)"
+        )
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ZooEntry]:
@@ -157,8 +162,12 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ZooEntry]:
     return entries
 
 
-_V3_DETECTORS = (("cascade_mask_rcnn", "cascade-mask-rcnn"), ("cascade_rcnn", "cascade-rcnn"),
-                 ("faster_rcnn", "faster-rcnn"), ("mask_rcnn", "mask-rcnn"))
+_V3_DETECTORS = (
+    ("cascade_mask_rcnn", "cascade-mask-rcnn"),
+    ("cascade_rcnn", "cascade-rcnn"),
+    ("faster_rcnn", "faster-rcnn"),
+    ("mask_rcnn", "mask-rcnn"),
+)
 
 
 def v3_name(name: str) -> str:
@@ -168,7 +177,7 @@ def v3_name(name: str) -> str:
     ``ms-3x`` for the multi-scale schedule (``..._fpn_mstrain_3x_coco`` -> ``..._fpn_ms-3x_coco``)."""
     for old, new in _V3_DETECTORS:
         if name.startswith(old + "_"):
-            name = new + name[len(old):]
+            name = new + name[len(old) :]
             break
     name = name.replace("_mstrain_3x_", "_ms-3x_")
     name = re.sub(r"_(r\d+)_caffe_", r"_\1-caffe_", name)
@@ -186,13 +195,19 @@ def get_entry(name: str, manifest: dict[str, ZooEntry] | None = None) -> ZooEntr
     if key in aliases:
         return manifest[aliases[key]]
     import difflib
+
     close = difflib.get_close_matches(key, list(manifest), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ManifestError(f"{name!r} is not a model-zoo name{hint} (see `tools/model_zoo.py list`)")
 
 
-def filter_entries(entries: dict[str, ZooEntry], backbone: str | None = None, task: str | None = None,
-                   schedule: str | None = None, source: str | None = None) -> list[ZooEntry]:
+def filter_entries(
+    entries: dict[str, ZooEntry],
+    backbone: str | None = None,
+    task: str | None = None,
+    schedule: str | None = None,
+    source: str | None = None,
+) -> list[ZooEntry]:
     """Entries whose backbone contains ``backbone`` (case-insensitive) and whose task,
     schedule and source equal the given ones."""
     out = []

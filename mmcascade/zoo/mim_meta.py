@@ -1,6 +1,7 @@
 """OpenMMLab model-index metadata (``model-index.yml`` and one ``metafile.yml`` per config folder),
 generated from the manifest, so that ``mim search / download mmcascade`` and mmengine's
 ``mmcascade::`` config prefix read the same rows as the model zoo."""
+
 from __future__ import annotations
 
 import re
@@ -12,12 +13,17 @@ import yaml
 from .manifest import ZooEntry, v3_name
 
 PAPERS = {
-    "openmmlab-v2.0": dict(URL="https://arxiv.org/abs/1906.09756",
-                           Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation"),
-    "openmmlab-v2.0-ms3x": dict(URL="https://arxiv.org/abs/1906.09756",
-                                Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation"),
-    "detectron-cascade": dict(URL="https://arxiv.org/abs/1712.00726",
-                              Title="Cascade R-CNN: Delving into High Quality Object Detection"),
+    "openmmlab-v2.0": dict(
+        URL="https://arxiv.org/abs/1906.09756",
+        Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation",
+    ),
+    "openmmlab-v2.0-ms3x": dict(
+        URL="https://arxiv.org/abs/1906.09756",
+        Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation",
+    ),
+    "detectron-cascade": dict(
+        URL="https://arxiv.org/abs/1712.00726", Title="Cascade R-CNN: Delving into High Quality Object Detection"
+    ),
 }
 HEADER = "# Generated from model_zoo/manifest.yaml by `python tools/model_zoo.py readme`; do not edit by hand.\n"
 
@@ -44,8 +50,15 @@ def _model(entry: ZooEntry) -> dict:
         results.append(dict(Task="Object Detection", Dataset="COCO", Metrics={"box AP": entry.box_ap}))
     if entry.mask_ap is not None:
         results.append(dict(Task="Instance Segmentation", Dataset="COCO", Metrics={"mask AP": entry.mask_ap}))
-    model = {"Name": entry.name, "Alias": [v3_name(entry.name)], "In Collection": entry.detector,
-             "Config": entry.config, "Metadata": metadata, "Results": results, "Weights": entry.checkpoint_url}
+    model = {
+        "Name": entry.name,
+        "Alias": [v3_name(entry.name)],
+        "In Collection": entry.detector,
+        "Config": entry.config,
+        "Metadata": metadata,
+        "Results": results,
+        "Weights": entry.checkpoint_url,
+    }
     if entry.note:
         model["Notes"] = entry.note
     return model
@@ -61,9 +74,14 @@ def metafiles(entries: list[ZooEntry]) -> dict[str, str]:
         collections = []
         for detector in dict.fromkeys(e.detector for e in rows):
             source = next(e.source for e in rows if e.detector == detector)
-            collections.append({"Name": detector, "Metadata": {"Training Data": "COCO"},
-                                "Paper": dict(PAPERS.get(source, PAPERS["openmmlab-v2.0"])),
-                                "README": "model_zoo/README.md"})
+            collections.append(
+                {
+                    "Name": detector,
+                    "Metadata": {"Training Data": "COCO"},
+                    "Paper": dict(PAPERS.get(source, PAPERS["openmmlab-v2.0"])),
+                    "README": "model_zoo/README.md",
+                }
+            )
         doc = {"Collections": collections, "Models": [_model(e) for e in rows]}
         files[f"{folder}/metafile.yml"] = HEADER + yaml.safe_dump(doc, sort_keys=False, width=200)
     index = {"Import": [path for path in sorted(files)]}

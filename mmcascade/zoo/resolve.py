@@ -3,6 +3,7 @@ model-zoo name. ``tools/test.py``, ``init_detector``, the demos and mmengine's o
 (``load_from``, ``init_cfg=dict(type='Pretrained', checkpoint=...)``, ``torchvision://``,
 ``open-mmlab://``) all end here, so they share one cache, the manifest's hash check, resumable
 downloads and ``weights_only`` loading."""
+
 from pathlib import Path
 
 from .download import DownloadError, download, is_url
@@ -55,15 +56,23 @@ def resolve_checkpoint(checkpoint: str | Path, purpose: str = "checkpoint", **do
             return checkpoint_of(entry, **download_kwargs)
         except DownloadError as exc:
             raise DownloadError(_no_network_hint(entry.checkpoint_url, purpose, exc)) from exc
-    raise FileNotFoundError(f"{purpose} {text!r} is not a file, an http(s) URL or a model-zoo name "
-                            f"(`python tools/model_zoo.py list` shows the names)")
+    raise FileNotFoundError(
+        f"{purpose} {text!r} is not a file, an http(s) URL or a model-zoo name "
+        f"(`python tools/model_zoo.py list` shows the names)"
+    )
 
 
 def _no_network_hint(url: str, purpose: str, exc: Exception) -> str:
     from .download import cache_path
 
-    return (f"could not get the {purpose}: {exc}\n"
-            f"Without network access: download the file elsewhere and put it at {cache_path(url)} "
-            f"(the cache, $MMCASCADE_CACHE), or give a local path instead"
-            + (". For ImageNet backbone weights you can also start from random weights with "
-               "--cfg-options model.backbone.init_cfg=None" if "init_cfg" in purpose else "."))
+    return (
+        f"could not get the {purpose}: {exc}\n"
+        f"Without network access: download the file elsewhere and put it at {cache_path(url)} "
+        f"(the cache, $MMCASCADE_CACHE), or give a local path instead"
+        + (
+            ". For ImageNet backbone weights you can also start from random weights with "
+            "--cfg-options model.backbone.init_cfg=None"
+            if "init_cfg" in purpose
+            else "."
+        )
+    )

@@ -1,5 +1,6 @@
 """Render manifest entries: a terminal table for ``model_zoo.py list`` and the Markdown of
 ``model_zoo/README.md``."""
+
 from terminaltables import AsciiTable
 
 from .manifest import ZooEntry
@@ -19,8 +20,9 @@ def list_table(entries: list[ZooEntry]) -> str:
     """A terminaltables table of ``entries``: name, detector, backbone, schedule, APs, link."""
     rows = [["name", "detector", "backbone", "style", "schd", "box AP", "mask AP", "link"]]
     for e in entries:
-        rows.append([e.name, e.detector, e.backbone, e.style, e.schedule, _fmt(e.box_ap),
-                     _fmt(e.mask_ap), e.link_status])
+        rows.append(
+            [e.name, e.detector, e.backbone, e.style, e.schedule, _fmt(e.box_ap), _fmt(e.mask_ap), e.link_status]
+        )
     table = AsciiTable(rows, title=f" {len(entries)} model(s) ")
     table.inner_footing_row_border = False
     return table.table
@@ -34,24 +36,47 @@ def show_text(entry: ZooEntry) -> str:
 
 def _md_row(e: ZooEntry) -> str:
     links = [f"[model]({e.checkpoint_url})"]
-    links += [f"[{label}]({url})" for label, url in (("log", e.log_url), ("boxes", e.boxes_url),
-                                                     ("masks", e.masks_url)) if url]
+    links += [
+        f"[{label}]({url})"
+        for label, url in (("log", e.log_url), ("boxes", e.boxes_url), ("masks", e.masks_url))
+        if url
+    ]
     flag = "" if e.link_status == "as-published" else f" ({e.link_status}¹)"
-    cells = [f"`{e.name}`", e.detector, e.backbone, e.style, e.schedule, str(e.images_per_gpu),
-             _fmt(e.memory_gb), _fmt(e.inference_fps), _fmt(e.box_ap), _fmt(e.box_ap50), _fmt(e.box_ap75),
-             _fmt(e.mask_ap), _fmt(e.mask_ap50), _fmt(e.mask_ap75), " \\| ".join(links) + flag,
-             f"[config](../{e.config})"]
+    cells = [
+        f"`{e.name}`",
+        e.detector,
+        e.backbone,
+        e.style,
+        e.schedule,
+        str(e.images_per_gpu),
+        _fmt(e.memory_gb),
+        _fmt(e.inference_fps),
+        _fmt(e.box_ap),
+        _fmt(e.box_ap50),
+        _fmt(e.box_ap75),
+        _fmt(e.mask_ap),
+        _fmt(e.mask_ap50),
+        _fmt(e.mask_ap75),
+        " \\| ".join(links) + flag,
+        f"[config](../{e.config})",
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
 def readme_markdown(entries: list[ZooEntry]) -> str:
     """The text of ``model_zoo/README.md``."""
-    out = ["# Model zoo", "",
-           "Generated from `manifest.yaml` by `python tools/model_zoo.py readme`; do not edit by hand.",
-           "Metrics are COCO AP (%) as published. `tools/model_zoo.py download NAME` fetches and",
-           "verifies a checkpoint; `init_detector(NAME, NAME)` builds and loads it.", ""]
-    header = ("| name | detector | backbone | style | schd | im/gpu | mem (GB) | fps | box AP | AP50 | AP75 "
-              "| mask AP | AP50 | AP75 | download | config |")
+    out = [
+        "# Model zoo",
+        "",
+        "Generated from `manifest.yaml` by `python tools/model_zoo.py readme`; do not edit by hand.",
+        "Metrics are COCO AP (%) as published. `tools/model_zoo.py download NAME` fetches and",
+        "verifies a checkpoint; `init_detector(NAME, NAME)` builds and loads it.",
+        "",
+    ]
+    header = (
+        "| name | detector | backbone | style | schd | im/gpu | mem (GB) | fps | box AP | AP50 | AP75 "
+        "| mask AP | AP50 | AP75 | download | config |"
+    )
     for source, title in _SOURCES.items():
         rows = [e for e in entries if e.source == source]
         out += [f"## {title}", "", header, "|" + "---|" * 16]

@@ -1,4 +1,5 @@
 """Batches of images with the same orientation, so padding wastes little."""
+
 from collections.abc import Iterator
 
 from torch.utils.data import BatchSampler, Sampler
@@ -33,7 +34,7 @@ class AspectRatioBatchSampler(BatchSampler):
                 bucket.clear()
         left = buckets[0] + buckets[1]
         while left:
-            batch, left = left[: self.batch_size], left[self.batch_size:]
+            batch, left = left[: self.batch_size], left[self.batch_size :]
             if len(batch) == self.batch_size or not self.drop_last:
                 yield batch
 

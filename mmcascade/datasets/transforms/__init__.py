@@ -3,6 +3,20 @@ from .formatting import PackDetInputs
 from .loading import LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray
 from .transforms import Pad, RandomFlip, RandomResize, Resize, flip_results
 
-__all__ = ["FilterAnnotations", "PhotoMetricDistortion", "RandomApply", "RandomChoice", "RandomChoiceResize",
-           "RandomCrop", "PackDetInputs", "LoadAnnotations", "LoadImageFromFile", "LoadImageFromNDArray", "Pad",
-           "RandomFlip", "RandomResize", "Resize", "flip_results"]
+__all__ = [
+    "FilterAnnotations",
+    "PhotoMetricDistortion",
+    "RandomApply",
+    "RandomChoice",
+    "RandomChoiceResize",
+    "RandomCrop",
+    "PackDetInputs",
+    "LoadAnnotations",
+    "LoadImageFromFile",
+    "LoadImageFromNDArray",
+    "Pad",
+    "RandomFlip",
+    "RandomResize",
+    "Resize",
+    "flip_results",
+]

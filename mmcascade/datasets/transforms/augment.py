@@ -1,5 +1,6 @@
 """Training augmentations under MMDetection's names: colour distortion, random crop, annotation
 filtering, and random choice / application of other transforms."""
+
 import random
 from collections.abc import Sequence
 
@@ -32,8 +33,13 @@ class PhotoMetricDistortion(BaseTransform):
     unchanged.
     """
 
-    def __init__(self, brightness_delta: int = 32, contrast_range: Sequence[float] = (0.5, 1.5),
-                 saturation_range: Sequence[float] = (0.5, 1.5), hue_delta: int = 18) -> None:
+    def __init__(
+        self,
+        brightness_delta: int = 32,
+        contrast_range: Sequence[float] = (0.5, 1.5),
+        saturation_range: Sequence[float] = (0.5, 1.5),
+        hue_delta: int = 18,
+    ) -> None:
         self.brightness_delta = brightness_delta
         self.contrast_range = tuple(contrast_range)
         self.saturation_range = tuple(saturation_range)
@@ -44,8 +50,9 @@ class PhotoMetricDistortion(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results["img"].astype(np.float32)
         if img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"PhotoMetricDistortion needs a 3-channel BGR image, got shape {img.shape} "
-                             f"({results.get('img_path')})")
+            raise ValueError(
+                f"PhotoMetricDistortion needs a 3-channel BGR image, got shape {img.shape} ({results.get('img_path')})"
+            )
         coin = lambda: random.random() < 0.5  # noqa: E731
         contrast_first = coin()
         if coin():
@@ -85,8 +92,14 @@ class RandomCrop(BaseTransform):
         bbox_clip_border: clip boxes to the crop (boxes are kept when they overlap it).
     """
 
-    def __init__(self, crop_size: Sequence, crop_type: str = "absolute", allow_negative_crop: bool = False,
-                 recompute_bbox: bool = False, bbox_clip_border: bool = True) -> None:
+    def __init__(
+        self,
+        crop_size: Sequence,
+        crop_type: str = "absolute",
+        allow_negative_crop: bool = False,
+        recompute_bbox: bool = False,
+        bbox_clip_border: bool = True,
+    ) -> None:
         if crop_type not in CROP_TYPES:
             raise ValueError(f"RandomCrop: crop_type must be one of {CROP_TYPES}, got {crop_type!r}")
         size = tuple(crop_size)
@@ -122,15 +135,21 @@ class RandomCrop(BaseTransform):
         crop_h, crop_w = self._crop_hw(h, w)
         y1, x1 = random.randint(0, h - crop_h), random.randint(0, w - crop_w)
         window = np.array([x1, y1, x1 + crop_w, y1 + crop_h])
-        results["img"] = img[y1:y1 + crop_h, x1:x1 + crop_w]
+        results["img"] = img[y1 : y1 + crop_h, x1 : x1 + crop_w]
         results["img_shape"] = (crop_h, crop_w)
         if "gt_bboxes" in results:
             boxes = results["gt_bboxes"] - np.array([x1, y1, x1, y1], dtype=np.float32)
             if self.bbox_clip_border:
                 boxes[:, 0::2] = boxes[:, 0::2].clip(0, crop_w)
                 boxes[:, 1::2] = boxes[:, 1::2].clip(0, crop_h)
-            inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & (boxes[:, 0] < crop_w) & \
-                (boxes[:, 1] < crop_h) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+            inside = (
+                (boxes[:, 2] > boxes[:, 0])
+                & (boxes[:, 3] > boxes[:, 1])
+                & (boxes[:, 0] < crop_w)
+                & (boxes[:, 1] < crop_h)
+                & (boxes[:, 2] > 0)
+                & (boxes[:, 3] > 0)
+            )
             if not inside.any() and not self.allow_negative_crop:
                 return None
             keep = np.flatnonzero(inside)
@@ -155,8 +174,14 @@ class FilterAnnotations(BaseTransform):
     pixels (``by_mask``). With ``keep_empty=False`` an image left without ground truth is
     skipped (the dataset draws another)."""
 
-    def __init__(self, min_gt_bbox_wh: Sequence[float] = (1.0, 1.0), min_gt_mask_area: int = 1,
-                 by_box: bool = True, by_mask: bool = False, keep_empty: bool = True) -> None:
+    def __init__(
+        self,
+        min_gt_bbox_wh: Sequence[float] = (1.0, 1.0),
+        min_gt_mask_area: int = 1,
+        by_box: bool = True,
+        by_mask: bool = False,
+        keep_empty: bool = True,
+    ) -> None:
         if not (by_box or by_mask):
             raise ValueError("FilterAnnotations: at least one of by_box and by_mask must be True")
         self.min_gt_bbox_wh = tuple(min_gt_bbox_wh)
@@ -171,12 +196,15 @@ class FilterAnnotations(BaseTransform):
         boxes = results["gt_bboxes"]
         keep = np.ones(len(boxes), dtype=bool)
         if self.by_box:
-            keep &= (boxes[:, 2] - boxes[:, 0] > self.min_gt_bbox_wh[0]) & \
-                (boxes[:, 3] - boxes[:, 1] > self.min_gt_bbox_wh[1])
+            keep &= (boxes[:, 2] - boxes[:, 0] > self.min_gt_bbox_wh[0]) & (
+                boxes[:, 3] - boxes[:, 1] > self.min_gt_bbox_wh[1]
+            )
         if self.by_mask:
             if "gt_masks" not in results:
-                raise KeyError(f"FilterAnnotations(by_mask=True) needs masks: load them with "
-                               f"LoadAnnotations(with_mask=True) ({results.get('img_path')})")
+                raise KeyError(
+                    f"FilterAnnotations(by_mask=True) needs masks: load them with "
+                    f"LoadAnnotations(with_mask=True) ({results.get('img_path')})"
+                )
             keep &= results["gt_masks"].areas() >= self.min_gt_mask_area
         if not keep.any() and not self.keep_empty:
             return None

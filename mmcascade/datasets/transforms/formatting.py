@@ -1,4 +1,5 @@
 """Pack a pipeline's results into ``inputs`` (CHW uint8 tensor) and a :class:`DetDataSample`."""
+
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -7,8 +8,7 @@ from mmengine.structures import InstanceData
 from mmcascade.registry import TRANSFORMS
 from mmcascade.structures import DetDataSample
 
-DEFAULT_META_KEYS = ("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "flip",
-                     "flip_direction")
+DEFAULT_META_KEYS = ("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "flip", "flip_direction")
 
 
 @TRANSFORMS.register_module()

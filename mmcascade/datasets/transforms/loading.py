@@ -1,4 +1,5 @@
 """Load images and annotations into the pipeline's results dict."""
+
 import warnings
 
 import numpy as np
@@ -43,12 +44,17 @@ def check_size_against_annotation(results: dict) -> None:
     h, w = results["img"].shape[:2]
     if (h, w) != (int(results["height"]), int(results["width"])):
         rotated = (h, w) == (int(results["width"]), int(results["height"]))
-        cause = ("the file is probably rotated by its EXIF orientation tag: load it with "
-                 "LoadImageFromFile(color_type='color_ignore_orientation'), or fix the annotation"
-                 if rotated else "the annotation file describes another image (or the image was resized)")
-        raise ValueError(f"{results.get('img_path')} (image id {results.get('img_id')}): decoded as "
-                         f"{h}x{w} (height x width) but the annotation file says "
-                         f"{results['height']}x{results['width']}; {cause}")
+        cause = (
+            "the file is probably rotated by its EXIF orientation tag: load it with "
+            "LoadImageFromFile(color_type='color_ignore_orientation'), or fix the annotation"
+            if rotated
+            else "the annotation file describes another image (or the image was resized)"
+        )
+        raise ValueError(
+            f"{results.get('img_path')} (image id {results.get('img_id')}): decoded as "
+            f"{h}x{w} (height x width) but the annotation file says "
+            f"{results['height']}x{results['width']}; {cause}"
+        )
 
 
 @TRANSFORMS.register_module()
@@ -83,10 +89,20 @@ class LoadAnnotations(BaseTransform):
         MMDetection's ``with_seg``, ``box_type``... are accepted at their defaults only.
     """
 
-    def __init__(self, with_bbox: bool = True, with_label: bool = True, with_mask: bool = False,
-                 poly2mask: bool = True, backend_args: dict | None = None, **kwargs) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(
-            with_seg=False, box_type="hbox", reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"))
+    def __init__(
+        self,
+        with_bbox: bool = True,
+        with_label: bool = True,
+        with_mask: bool = False,
+        poly2mask: bool = True,
+        backend_args: dict | None = None,
+        **kwargs,
+    ) -> None:
+        check_extra_options(
+            type(self).__name__,
+            kwargs,
+            dict(with_seg=False, box_type="hbox", reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"),
+        )
         self.backend_args = backend_args  # no file is read here: annotations come from the dataset
         if with_mask and not poly2mask:
             raise ValueError("only bitmap masks are supported: poly2mask must be True")
@@ -112,8 +128,7 @@ class LoadAnnotations(BaseTransform):
     def _to_bitmap(instance: dict, h: int, w: int, results: dict) -> np.ndarray:
         segm = instance.get("mask")
         if segm is None or (isinstance(segm, list) and not segm):
-            warnings.warn(f"{results.get('img_path')}: an instance has no mask; using an empty one",
-                          stacklevel=3)
+            warnings.warn(f"{results.get('img_path')}: an instance has no mask; using an empty one", stacklevel=3)
             return np.zeros((h, w), dtype=np.uint8)
         if isinstance(segm, list):
             segm = [p for p in segm if len(p) >= 6 and len(p) % 2 == 0]
@@ -122,5 +137,7 @@ class LoadAnnotations(BaseTransform):
         return segm_to_bitmap(segm, h, w)
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
-                f"with_mask={self.with_mask})")
+        return (
+            f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
+            f"with_mask={self.with_mask})"
+        )

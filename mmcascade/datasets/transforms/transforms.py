@@ -1,4 +1,5 @@
 """Geometric transforms that keep boxes and masks consistent with the image."""
+
 import random
 
 import mmcv
@@ -28,8 +29,13 @@ class Resize(BaseTransform):
         clip_object_border: clip boxes to the resized image.
     """
 
-    def __init__(self, scale: tuple[int, int] | None = None, keep_ratio: bool = True,
-                 clip_object_border: bool = True, interpolation: str = "bilinear") -> None:
+    def __init__(
+        self,
+        scale: tuple[int, int] | None = None,
+        keep_ratio: bool = True,
+        clip_object_border: bool = True,
+        interpolation: str = "bilinear",
+    ) -> None:
         self.scale = tuple(scale) if scale is not None else None
         self.keep_ratio = keep_ratio
         self.clip_object_border = clip_object_border
@@ -129,8 +135,9 @@ def flip_results(results: dict, direction: str) -> dict:
 class Pad(BaseTransform):
     """Pad the image (and masks) at the bottom and right to ``size`` or a multiple of ``size_divisor``."""
 
-    def __init__(self, size: tuple[int, int] | None = None, size_divisor: int | None = None,
-                 pad_val: float = 0) -> None:
+    def __init__(
+        self, size: tuple[int, int] | None = None, size_divisor: int | None = None, pad_val: float = 0
+    ) -> None:
         if (size is None) == (size_divisor is None):
             raise ValueError("give exactly one of size (w, h) and size_divisor")
         self.size = size

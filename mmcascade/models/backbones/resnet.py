@@ -3,6 +3,7 @@
 ``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on
 the first 1x1 conv (the original MSRA / Detectron weights).
 """
+
 from collections.abc import Sequence
 
 import torch
@@ -30,8 +31,14 @@ def conv_norm(conv: nn.Module, norm: nn.Module, x: Tensor) -> Tensor:
     convolution with the normalisation folded into its weights and bias: the same values up to
     float rounding, one pass over the activations and one map less alive. The module's own
     parameters and buffers (and so checkpoints) are untouched."""
-    if (torch.is_grad_enabled() or not isinstance(norm, _BatchNorm) or norm.training or norm.running_var is None
-            or type(conv) is not nn.Conv2d or conv.padding_mode != "zeros"):
+    if (
+        torch.is_grad_enabled()
+        or not isinstance(norm, _BatchNorm)
+        or norm.training
+        or norm.running_var is None
+        or type(conv) is not nn.Conv2d
+        or conv.padding_mode != "zeros"
+    ):
         return norm(conv(x))
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.weight is not None:
@@ -68,9 +75,19 @@ class BasicBlock(BaseModule):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
-                 base_width: int = 64, base_channels: int = 64, with_cp: bool = False) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        norm_cfg: dict | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        base_channels: int = 64,
+        with_cp: bool = False,
+    ) -> None:
         super().__init__()
         self.with_cp = with_cp
         if groups != 1 or base_width != 64:
@@ -101,9 +118,19 @@ class Bottleneck(BaseModule):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 style: str = "pytorch", norm_cfg: dict | None = None, groups: int = 1,
-                 base_width: int = 64, base_channels: int = 64, with_cp: bool = False) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        norm_cfg: dict | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        base_channels: int = 64,
+        with_cp: bool = False,
+    ) -> None:
         super().__init__()
         self.with_cp = with_cp
         if style not in ("pytorch", "caffe"):
@@ -116,8 +143,7 @@ class Bottleneck(BaseModule):
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
         self.conv1 = build_conv_layer(None, inplanes, width, 1, stride=stride1, bias=False)
         self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(None, width, width, 3, stride=stride2, padding=1, groups=groups,
-                                      bias=False)
+        self.conv2 = build_conv_layer(None, width, width, 3, stride=stride2, padding=1, groups=groups, bias=False)
         self.add_module(self.norm2_name, norm2)
         self.conv3 = build_conv_layer(None, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
@@ -164,18 +190,32 @@ class ResNet(BaseModule):
         152: (Bottleneck, (3, 8, 36, 3)),
     }
 
-    def __init__(self, depth: int, in_channels: int = 3, base_channels: int = 64, num_stages: int = 4,
-                 out_indices: tuple[int, ...] = (0, 1, 2, 3), style: str = "pytorch",
-                 frozen_stages: int = -1, norm_cfg: dict | None = None, norm_eval: bool = True,
-                 zero_init_residual: bool = True, groups: int = 1, base_width: int = 64,
-                 with_cp: bool | Sequence[bool] = False, init_cfg: dict | list | None = None) -> None:
+    def __init__(
+        self,
+        depth: int,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        out_indices: tuple[int, ...] = (0, 1, 2, 3),
+        style: str = "pytorch",
+        frozen_stages: int = -1,
+        norm_cfg: dict | None = None,
+        norm_eval: bool = True,
+        zero_init_residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+        with_cp: bool | Sequence[bool] = False,
+        init_cfg: dict | list | None = None,
+    ) -> None:
         if depth not in self.arch_settings:
             raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
             raise ValueError(f"num_stages={num_stages} and out_indices={out_indices} do not fit")
         if init_cfg is None:
-            init_cfg = [dict(type="Kaiming", layer="Conv2d"),
-                        dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"])]
+            init_cfg = [
+                dict(type="Kaiming", layer="Conv2d"),
+                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
+            ]
         super().__init__(init_cfg)
         self.depth = depth
         self.style = style
@@ -192,8 +232,17 @@ class ResNet(BaseModule):
         inplanes = base_channels
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
             planes = base_channels * 2**i
-            layer = self._make_layer(block, inplanes, planes, num_blocks, 1 if i == 0 else 2,
-                                     groups, base_width, base_channels, self.stage_with_cp[i])
+            layer = self._make_layer(
+                block,
+                inplanes,
+                planes,
+                num_blocks,
+                1 if i == 0 else 2,
+                groups,
+                base_width,
+                base_channels,
+                self.stage_with_cp[i],
+            )
             inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", layer)
             self.res_layers.append(f"layer{i + 1}")
@@ -207,16 +256,32 @@ class ResNet(BaseModule):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-    def _make_layer(self, block: type, inplanes: int, planes: int, num_blocks: int, stride: int,
-                    groups: int, base_width: int, base_channels: int, with_cp: bool) -> nn.Sequential:
+    def _make_layer(
+        self,
+        block: type,
+        inplanes: int,
+        planes: int,
+        num_blocks: int,
+        stride: int,
+        groups: int,
+        base_width: int,
+        base_channels: int,
+        with_cp: bool,
+    ) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
             downsample = nn.Sequential(
                 build_conv_layer(None, inplanes, planes * block.expansion, 1, stride=stride, bias=False),
                 build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
             )
-        common = dict(style=self.style, norm_cfg=self.norm_cfg, groups=groups, base_width=base_width,
-                      base_channels=base_channels, with_cp=with_cp)
+        common = dict(
+            style=self.style,
+            norm_cfg=self.norm_cfg,
+            groups=groups,
+            base_width=base_width,
+            base_channels=base_channels,
+            with_cp=with_cp,
+        )
         layers = [block(inplanes, planes, stride, downsample, **common)]
         layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
         return nn.Sequential(*layers)

@@ -1,4 +1,5 @@
 """Region Proposal Network head: objectness and box deltas per anchor, proposals by NMS."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -34,17 +35,28 @@ class RPNHead(BaseModule):
         test_cfg: ``nms_pre``, ``max_per_img``, ``nms``, ``min_bbox_size``.
     """
 
-    def __init__(self, in_channels: int, feat_channels: int = 256, num_classes: int = 1,
-                 anchor_generator: dict | None = None, bbox_coder: dict | None = None,
-                 loss_cls: dict | None = None, loss_bbox: dict | None = None,
-                 train_cfg: dict | None = None, test_cfg: dict | None = None,
-                 init_cfg: dict | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        feat_channels: int = 256,
+        num_classes: int = 1,
+        anchor_generator: dict | None = None,
+        bbox_coder: dict | None = None,
+        loss_cls: dict | None = None,
+        loss_bbox: dict | None = None,
+        train_cfg: dict | None = None,
+        test_cfg: dict | None = None,
+        init_cfg: dict | None = None,
+        **kwargs,
+    ) -> None:
         check_extra_options(type(self).__name__, kwargs, dict(num_convs=1, reg_decoded_bbox=False))
         super().__init__(init_cfg or dict(type="Normal", layer="Conv2d", std=0.01))
         if num_classes != 1:
             raise ValueError("RPNHead is class-agnostic: num_classes must be 1")
-        self.prior_generator = TASK_UTILS.build(anchor_generator or dict(
-            type="AnchorGenerator", scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64]))
+        self.prior_generator = TASK_UTILS.build(
+            anchor_generator
+            or dict(type="AnchorGenerator", scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64])
+        )
         self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
         self.loss_cls = MODELS.build(loss_cls or dict(type="CrossEntropyLoss", use_sigmoid=True))
         self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0 / 9.0))
@@ -53,8 +65,7 @@ class RPNHead(BaseModule):
         check_block_keys("RPNHead test_cfg (test_cfg.rpn)", self.test_cfg, PROPOSAL_KEYS)
         check_nms_cfg("RPNHead test_cfg (test_cfg.rpn)", (self.test_cfg or {}).get("nms"))
         if self.train_cfg is not None:
-            check_block_keys("RPNHead train_cfg (train_cfg.rpn)", self.train_cfg, RPN_TRAIN_KEYS,
-                             dict(debug=False))
+            check_block_keys("RPNHead train_cfg (train_cfg.rpn)", self.train_cfg, RPN_TRAIN_KEYS, dict(debug=False))
             self.assigner = TASK_UTILS.build(self.train_cfg["assigner"])
             self.sampler = TASK_UTILS.build(self.train_cfg["sampler"])
             self.allowed_border = float(self.train_cfg.get("allowed_border", -1))
@@ -78,8 +89,9 @@ class RPNHead(BaseModule):
     def _flatten(maps: list[Tensor], img_id: int, channels: int) -> list[Tensor]:
         return [m[img_id].permute(1, 2, 0).reshape(-1, channels) for m in maps]
 
-    def loss_and_predict(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList,
-                         proposal_cfg: dict) -> tuple[dict[str, Tensor], list[InstanceData]]:
+    def loss_and_predict(
+        self, feats: tuple[Tensor, ...], batch_data_samples: SampleList, proposal_cfg: dict
+    ) -> tuple[dict[str, Tensor], list[InstanceData]]:
         """RPN losses and the (detached) proposals the RoI head trains on."""
         cls_scores, bbox_preds = self(feats)
         losses = self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
@@ -91,8 +103,9 @@ class RPNHead(BaseModule):
         cls_scores, bbox_preds = self(feats)
         return self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
 
-    def loss_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
-                     batch_data_samples: SampleList) -> dict[str, Tensor]:
+    def loss_by_feat(
+        self, cls_scores: list[Tensor], bbox_preds: list[Tensor], batch_data_samples: SampleList
+    ) -> dict[str, Tensor]:
         """Sigmoid CE over the sampled anchors and smooth-L1 over the positives, both divided by
         the number of sampled anchors of the batch (``avg_factor``). Only anchors inside the
         image by ``allowed_border`` (and inside the padded input) are assigned and sampled;
@@ -119,9 +132,11 @@ class RPNHead(BaseModule):
         valid = torch.cat(self.prior_generator.valid_flags(sizes, pad_shape[:2], anchors.device))
         inside = anchor_inside_flags(anchors, valid, meta["img_shape"], self.allowed_border)
         if not bool(inside.any()):
-            raise ValueError(f"{meta.get('img_path')}: no anchor lies inside the image "
-                             f"{tuple(meta['img_shape'])} with allowed_border={self.allowed_border:g}; "
-                             f"use a larger allowed_border or -1")
+            raise ValueError(
+                f"{meta.get('img_path')}: no anchor lies inside the image "
+                f"{tuple(meta['img_shape'])} with allowed_border={self.allowed_border:g}; "
+                f"use a larger allowed_border or -1"
+            )
         inside_idx = torch.nonzero(inside, as_tuple=False).squeeze(1)
         candidates = anchors[inside_idx]
         gt = sample.gt_instances
@@ -148,20 +163,27 @@ class RPNHead(BaseModule):
         return self.predict_by_feat(cls_scores, bbox_preds, metas, self.test_cfg)
 
     @torch.no_grad()
-    def predict_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
-                        batch_img_metas: list[dict], cfg: ConfigDict) -> list[InstanceData]:
+    def predict_by_feat(
+        self, cls_scores: list[Tensor], bbox_preds: list[Tensor], batch_img_metas: list[dict], cfg: ConfigDict
+    ) -> list[InstanceData]:
         """Proposals per image: ``bboxes (K, 4)`` xyxy in the resized image, ``scores (K,)``."""
         sizes = [tuple(c.shape[-2:]) for c in cls_scores]
         anchors = self.prior_generator.grid_priors(sizes, cls_scores[0].device)
         return [
-            self._proposals_single(self._flatten(cls_scores, i, 1), self._flatten(bbox_preds, i, 4),
-                                   anchors, meta["img_shape"], cfg)
+            self._proposals_single(
+                self._flatten(cls_scores, i, 1), self._flatten(bbox_preds, i, 4), anchors, meta["img_shape"], cfg
+            )
             for i, meta in enumerate(batch_img_metas)
         ]
 
-    def _proposals_single(self, scores_lvls: list[Tensor], deltas_lvls: list[Tensor],
-                          anchors_lvls: list[Tensor], img_shape: tuple[int, int],
-                          cfg: ConfigDict) -> InstanceData:
+    def _proposals_single(
+        self,
+        scores_lvls: list[Tensor],
+        deltas_lvls: list[Tensor],
+        anchors_lvls: list[Tensor],
+        img_shape: tuple[int, int],
+        cfg: ConfigDict,
+    ) -> InstanceData:
         nms_pre = cfg.get("nms_pre", -1)
         scores, deltas, priors, level_ids = [], [], [], []
         for lvl, (s, d, a) in enumerate(zip(scores_lvls, deltas_lvls, anchors_lvls)):

@@ -1,4 +1,5 @@
 """Named two-stage detectors, as MMDetection users write them in configs."""
+
 from mmcascade.registry import MODELS
 
 from .two_stage import TwoStageDetector

@@ -1,4 +1,5 @@
 """Backbone + neck + RPN + RoI head, as an mmengine ``BaseModel``."""
+
 import copy
 import functools
 import warnings
@@ -40,8 +41,10 @@ def drop_invalid_gts(samples: SampleList) -> SampleList:
             continue
         bad = gt.bboxes[~keep].tolist()
         where = sample.metainfo.get("img_path", sample.metainfo.get("img_id", "?"))
-        warnings.warn(f"{where}: dropped {len(bad)} ground-truth box(es) with no area or non-finite "
-                      f"coordinates: {bad[:3]}", stacklevel=3)
+        warnings.warn(
+            f"{where}: dropped {len(bad)} ground-truth box(es) with no area or non-finite coordinates: {bad[:3]}",
+            stacklevel=3,
+        )
         new = sample.clone()
         new.gt_instances = gt[keep]
         cleaned.append(new)
@@ -59,8 +62,11 @@ def warn_if_no_cpu_bf16() -> bool:
         return False
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         return False
-    warnings.warn("inference_dtype='bfloat16' on a CPU without bf16 instructions (no avx512_bf16 / amx_bf16): "
-                  "convolutions run reference kernels, far slower than float32; use float32 here", stacklevel=3)
+    warnings.warn(
+        "inference_dtype='bfloat16' on a CPU without bf16 instructions (no avx512_bf16 / amx_bf16): "
+        "convolutions run reference kernels, far slower than float32; use float32 here",
+        stacklevel=3,
+    )
     return True
 
 
@@ -85,14 +91,24 @@ class TwoStageDetector(BaseModel):
     ``--bf16`` set it.
     """
 
-    def __init__(self, backbone: dict, rpn_head: dict, roi_head: dict, neck: dict | None = None,
-                 train_cfg: dict | None = None, test_cfg: dict | None = None,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None,
-                 channels_last: bool = False, inference_dtype: str = "float32") -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        rpn_head: dict,
+        roi_head: dict,
+        neck: dict | None = None,
+        train_cfg: dict | None = None,
+        test_cfg: dict | None = None,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
+        channels_last: bool = False,
+        inference_dtype: str = "float32",
+    ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if inference_dtype not in INFERENCE_DTYPES:
-            raise ValueError(f"{type(self).__name__} inference_dtype={inference_dtype!r} is not one of "
-                             f"{tuple(INFERENCE_DTYPES)}")
+            raise ValueError(
+                f"{type(self).__name__} inference_dtype={inference_dtype!r} is not one of {tuple(INFERENCE_DTYPES)}"
+            )
         self.inference_dtype = inference_dtype
         check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
         check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
@@ -167,8 +183,7 @@ class TwoStageDetector(BaseModel):
         """The FPN maps in the layout the RoI head pools from fastest (NHWC for the torch
         RoIAlign), converted once, before the RPN (whose convolutions take either layout), so that
         only one copy of each map is kept for the backward pass."""
-        extractor = self.roi_head.stage_modules(0)[0]
-        return extractor.pooling_layout(feats) if hasattr(extractor, "pooling_layout") else feats
+        return self.roi_head.pooling_layout(feats)
 
     def parse_losses(self, losses: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """mmengine's reduction of the loss dict, refusing NaN / inf terms with the iteration and
@@ -182,5 +197,6 @@ class TwoStageDetector(BaseModel):
                 raise NonFiniteLossError(
                     f"{where}: loss term '{name}' is {[float(v) for v in values]}; training stopped "
                     "before the optimizer step. The last saved checkpoint is unaffected; lower the "
-                    "learning rate or check the data of this batch, then resume with --resume.")
+                    "learning rate or check the data of this batch, then resume with --resume."
+                )
         return super().parse_losses(losses)

@@ -1,4 +1,5 @@
 """Identity in the forward pass, gradient multiplied by a constant in the backward pass."""
+
 import torch
 from torch import Tensor
 

@@ -1,4 +1,5 @@
 """Per-class NMS of detections through :func:`mmcascade.ops.batched_nms`."""
+
 import torch
 from torch import Tensor
 

@@ -1,4 +1,5 @@
 """Top-1 classification accuracy in percent, for logging."""
+
 import torch
 from torch import Tensor
 

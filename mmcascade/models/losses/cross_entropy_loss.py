@@ -1,4 +1,5 @@
 """Softmax, sigmoid and per-class mask cross-entropy."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

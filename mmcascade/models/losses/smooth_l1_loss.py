@@ -1,4 +1,5 @@
 """Smooth-L1 and L1 box regression losses."""
+
 import torch
 import torch.nn as nn
 from torch import Tensor

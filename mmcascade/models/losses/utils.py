@@ -1,4 +1,5 @@
 """Element-wise weighting and reduction shared by the losses."""
+
 import torch
 from torch import Tensor
 

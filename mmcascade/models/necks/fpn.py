@@ -1,4 +1,5 @@
 """Feature Pyramid Network with an extra max-pooled level."""
+
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -22,12 +23,30 @@ class FPN(BaseModule):
         norm_cfg: optional norm in the convs (None in the published models).
     """
 
-    def __init__(self, in_channels: list[int], out_channels: int, num_outs: int, start_level: int = 0,
-                 norm_cfg: dict | None = None, upsample_mode: str = "nearest",
-                 init_cfg: dict | None = None, **kwargs) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(
-            end_level=-1, add_extra_convs=False, relu_before_extra_convs=False, no_norm_on_lateral=False,
-            conv_cfg=None, act_cfg=None, upsample_cfg=dict(mode="nearest")))
+    def __init__(
+        self,
+        in_channels: list[int],
+        out_channels: int,
+        num_outs: int,
+        start_level: int = 0,
+        norm_cfg: dict | None = None,
+        upsample_mode: str = "nearest",
+        init_cfg: dict | None = None,
+        **kwargs,
+    ) -> None:
+        check_extra_options(
+            type(self).__name__,
+            kwargs,
+            dict(
+                end_level=-1,
+                add_extra_convs=False,
+                relu_before_extra_convs=False,
+                no_norm_on_lateral=False,
+                conv_cfg=None,
+                act_cfg=None,
+                upsample_cfg=dict(mode="nearest"),
+            ),
+        )
         super().__init__(init_cfg or dict(type="Xavier", layer="Conv2d", distribution="uniform"))
         self.in_channels = list(in_channels)
         self.out_channels = out_channels
@@ -41,10 +60,13 @@ class FPN(BaseModule):
 
     def _convs(self, kernel: int, norm_cfg: dict | None, lateral: bool = True):
         convs = nn.ModuleList()
-        for c in self.in_channels[self.start_level:]:
+        for c in self.in_channels[self.start_level :]:
             cin = c if lateral else self.out_channels
-            convs.append(ConvModule(cin, self.out_channels, kernel, padding=kernel // 2,
-                                    norm_cfg=norm_cfg, act_cfg=None, inplace=False))
+            convs.append(
+                ConvModule(
+                    cin, self.out_channels, kernel, padding=kernel // 2, norm_cfg=norm_cfg, act_cfg=None, inplace=False
+                )
+            )
         return convs
 
     def forward(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

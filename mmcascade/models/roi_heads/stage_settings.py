@@ -1,11 +1,16 @@
 """Typed, validated per-stage training settings of a (cascade) RoI head."""
+
 import copy
 from dataclasses import dataclass
 
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from mmcascade.registry import TASK_UTILS
 from mmcascade.utils.options import check_block_keys
+from mmcascade.utils.typing_utils import MultiConfig
 
-from ..task_modules import MaxIoUAssigner, RandomSampler
+from ..task_modules import MaxIoUAssigner, RandomSampler, SamplingResult
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,15 @@ class StageTrainSettings:
     pos_weight: float = -1.0
     mask_size: int = 28
 
+    def sample(self, boxes: Tensor, gt: InstanceData) -> SamplingResult:
+        """Assign ``boxes (P, 4)`` (xyxy input-image pixels) to ``gt`` (``bboxes``, ``labels``) and
+        sample the RoIs this stage trains on."""
+        assign = self.assigner.assign(boxes, gt.bboxes, gt.labels)
+        return self.sampler.sample(assign, boxes, gt.bboxes, gt.labels)
+
 
 def build_stage_settings(
-    rcnn_cfgs: list[dict] | dict, loss_weights: list[float], resample_later_stages: bool = True
+    rcnn_cfgs: MultiConfig, loss_weights: list[float], resample_later_stages: bool = True
 ) -> list[StageTrainSettings]:
     """Build and check one :class:`StageTrainSettings` per stage.
 
@@ -44,9 +55,7 @@ def build_stage_settings(
     """
     cfgs = [rcnn_cfgs] if isinstance(rcnn_cfgs, dict) else list(rcnn_cfgs)
     if len(cfgs) != len(loss_weights):
-        raise ValueError(
-            f"train_cfg.rcnn has {len(cfgs)} stage(s) but stage_loss_weights has {len(loss_weights)}"
-        )
+        raise ValueError(f"train_cfg.rcnn has {len(cfgs)} stage(s) but stage_loss_weights has {len(loss_weights)}")
     stages = []
     for i, (cfg, weight) in enumerate(zip(cfgs, loss_weights)):
         if weight < 0:
@@ -54,16 +63,19 @@ def build_stage_settings(
         for key in ("assigner", "sampler"):
             if key not in cfg:
                 raise ValueError(f"train_cfg.rcnn[{i}] has no '{key}'")
-        check_block_keys(f"train_cfg.rcnn[{i}]", cfg, ("assigner", "sampler", "pos_weight", "mask_size"),
-                         dict(debug=False))
+        check_block_keys(
+            f"train_cfg.rcnn[{i}]", cfg, ("assigner", "sampler", "pos_weight", "mask_size"), dict(debug=False)
+        )
         sampler_cfg = copy.deepcopy(dict(cfg["sampler"]))
         if not resample_later_stages and i > 0:
             sampler_cfg.update(sample_all=True, add_gt_as_proposals=True)
-        stages.append(StageTrainSettings(
-            assigner=TASK_UTILS.build(cfg["assigner"]),
-            sampler=TASK_UTILS.build(sampler_cfg),
-            loss_weight=float(weight),
-            pos_weight=float(cfg.get("pos_weight", -1)),
-            mask_size=int(cfg.get("mask_size", 28)),
-        ))
+        stages.append(
+            StageTrainSettings(
+                assigner=TASK_UTILS.build(cfg["assigner"]),
+                sampler=TASK_UTILS.build(sampler_cfg),
+                loss_weight=float(weight),
+                pos_weight=float(cfg.get("pos_weight", -1)),
+                mask_size=int(cfg.get("mask_size", 28)),
+            )
+        )
     return stages

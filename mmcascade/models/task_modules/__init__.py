@@ -4,6 +4,10 @@ from .prior_generators import AnchorGenerator
 from .samplers import RandomSampler, SamplingResult
 
 __all__ = [
-    "AssignResult", "MaxIoUAssigner", "DeltaXYWHBBoxCoder", "AnchorGenerator",
-    "RandomSampler", "SamplingResult",
+    "AssignResult",
+    "MaxIoUAssigner",
+    "DeltaXYWHBBoxCoder",
+    "AnchorGenerator",
+    "RandomSampler",
+    "SamplingResult",
 ]

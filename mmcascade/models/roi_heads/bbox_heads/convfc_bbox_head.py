@@ -1,5 +1,7 @@
 """RoI box head: shared FCs, then a softmax classifier and a box regressor."""
+
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -9,6 +11,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
 from mmcascade.utils.options import check_extra_options
+from mmcascade.utils.typing_utils import OptConfigType, OptMultiConfig
 
 from ...losses import accuracy
 from ...task_modules import SamplingResult
@@ -40,10 +43,21 @@ class BBoxLosses:
 
 # MMDetection's ConvFCBBoxHead options, accepted at the value this head implements.
 MMDET_FIXED_OPTIONS = dict(
-    with_avg_pool=False, with_cls=True, with_reg=True, predict_box_type="hbox",
-    reg_predictor_cfg=dict(type="Linear"), cls_predictor_cfg=dict(type="Linear"),
-    num_shared_convs=0, num_cls_convs=0, num_reg_convs=0, num_cls_fcs=0, num_reg_fcs=0,
-    conv_out_channels=256, conv_cfg=None, norm_cfg=None)
+    with_avg_pool=False,
+    with_cls=True,
+    with_reg=True,
+    predict_box_type="hbox",
+    reg_predictor_cfg=dict(type="Linear"),
+    cls_predictor_cfg=dict(type="Linear"),
+    num_shared_convs=0,
+    num_cls_convs=0,
+    num_reg_convs=0,
+    num_cls_fcs=0,
+    num_reg_fcs=0,
+    conv_out_channels=256,
+    conv_cfg=None,
+    norm_cfg=None,
+)
 
 
 @MODELS.register_module()
@@ -59,17 +73,30 @@ class Shared2FCBBoxHead(BaseModule):
         loss_cls, loss_bbox: loss configs.
     """
 
-    def __init__(self, in_channels: int = 256, fc_out_channels: int = 1024, roi_feat_size: int = 7,
-                 num_classes: int = 80, bbox_coder: dict | None = None, reg_class_agnostic: bool = False,
-                 reg_decoded_bbox: bool = False, loss_cls: dict | None = None,
-                 loss_bbox: dict | None = None, num_shared_fcs: int = 2, init_cfg: list | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        in_channels: int = 256,
+        fc_out_channels: int = 1024,
+        roi_feat_size: int = 7,
+        num_classes: int = 80,
+        bbox_coder: OptConfigType = None,
+        reg_class_agnostic: bool = False,
+        reg_decoded_bbox: bool = False,
+        loss_cls: OptConfigType = None,
+        loss_bbox: OptConfigType = None,
+        num_shared_fcs: int = 2,
+        init_cfg: OptMultiConfig = None,
+        **kwargs: Any,
+    ) -> None:
         check_extra_options(type(self).__name__, kwargs, MMDET_FIXED_OPTIONS)
-        super().__init__(init_cfg or [
-            dict(type="Normal", std=0.01, override=dict(name="fc_cls")),
-            dict(type="Normal", std=0.001, override=dict(name="fc_reg")),
-            dict(type="Xavier", distribution="uniform", override=dict(name="shared_fcs")),
-        ])
+        super().__init__(
+            init_cfg
+            or [
+                dict(type="Normal", std=0.01, override=dict(name="fc_cls")),
+                dict(type="Normal", std=0.001, override=dict(name="fc_reg")),
+                dict(type="Xavier", distribution="uniform", override=dict(name="shared_fcs")),
+            ]
+        )
         if reg_decoded_bbox:
             raise NotImplementedError("reg_decoded_bbox is not supported")
         self.num_classes = num_classes
@@ -122,8 +149,9 @@ class Shared2FCBBoxHead(BaseModule):
         pos = (targets.labels >= 0) & (targets.labels < self.num_classes)
         if pos.any():
             pred = self.select_deltas(bbox_pred[pos], targets.labels[pos])
-            loss_bbox = self.loss_bbox(pred, targets.bbox_targets[pos], targets.bbox_weights[pos],
-                                       avg_factor=targets.bbox_targets.shape[0])
+            loss_bbox = self.loss_bbox(
+                pred, targets.bbox_targets[pos], targets.bbox_weights[pos], avg_factor=targets.bbox_targets.shape[0]
+            )
         else:
             loss_bbox = bbox_pred[pos].sum()
         return BBoxLosses(loss_cls=loss_cls, loss_bbox=loss_bbox, acc=acc)
@@ -144,8 +172,7 @@ class Shared2FCBBoxHead(BaseModule):
         decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
         return decoded.reshape(boxes.shape[0], -1)
 
-    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor,
-                         img_shape: tuple[int, int]) -> Tensor:
+    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: tuple[int, int]) -> Tensor:
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
         deltas = self.select_deltas(bbox_pred, labels.clamp(max=self.num_classes - 1))
         return self.bbox_coder.decode(boxes, deltas, max_shape=img_shape)

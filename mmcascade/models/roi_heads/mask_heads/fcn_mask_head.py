@@ -1,4 +1,7 @@
 """Mask head: four 3x3 convs, a 2x deconv, and a 1x1 conv to per-class mask logits."""
+
+from typing import Any
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -9,6 +12,7 @@ from torch import Tensor
 from mmcascade.registry import MODELS
 from mmcascade.structures import BitmapMasks
 from mmcascade.utils.options import check_extra_options
+from mmcascade.utils.typing_utils import OptConfigType
 
 from ...task_modules import SamplingResult
 
@@ -23,20 +27,40 @@ class FCNMaskHead(BaseModule):
         loss_mask: ``dict(type='CrossEntropyLoss', use_mask=True)``.
     """
 
-    def __init__(self, num_convs: int = 4, in_channels: int = 256, conv_out_channels: int = 256,
-                 num_classes: int = 80, class_agnostic: bool = False, norm_cfg: dict | None = None,
-                 loss_mask: dict | None = None, init_cfg: dict | None = None, **kwargs) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(
-            roi_feat_size=14, conv_kernel_size=3, upsample_cfg=dict(type="deconv", scale_factor=2),
-            conv_cfg=None, predictor_cfg=dict(type="Conv")))
+    def __init__(
+        self,
+        num_convs: int = 4,
+        in_channels: int = 256,
+        conv_out_channels: int = 256,
+        num_classes: int = 80,
+        class_agnostic: bool = False,
+        norm_cfg: OptConfigType = None,
+        loss_mask: OptConfigType = None,
+        init_cfg: OptConfigType = None,
+        **kwargs: Any,
+    ) -> None:
+        check_extra_options(
+            type(self).__name__,
+            kwargs,
+            dict(
+                roi_feat_size=14,
+                conv_kernel_size=3,
+                upsample_cfg=dict(type="deconv", scale_factor=2),
+                conv_cfg=None,
+                predictor_cfg=dict(type="Conv"),
+            ),
+        )
         super().__init__(init_cfg)
         self.num_classes = num_classes
         self.class_agnostic = class_agnostic
-        self.convs = nn.ModuleList([
-            ConvModule(in_channels if i == 0 else conv_out_channels, conv_out_channels, 3, padding=1,
-                       norm_cfg=norm_cfg)
-            for i in range(num_convs)
-        ])
+        self.convs = nn.ModuleList(
+            [
+                ConvModule(
+                    in_channels if i == 0 else conv_out_channels, conv_out_channels, 3, padding=1, norm_cfg=norm_cfg
+                )
+                for i in range(num_convs)
+            ]
+        )
         self.upsample = nn.ConvTranspose2d(conv_out_channels, conv_out_channels, 2, stride=2)
         self.conv_logits = nn.Conv2d(conv_out_channels, 1 if class_agnostic else num_classes, 1)
         self.loss_mask = MODELS.build(loss_mask or dict(type="CrossEntropyLoss", use_mask=True))
@@ -45,7 +69,8 @@ class FCNMaskHead(BaseModule):
         super().init_weights()
         for m in (self.upsample, self.conv_logits):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.constant_(m.bias, 0)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
 
     def forward(self, roi_feats: Tensor) -> Tensor:
         """``(K, C, 14, 14)`` -> logits ``(K, num_classes, 28, 28)`` float32 (also under autocast)."""
@@ -55,8 +80,7 @@ class FCNMaskHead(BaseModule):
         return self.conv_logits(F.relu(self.upsample(x))).float()
 
     @staticmethod
-    def get_targets(sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks],
-                    mask_size: int) -> Tensor:
+    def get_targets(sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks], mask_size: int) -> Tensor:
         """``(P, mask_size, mask_size)`` binary targets of all positives."""
         targets = [
             masks.crop_and_resize(res.pos_priors, mask_size, res.pos_assigned_gt_inds)

@@ -1,4 +1,5 @@
 """Pool each RoI from the one FPN level that suits its scale."""
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -6,6 +7,7 @@ from torch import Tensor
 
 from mmcascade.ops import RoIAlign, mmcv_ops, resolve_impl
 from mmcascade.registry import MODELS
+from mmcascade.utils.typing_utils import ConfigType, OptConfigType
 
 
 def map_roi_levels(rois: Tensor, num_levels: int, finest_scale: int = 56) -> Tensor:
@@ -35,8 +37,14 @@ class SingleRoIExtractor(BaseModule):
         finest_scale: RoI scale mapped to the finest level's upper bound / 2.
     """
 
-    def __init__(self, roi_layer: dict, out_channels: int, featmap_strides: list[int],
-                 finest_scale: int = 56, init_cfg: dict | None = None) -> None:
+    def __init__(
+        self,
+        roi_layer: ConfigType,
+        out_channels: int,
+        featmap_strides: list[int],
+        finest_scale: int = 56,
+        init_cfg: OptConfigType = None,
+    ) -> None:
         super().__init__(init_cfg)
         cfg = dict(roi_layer)
         layer_cls = self._layer_class(cfg.pop("type"))
@@ -51,9 +59,11 @@ class SingleRoIExtractor(BaseModule):
             return RoIAlign
         ops = mmcv_ops()
         if ops is None or not hasattr(ops, name):
-            raise ValueError(f"roi_layer type={name!r}: only 'RoIAlign' is built in; other layers come from "
-                             "mmcv.ops" + (", which this mmcv build lacks (no compiled ops)" if ops is None
-                                           else f", which has no {name!r}"))
+            raise ValueError(
+                f"roi_layer type={name!r}: only 'RoIAlign' is built in; other layers come from "
+                "mmcv.ops"
+                + (", which this mmcv build lacks (no compiled ops)" if ops is None else f", which has no {name!r}")
+            )
         return getattr(ops, name)
 
     def pooling_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
@@ -62,11 +72,14 @@ class SingleRoIExtractor(BaseModule):
         level then pools without a copy, in every stage), else unchanged. A head calls this once
         per forward and passes the result to all its stages' extractors."""
         layer = self.roi_layers[0]
-        if not isinstance(layer, RoIAlign) or feats[0].dim() != 4 or \
-                resolve_impl(layer.impl, feats[0].device, "RoIAlign") != "torch":
+        if (
+            not isinstance(layer, RoIAlign)
+            or feats[0].dim() != 4
+            or resolve_impl(layer.impl, feats[0].device, "RoIAlign") != "torch"
+        ):
             return feats
         used = tuple(f.contiguous(memory_format=torch.channels_last) for f in feats[: self.num_inputs])
-        return used + tuple(feats[self.num_inputs:])
+        return used + tuple(feats[self.num_inputs :])
 
     @property
     def num_inputs(self) -> int:
@@ -92,8 +105,11 @@ class SingleRoIExtractor(BaseModule):
         levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
         # Every RoI has exactly one level, so every row of ``pooled`` is written below; in the
         # layout the torch RoIAlign writes (NHWC) so that the row copies are contiguous.
-        layout = torch.channels_last if feats[0].is_contiguous(memory_format=torch.channels_last) \
+        layout = (
+            torch.channels_last
+            if feats[0].is_contiguous(memory_format=torch.channels_last)
             else torch.contiguous_format
+        )
         pooled = torch.empty(shape, dtype=feats[0].dtype, device=feats[0].device, memory_format=layout)
         unused = []
         for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):

@@ -1,4 +1,5 @@
 """The outcome of matching boxes to ground truth."""
+
 from dataclasses import dataclass
 
 import torch

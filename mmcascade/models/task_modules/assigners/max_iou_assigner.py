@@ -1,4 +1,5 @@
 """Assign each box to the ground truth it overlaps most, by IoU thresholds."""
+
 import torch
 from torch import Tensor
 
@@ -41,9 +42,13 @@ class MaxIoUAssigner:
         iou_calculator: dict | None = None,
     ) -> None:
         if iou_calculator is not None and dict(iou_calculator) not in (
-                dict(type="BboxOverlaps2D"), dict(type="BboxOverlaps2D", scale=1.0, dtype=None)):
-            raise ValueError(f"MaxIoUAssigner: iou_calculator={dict(iou_calculator)!r} is not implemented; "
-                             f"IoU is always computed as dict(type='BboxOverlaps2D') does (xyxy, no +1, fp32)")
+            dict(type="BboxOverlaps2D"),
+            dict(type="BboxOverlaps2D", scale=1.0, dtype=None),
+        ):
+            raise ValueError(
+                f"MaxIoUAssigner: iou_calculator={dict(iou_calculator)!r} is not implemented; "
+                f"IoU is always computed as dict(type='BboxOverlaps2D') does (xyxy, no +1, fp32)"
+            )
         self.pos_iou_thr = pos_iou_thr
         self.neg_iou_thr = neg_iou_thr
         self.min_pos_iou = min_pos_iou
@@ -81,9 +86,7 @@ class MaxIoUAssigner:
         if num_gts == 0 or num_boxes == 0:
             if num_gts == 0:
                 gt_inds[:] = 0
-            return AssignResult(
-                num_gts, gt_inds, overlaps.new_zeros((num_boxes,)), gt_inds.new_full((num_boxes,), -1)
-            )
+            return AssignResult(num_gts, gt_inds, overlaps.new_zeros((num_boxes,)), gt_inds.new_full((num_boxes,), -1))
         max_overlaps, argmax = overlaps.max(dim=0)
         gt_max_overlaps, gt_argmax = overlaps.max(dim=1)
         if isinstance(self.neg_iou_thr, (tuple, list)):

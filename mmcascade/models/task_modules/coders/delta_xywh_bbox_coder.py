@@ -1,4 +1,5 @@
 """Registered wrapper of the pure delta coding functions."""
+
 from collections.abc import Sequence
 
 from torch import Tensor
@@ -38,6 +39,4 @@ class DeltaXYWHBBoxCoder:
 
     def decode(self, rois: Tensor, deltas: Tensor, max_shape: tuple[int, int] | None = None) -> Tensor:
         """Boxes ``(N, 4k)`` from ``rois (N, 4)`` and ``deltas (N, 4k)``, clipped to ``max_shape``."""
-        return decode_deltas(
-            rois, deltas, self.means, self.stds, max_shape, self.wh_ratio_clip, self.clip_border
-        )
+        return decode_deltas(rois, deltas, self.means, self.stds, max_shape, self.wh_ratio_clip, self.clip_border)

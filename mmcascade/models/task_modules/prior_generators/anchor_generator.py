@@ -1,4 +1,5 @@
 """Anchors for each feature level: a base set per stride, shifted over the grid."""
+
 import math
 from collections.abc import Sequence
 
@@ -55,9 +56,7 @@ class AnchorGenerator:
             hs = (base_size * self.scales[:, None] * h_ratios[None, :]).reshape(-1)
         return torch.stack([ctr - 0.5 * ws, ctr - 0.5 * hs, ctr + 0.5 * ws, ctr + 0.5 * hs], dim=-1)
 
-    def grid_priors(
-        self, featmap_sizes: Sequence[tuple[int, int]], device: str | torch.device = "cpu"
-    ) -> list[Tensor]:
+    def grid_priors(self, featmap_sizes: Sequence[tuple[int, int]], device: str | torch.device = "cpu") -> list[Tensor]:
         """Anchors of every level, each ``(H * W * A, 4)`` float32 xyxy pixels."""
         if len(featmap_sizes) != self.num_levels:
             raise ValueError(f"{len(featmap_sizes)} feature maps for {self.num_levels} anchor levels")
@@ -70,8 +69,9 @@ class AnchorGenerator:
             out.append((base.to(device)[None] + shifts[:, None]).reshape(-1, 4))
         return out
 
-    def valid_flags(self, featmap_sizes: Sequence[tuple[int, int]], pad_shape: tuple[int, int],
-                    device: str | torch.device = "cpu") -> list[Tensor]:
+    def valid_flags(
+        self, featmap_sizes: Sequence[tuple[int, int]], pad_shape: tuple[int, int], device: str | torch.device = "cpu"
+    ) -> list[Tensor]:
         """Per level, ``(H * W * A,)`` bool: the anchor's grid cell lies inside the padded input
         ``pad_shape = (h, w)`` (cells beyond ``ceil(h / stride)`` rows or columns do not)."""
         out = []
@@ -92,5 +92,10 @@ def anchor_inside_flags(anchors: Tensor, valid: Tensor, img_shape: tuple[int, in
     if allowed_border < 0:
         return valid
     h, w = img_shape[:2]
-    return (valid & (anchors[:, 0] >= -allowed_border) & (anchors[:, 1] >= -allowed_border)
-            & (anchors[:, 2] < w + allowed_border) & (anchors[:, 3] < h + allowed_border))
+    return (
+        valid
+        & (anchors[:, 0] >= -allowed_border)
+        & (anchors[:, 1] >= -allowed_border)
+        & (anchors[:, 2] < w + allowed_border)
+        & (anchors[:, 3] < h + allowed_border)
+    )

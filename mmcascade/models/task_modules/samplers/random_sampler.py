@@ -1,4 +1,5 @@
 """Sample a fixed number of boxes with a target fraction of positives."""
+
 import torch
 from torch import Tensor
 

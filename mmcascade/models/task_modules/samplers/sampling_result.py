@@ -1,4 +1,5 @@
 """The boxes a sampler kept for one image."""
+
 from dataclasses import dataclass
 
 import torch

@@ -1,0 +1,385 @@
+"""The RoI head of a two-stage detector, read top to bottom: :meth:`BaseRoIHead.run_stages` is
+the one pass through the box stages that training (:meth:`~BaseRoIHead.loss`), prediction
+(:meth:`~BaseRoIHead.predict`) and the per-stage analysis share; Faster / Mask R-CNN run it with
+one stage, Cascade (Mask) R-CNN with ``N`` (Cai & Vasconcelos, CVPR 2018).
+
+Box frames: RoIs and boxes inside the head are xyxy pixels of the *network input* (the resized,
+maybe flipped image; ``img_shape``), written ``*_img`` or ``rois``; only the final detections
+of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shape``) when
+``rescale`` is set, written ``*_ori``. A RoI tensor is ``(K, 5)``: batch index, then xyxy.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmcascade.structures import SampleList, bbox2roi, paste_masks
+from mmcascade.utils.options import check_block_keys, check_nms_cfg
+from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
+
+from ..layers import multiclass_nms, scale_grad
+from ..task_modules import SamplingResult
+from .bbox_heads import BBoxTargets, Shared2FCBBoxHead
+from .mask_heads import FCNMaskHead
+from .roi_extractors import SingleRoIExtractor
+from .stage_settings import StageTrainSettings, build_stage_settings
+
+TEST_ENSEMBLES = ("logits", "last_rois_probs")
+RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary")
+MetaInfo = dict[str, Any]
+"""An image's metainfo: ``img_shape``, ``ori_shape``, ``scale_factor`` (w, h), ``img_id``..."""
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What one box stage saw and said in :meth:`BaseRoIHead.run_stages`.
+
+    Attributes:
+        rois: ``(K, 5)`` float32, the RoIs entering the stage (batch index, xyxy input-image pixels).
+        cls_score: ``(K, C + 1)`` class logits (background last).
+        bbox_pred: ``(K, 4)`` or ``(K, 4 C)`` encoded deltas.
+        refined: per image ``(K_i, 4)`` xyxy input-image pixels, the stage's regression of its RoIs
+            with each RoI's class, clipped (the next stage's input); ``None`` for the last stage.
+            In training, RoIs that were ground-truth boxes are dropped.
+        samples: per image, the stage's assignment and sampling (training only).
+        targets: the box targets of the sampled RoIs (training only).
+    """
+
+    rois: Tensor
+    cls_score: Tensor
+    bbox_pred: Tensor
+    refined: list[Tensor] | None
+    samples: list[SamplingResult] | None = None
+    targets: BBoxTargets | None = None
+
+
+def _without_gt_rois(boxes: Tensor, sample: SamplingResult) -> Tensor:
+    """``boxes`` (one per sampled RoI, positives first) without those whose RoI was a
+    ground-truth box added as a proposal."""
+    keep = torch.ones(boxes.shape[0], dtype=torch.bool, device=boxes.device)
+    keep[: sample.num_pos] = sample.pos_is_gt == 0
+    return boxes[keep]
+
+
+def empty_instances(ref: Tensor, with_mask: bool, mask_shape: tuple[int, int] = (0, 0)) -> InstanceData:
+    """No detections: ``bboxes (0, 4)``, ``scores (0,)``, ``labels (0,)`` and ``masks (0, H, W)``."""
+    result = InstanceData()
+    result.bboxes = ref.new_zeros((0, 4))
+    result.scores = ref.new_zeros((0,))
+    result.labels = torch.zeros((0,), dtype=torch.long, device=ref.device)
+    if with_mask:
+        result.masks = torch.zeros((0, *mask_shape), dtype=torch.bool, device=ref.device)
+    return result
+
+
+def output_shape(meta: MetaInfo, rescale: bool) -> tuple[int, int]:
+    """``(H, W)`` of the frame detections are returned in: the original image when ``rescale``,
+    else the network input without padding."""
+    h, w = meta["ori_shape"][:2]
+    if rescale:
+        return int(h), int(w)
+    w_scale, h_scale = meta["scale_factor"]
+    return int(round(h * h_scale)), int(round(w * w_scale))
+
+
+def to_original_frame(boxes_img: Tensor, meta: MetaInfo) -> Tensor:
+    """``(K, 4 M)`` boxes in input-image pixels divided by ``scale_factor`` (original image)."""
+    return boxes_img / boxes_img.new_tensor(meta["scale_factor"]).repeat(boxes_img.shape[1] // 2)
+
+
+class BaseRoIHead(BaseModule):
+    """Box stages (and, optionally, a mask branch per stage) on pooled RoI features.
+
+    Subclasses decide how the modules are stored (that is what their checkpoint keys are) by
+    implementing :meth:`_build_modules` and the four ``stage_*`` accessors; everything else is here.
+
+    Args:
+        num_stages: number of box stages ``N``.
+        stage_loss_weights: ``N`` loss multipliers.
+        train_cfg: the ``rcnn`` settings: one dict per stage (assigner, sampler, pos_weight, mask_size).
+        test_cfg: ``score_thr``, ``nms``, ``max_per_img``, ``mask_thr_binary``.
+        test_ensemble: ``'logits'`` (OpenMMLab): the stages' logits, each on the RoIs that entered
+            that stage, averaged then soft-maxed. ``'last_rois_probs'`` (the author's Detectron
+            code): every stage's classifier on the last stage's RoIs, probabilities averaged.
+        resample_later_stages: True assigns and samples again at every stage; False (author)
+            trains later stages on all refined boxes plus the ground truth.
+        compensate_stage_grads: False scales a stage's whole loss; True (author) keeps the heads'
+            own gradients at full strength and scales what flows into the features instead.
+    """
+
+    num_stages: int
+    with_mask: bool
+
+    def __init__(
+        self,
+        num_stages: int,
+        stage_loss_weights: list[float],
+        train_cfg: OptMultiConfig,
+        test_cfg: OptConfigType,
+        test_ensemble: str = "logits",
+        resample_later_stages: bool = True,
+        compensate_stage_grads: bool = False,
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
+        super().__init__(init_cfg)
+        if len(stage_loss_weights) != num_stages:
+            raise ValueError(f"{len(stage_loss_weights)} stage_loss_weights for {num_stages} stages")
+        if test_ensemble not in TEST_ENSEMBLES:
+            raise ValueError(f"test_ensemble must be one of {TEST_ENSEMBLES}, got {test_ensemble!r}")
+        self.num_stages = num_stages
+        self.stage_loss_weights = list(stage_loss_weights)
+        self.test_ensemble = test_ensemble
+        self.compensate_stage_grads = compensate_stage_grads
+        self.train_cfg = train_cfg
+        self.test_cfg = ConfigDict(test_cfg) if test_cfg else None
+        where = f"{type(self).__name__} test_cfg (test_cfg.rcnn)"
+        check_block_keys(where, self.test_cfg, RCNN_TEST_KEYS)
+        check_nms_cfg(where, (self.test_cfg or {}).get("nms"))
+        self.stages: list[StageTrainSettings] = []
+        if train_cfg is not None:
+            self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages)
+
+    # ------------------------------------------------------------------ modules of a stage
+    def stage_bbox_roi_extractor(self, stage: int) -> SingleRoIExtractor:
+        """The box RoI extractor of ``stage`` (0-based)."""
+        raise NotImplementedError
+
+    def stage_bbox_head(self, stage: int) -> Shared2FCBBoxHead:
+        """The box head of ``stage``."""
+        raise NotImplementedError
+
+    def stage_mask_roi_extractor(self, stage: int) -> SingleRoIExtractor:
+        """The mask RoI extractor of ``stage`` (a mask branch only)."""
+        raise NotImplementedError
+
+    def stage_mask_head(self, stage: int) -> FCNMaskHead:
+        """The mask head of ``stage`` (a mask branch only)."""
+        raise NotImplementedError
+
+    def loss_name(self, stage: int, name: str) -> str:
+        """The key of a stage's loss term in the loss dict."""
+        raise NotImplementedError
+
+    def pooling_layout(self, feats: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """``feats`` in the layout the extractors pool from fastest (see the RoI extractor)."""
+        return self.stage_bbox_roi_extractor(0).pooling_layout(feats)
+
+    def bbox_forward(
+        self, stage: int, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0
+    ) -> tuple[Tensor, Tensor]:
+        """``(cls_score (K, C + 1), bbox_pred (K, 4 or 4 C))`` of ``stage`` for ``rois (K, 5)``."""
+        roi_feats = scale_grad(self.stage_bbox_roi_extractor(stage)(feats, rois), grad_scale)
+        return self.stage_bbox_head(stage)(roi_feats)
+
+    def mask_forward(self, stage: int, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0) -> Tensor:
+        """Mask logits ``(K, C, 28, 28)`` of ``stage`` for ``rois (K, 5)``."""
+        roi_feats = scale_grad(self.stage_mask_roi_extractor(stage)(feats, rois), grad_scale)
+        return self.stage_mask_head(stage)(roi_feats)
+
+    # ------------------------------------------------------------------ the one pass
+    def run_stages(
+        self,
+        feats: tuple[Tensor, ...],
+        proposals: list[Tensor],
+        metas: list[MetaInfo],
+        gt_instances: list[InstanceData] | None = None,
+    ) -> list[StageRecord]:
+        """Run the box stages once, each on the boxes the one before refined.
+
+        Args:
+            feats: FPN maps, in :meth:`pooling_layout`.
+            proposals: per image ``(P_i, 4)`` xyxy input-image pixels (the RPN's boxes).
+            metas: per image metainfo (``img_shape`` clips the refined boxes).
+            gt_instances: given in training: each stage then assigns and samples its input
+                boxes against them (its IoU threshold), records its targets, and refines with
+                the assigned class (background RoIs: their best class), dropping ground-truth RoIs.
+                At inference every proposal goes through every stage and is refined with its
+                best non-background class.
+
+        Returns:
+            one :class:`StageRecord` per stage.
+        """
+        if gt_instances is not None and not self.stages:
+            raise RuntimeError(f"{type(self).__name__} needs train_cfg to train")
+        records = []
+        boxes = proposals
+        for stage in range(self.num_stages):
+            samples: list[SamplingResult] | None = None
+            targets: BBoxTargets | None = None
+            grad_scale = 1.0
+            if gt_instances is not None:
+                settings = self.stages[stage]
+                samples = [settings.sample(b, gt) for b, gt in zip(boxes, gt_instances)]
+                boxes = [s.priors for s in samples]
+                grad_scale = settings.loss_weight if self.compensate_stage_grads else 1.0
+            rois = bbox2roi(boxes).to(feats[0].device)
+            cls_score, bbox_pred = self.bbox_forward(stage, feats, rois, grad_scale)
+            if samples is not None:
+                targets = self.stage_bbox_head(stage).get_targets(samples, self.stages[stage].pos_weight)
+            refined = None
+            if stage < self.num_stages - 1:
+                with torch.no_grad():
+                    labels = self._refine_labels(stage, cls_score, targets)
+                    refined = self.refine_boxes(stage, rois, labels, bbox_pred, metas)
+                    if samples is not None:
+                        refined = [_without_gt_rois(b, s) for b, s in zip(refined, samples)]
+                boxes = refined
+            records.append(StageRecord(rois, cls_score, bbox_pred, refined, samples, targets))
+        return records
+
+    def _refine_labels(self, stage: int, cls_score: Tensor, targets: BBoxTargets | None) -> Tensor:
+        """The class each RoI is regressed with: its assigned class in training (background: its
+        best class), its best non-background class at inference."""
+        if targets is None:
+            return cls_score[:, :-1].argmax(dim=1)
+        if cls_score.numel() == 0:
+            return targets.labels
+        background = targets.labels == self.stage_bbox_head(stage).num_classes
+        return torch.where(background, cls_score[:, :-1].argmax(dim=1), targets.labels)
+
+    def refine_boxes(
+        self, stage: int, rois: Tensor, labels: Tensor, bbox_pred: Tensor, metas: list[MetaInfo]
+    ) -> list[Tensor]:
+        """Per image ``(K_i, 4)`` xyxy input-image pixels: ``stage``'s regression of ``rois (K, 5)``
+        with the deltas of ``labels (K,)``, clipped to that image's ``img_shape``."""
+        head = self.stage_bbox_head(stage)
+        refined = []
+        for i, meta in enumerate(metas):
+            inds = torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1)
+            boxes_img = head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta["img_shape"])
+            refined.append(boxes_img.to(rois.dtype))
+        return refined
+
+    def ensemble_probs(self, feats: tuple[Tensor, ...], records: list[StageRecord]) -> Tensor:
+        """``(K, C + 1)`` class probabilities of the last stage's RoIs from all stages'
+        classifiers, by ``test_ensemble``."""
+        if self.test_ensemble == "logits":
+            return F.softmax(torch.stack([r.cls_score for r in records]).mean(dim=0), dim=-1)
+        last_rois = records[-1].rois
+        probs = [F.softmax(self.bbox_forward(s, feats, last_rois)[0], dim=-1) for s in range(self.num_stages - 1)]
+        probs.append(F.softmax(records[-1].cls_score, dim=-1))
+        return torch.stack(probs).mean(dim=0)
+
+    # ------------------------------------------------------------------ training
+    def loss(
+        self, feats: tuple[Tensor, ...], rpn_results: list[InstanceData], batch_data_samples: SampleList
+    ) -> dict[str, Tensor]:
+        """Every stage's ``loss_cls``, ``acc``, ``loss_bbox`` (and ``loss_mask``), keyed by
+        :meth:`loss_name` (``s{i}.loss_cls`` for a cascade) and weighted by the stage weight."""
+        gts = [s.gt_instances for s in batch_data_samples]
+        metas = [s.metainfo for s in batch_data_samples]
+        feats = self.pooling_layout(feats)
+        records = self.run_stages(feats, [r.bboxes for r in rpn_results], metas, gts)
+        losses: dict[str, Tensor] = {}
+        for stage, (record, settings) in enumerate(zip(records, self.stages)):
+            weight = 1.0 if self.compensate_stage_grads else settings.loss_weight
+            assert record.samples is not None and record.targets is not None  # set by run_stages in training
+            box = self.stage_bbox_head(stage).loss(record.cls_score, record.bbox_pred, record.targets)
+            losses[self.loss_name(stage, "loss_cls")] = box.loss_cls * weight
+            losses[self.loss_name(stage, "acc")] = box.acc
+            losses[self.loss_name(stage, "loss_bbox")] = box.loss_bbox * weight
+            if self.with_mask:
+                grad_scale = settings.loss_weight if self.compensate_stage_grads else 1.0
+                mask_loss = self._mask_loss(stage, feats, record.samples, gts, settings, grad_scale)
+                losses[self.loss_name(stage, "loss_mask")] = mask_loss * weight
+        return losses
+
+    def _mask_loss(
+        self,
+        stage: int,
+        feats: tuple[Tensor, ...],
+        samples: list[SamplingResult],
+        gts: list[InstanceData],
+        settings: StageTrainSettings,
+        grad_scale: float,
+    ) -> Tensor:
+        """Mask loss of ``stage`` on its positive RoIs (targets cropped from the ground-truth masks)."""
+        mask_preds = self.mask_forward(stage, feats, bbox2roi([s.pos_priors for s in samples]), grad_scale)
+        head = self.stage_mask_head(stage)
+        targets = head.get_targets(samples, [gt.masks for gt in gts], settings.mask_size)
+        labels = torch.cat([s.pos_gt_labels for s in samples])
+        return head.loss(mask_preds, targets.to(mask_preds.device), labels)
+
+    # ------------------------------------------------------------------ inference
+    def _test_settings(self) -> ConfigType:
+        if self.test_cfg is None:
+            raise RuntimeError(f"{type(self).__name__} needs test_cfg (the config's test_cfg.rcnn) to predict")
+        return dict(self.test_cfg)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        feats: tuple[Tensor, ...],
+        rpn_results: list[InstanceData],
+        batch_data_samples: SampleList,
+        rescale: bool = True,
+    ) -> list[InstanceData]:
+        """Detections per image: ``bboxes (D, 4)`` xyxy (original-image pixels when ``rescale``,
+        else input-image pixels), ``scores (D,)``, ``labels (D,)`` and, with a mask branch,
+        ``masks (D, H, W)`` bool in the same frame."""
+        metas = [s.metainfo for s in batch_data_samples]
+        proposals = [r.bboxes for r in rpn_results]
+        feats = self.pooling_layout(feats)
+        if sum(len(p) for p in proposals) == 0:
+            return [empty_instances(feats[0], self.with_mask, output_shape(m, rescale)) for m in metas]
+        records = self.run_stages(feats, proposals, metas)
+        counts = [len(p) for p in proposals]
+        last = records[-1]
+        probs = torch.split(self.ensemble_probs(feats, records), counts)
+        # with masks, boxes stay in the input frame until the masks are pooled from them
+        box_rescale = rescale and not self.with_mask
+        per_image = zip(torch.split(last.rois, counts), probs, torch.split(last.bbox_pred, counts), metas)
+        results = [self._detect_image(rois, p, d, meta, box_rescale) for rois, p, d, meta in per_image]
+        if self.with_mask:
+            results = self._predict_masks(feats, results, metas, rescale)
+        return results
+
+    def _detect_image(
+        self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: MetaInfo, rescale: bool
+    ) -> InstanceData:
+        """One image's detections from the last stage's ``rois (K, 5)`` and deltas and the
+        ensembled ``probs (K, C + 1)``: decode, rescale to the original image when ``rescale``,
+        score threshold, class-wise NMS, top ``max_per_img``."""
+        if rois.shape[0] == 0:
+            return empty_instances(rois, self.with_mask, output_shape(meta, rescale))
+        head = self.stage_bbox_head(self.num_stages - 1)
+        boxes = head.decode_all(rois[:, 1:], bbox_pred, meta["img_shape"])
+        if rescale:
+            boxes = to_original_frame(boxes, meta)
+        cfg = self._test_settings()
+        dets, labels = multiclass_nms(boxes, probs, cfg["score_thr"], cfg["nms"], cfg["max_per_img"])
+        result = InstanceData()
+        result.bboxes, result.scores, result.labels = dets[:, :4], dets[:, 4], labels
+        return result
+
+    def _predict_masks(
+        self, feats: tuple[Tensor, ...], dets_img: list[InstanceData], metas: list[MetaInfo], rescale: bool
+    ) -> list[InstanceData]:
+        """Masks for ``dets_img`` (boxes in input-image pixels): every stage's mask probabilities
+        averaged on those boxes, pasted into the output frame and thresholded; the boxes are
+        rescaled to the original image when ``rescale``."""
+        mask_rois = bbox2roi([r.bboxes for r in dets_img])
+        if mask_rois.shape[0] == 0:
+            return [empty_instances(feats[0], True, output_shape(m, rescale)) for m in metas]
+        probs = torch.stack(
+            [self.mask_forward(stage, feats, mask_rois).sigmoid() for stage in range(self.num_stages)]
+        ).mean(dim=0)
+        head = self.stage_mask_head(self.num_stages - 1)
+        threshold = self._test_settings().get("mask_thr_binary", 0.5)
+        out = []
+        for det, p, meta in zip(dets_img, torch.split(probs, [len(r) for r in dets_img]), metas):
+            shape = output_shape(meta, rescale)
+            if len(det) == 0:
+                out.append(empty_instances(p, True, shape))
+                continue
+            boxes = to_original_frame(det.bboxes, meta) if rescale else det.bboxes
+            result = InstanceData(bboxes=boxes, scores=det.scores, labels=det.labels)
+            result.masks = paste_masks(head.select_probs(p, det.labels), boxes, shape, threshold)
+            out.append(result)
+        return out

@@ -1,0 +1,94 @@
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta]``."""
+
+import argparse
+import os.path as osp
+
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from mmcascade.apis.checkpoint import check_checkpoint_classes, check_checkpoint_covers
+from mmcascade.utils.config_tools import check_run_config, setup_runtime, tta_settings
+from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks
+from mmcascade.utils.work_dir_lock import work_dir_lock
+from mmcascade.zoo.resolve import resolve_checkpoint
+
+from .common import parse_tool_args, read_tool_config, tool_parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = tool_parser(
+        "Test (and evaluate) a detector",
+        "test config",
+        "the dir to save the evaluation metrics (default ./work_dirs/CONFIG_NAME)",
+    )
+    parser.add_argument("checkpoint", help="checkpoint: a file, an http(s) URL or a model-zoo name")
+    parser.add_argument(
+        "--out",
+        help="write compact predictions (.pkl, masks as RLE) and the COCO "
+        "results json beside it (OUT.bbox.json / OUT.segm.json)",
+    )
+    parser.add_argument("--show", action="store_true", help="show the results")
+    parser.add_argument("--show-dir", help="save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR")
+    parser.add_argument("--wait-time", type=float, default=2)
+    parser.add_argument("--score-thr", type=float, default=0.3, help="score threshold of drawn boxes")
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: the config's tta_model / tta_pipeline, or a "
+        "horizontal flip at the test scale when it defines none",
+    )
+    parser.add_argument(
+        "--bf16",
+        action="store_true",
+        help="run inference under bfloat16 autocast (model.inference_dtype='bfloat16'); "
+        "see the README for its speed and AP",
+    )
+    return parse_tool_args(parser, argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    cfg = read_tool_config(args)
+    if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
+        raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
+    checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
+    cfg.load_from = checkpoint
+    check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
+    if args.show or args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)
+        if args.show_dir:
+            hook.test_out_dir = args.show_dir
+    if args.bf16:
+        cfg.model.inference_dtype = "bfloat16"
+    if args.tta:
+        tta_model, tta_pipeline = tta_settings(cfg)
+        cfg.test_dataloader.dataset.pipeline = tta_pipeline
+        cfg.tta_model = dict(tta_model, module=cfg.model)
+        cfg.model = cfg.tta_model
+    if args.out is not None:
+        _add_dump(cfg, args.out)
+    check_run_config(cfg)
+    setup_runtime(cfg)
+    with work_dir_lock(cfg.work_dir, "testing"):
+        runner = Runner.from_cfg(cfg)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_checkpoint_covers(model.module if args.tta else model, checkpoint)
+        with name_hung_ranks():
+            metrics = runner.test()
+    finish_distributed()
+    return metrics
+
+
+def _add_dump(cfg, out: str) -> None:
+    """Write the compact predictions to ``out`` and the COCO results json beside it."""
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    stem = osp.splitext(out)[0]
+    for ev in evaluators:
+        if str(ev.get("type", "")).endswith("CocoMetric") and not ev.get("outfile_prefix"):
+            ev["outfile_prefix"] = stem
+    cfg.test_evaluator = [*evaluators, dict(type="DumpDetResults", out_file_path=out)]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Helpers of the end-to-end tests: a tiny embedded config, running tools, free ports."""
+
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+from mmengine.config import Config
+
+from helpers import REPO
+
+MAIN_CFG = osp.join(REPO, "configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
+
+
+def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = None, spec: dict | None = None) -> str:
+    cfg = Config.fromfile(MAIN_CFG)
+    root = str(tmp_path / "data") + "/"
+    spec = spec or dict(num_train=6, num_val=4, seed=3)
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[loader].dataset.update(data_root=root, spec=spec)
+        cfg[loader].update(num_workers=0, persistent_workers=False)
+    for ev in ("val_evaluator", "test_evaluator"):
+        cfg[ev].ann_file = root + "annotations/val.json"
+    cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.logger.interval = 1
+    if custom_hooks:
+        cfg.custom_hooks = custom_hooks
+    path = str(tmp_path / "tiny_embedded.py")
+    cfg.dump(path)
+    return path
+
+
+def random_checkpoint(cfg: str | Config, path, meta: dict | None = None, seed: int = 0) -> str:
+    """Save the seeded random weights of ``cfg``'s model (a path or a Config) as a checkpoint."""
+    import torch
+
+    from mmcascade.registry import MODELS
+
+    cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
+    torch.manual_seed(seed)
+    ckpt = {"state_dict": MODELS.build(cfg.model).state_dict()}
+    if meta is not None:
+        ckpt["meta"] = meta
+    torch.save(ckpt, path)
+    return str(path)
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
