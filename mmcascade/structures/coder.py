@@ -90,4 +90,4 @@ def decode_deltas(
             ],
             dim=-1,
         )
-    return boxes.reshape(num_rois, -1)
+    return boxes.reshape(num_rois, 4 * num_groups)

@@ -252,6 +252,9 @@ class BaseRoIHead(BaseModule):
         refined = []
         for i, meta in enumerate(metas):
             inds = torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1)
+            if inds.numel() == 0:  # an image without RoIs (no proposals survived for it)
+                refined.append(rois.new_zeros((0, 4)))
+                continue
             boxes_img = head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta["img_shape"])
             refined.append(boxes_img.to(rois.dtype))
         return refined

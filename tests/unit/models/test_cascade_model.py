@@ -255,3 +255,75 @@ def test_bfloat16_inference_option(seeded):
 
     with pytest.raises(ValueError, match="inference_dtype='half'"):
         MODELS.build(dict(tiny_model_cfg("cascade-rcnn_r50_fpn"), inference_dtype="half"))
+
+
+def _features_and_proposals(model, batch):
+    data = model.data_preprocessor(batch, True)
+    feats = model.roi_feature_layout(model.extract_feat(data["inputs"]))
+    proposals = model.rpn_head.predict(feats, data["data_samples"])
+    return feats, [p.bboxes for p in proposals], data["data_samples"]
+
+
+@pytest.mark.parametrize("ensemble", ["logits", "last_rois_probs"])
+def test_run_stages_is_the_pass_that_predict_uses(ensemble, seeded):
+    """At inference each stage's RoIs are the one before's refined boxes; the ensemble is a
+    probability table; predict() gives what run_stages + ensemble_probs + NMS give."""
+    model = build_tiny(test_ensemble=ensemble)
+    model.eval()
+    batch = make_batch(model, n=2, training=False)
+    with torch.no_grad():
+        feats, proposals, samples = _features_and_proposals(model, batch)
+        metas = [s.metainfo for s in samples]
+        records = model.roi_head.run_stages(feats, proposals, metas)
+        probs = model.roi_head.ensemble_probs(feats, records)
+    assert len(records) == 3 and records[-1].refined is None
+    assert all(r.samples is None and r.targets is None for r in records)
+    torch.testing.assert_close(records[0].rois[:, 1:], torch.cat(proposals), rtol=0, atol=0)
+    for before, after in zip(records, records[1:]):
+        torch.testing.assert_close(after.rois[:, 1:], torch.cat(before.refined), rtol=0, atol=0)
+        assert torch.equal(after.rois[:, 0], before.rois[:, 0])  # same images, same order
+    assert probs.shape == records[-1].cls_score.shape
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(len(probs)))
+    if ensemble == "logits":
+        mean = torch.stack([r.cls_score for r in records]).mean(0)
+        torch.testing.assert_close(probs, torch.softmax(mean, dim=1))
+
+
+def test_run_stages_in_training_records_samples_targets_and_drops_gt_rois(seeded):
+    model = build_tiny()
+    model.train()
+    batch = make_batch(model, n=2)
+    feats, proposals, samples = _features_and_proposals(model, batch)
+    gts = [s.gt_instances for s in samples]
+    records = model.roi_head.run_stages(feats, proposals, [s.metainfo for s in samples], gts)
+    for record in records:
+        assert record.samples is not None and record.targets is not None
+        assert len(record.targets.labels) == len(record.rois) == sum(len(s.priors) for s in record.samples)
+        if record.refined is not None:  # the next stage's input: every sampled RoI but the gt ones
+            kept = [len(s.priors) - int((s.pos_is_gt == 1).sum()) for s in record.samples]
+            assert [len(b) for b in record.refined] == kept
+            assert not any(b.requires_grad for b in record.refined)
+    assert records[-1].refined is None
+
+
+def test_single_stage_head_names_its_one_stage():
+    model = build_tiny("mask-rcnn_r50_fpn")
+    head = model.roi_head
+    assert head.num_stages == 1 and head.stage_bbox_head(0) is head.bbox_head
+    assert head.stage_mask_head(0) is head.mask_head
+    with pytest.raises(IndexError, match="one stage, asked for stage 1"):
+        head.stage_bbox_head(1)
+
+
+def test_an_image_without_proposals_beside_one_with_them(seeded):
+    model = build_tiny()
+    model.eval()
+    batch = make_batch(model, n=2, training=False)
+    with torch.no_grad():
+        feats, proposals, samples = _features_and_proposals(model, batch)
+        from mmengine.structures import InstanceData
+
+        rpn = [InstanceData(bboxes=proposals[0]), InstanceData(bboxes=proposals[1][:0])]
+        results = model.roi_head.predict(feats, rpn, samples)
+    assert len(results[1]) == 0 and results[1].masks.shape[0] == 0
+    assert len(results[0]) > 0 and results[0].masks.shape[0] == len(results[0])

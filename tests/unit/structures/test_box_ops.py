@@ -82,3 +82,10 @@ def test_bbox2roi_and_clip():
     rois = bbox2roi([torch.ones((2, 4)), torch.zeros((0, 4)), torch.full((1, 4), 2.0)])
     assert rois[:, 0].tolist() == [0.0, 0.0, 2.0]
     assert clip_boxes(torch.tensor([[-5.0, 3.0, 50.0, 70.0]]), (60, 40)).tolist() == [[0.0, 3.0, 40.0, 60.0]]
+
+
+def test_decode_of_no_rois_keeps_the_class_layout():
+    """An image without RoIs decodes to ``(0, 4 k)``, not a reshape error."""
+    out = decode_deltas(torch.zeros((0, 4)), torch.zeros((0, 12)), [0.0] * 4, [0.1, 0.1, 0.2, 0.2], (10, 10))
+    assert out.shape == (0, 12) and out.dtype == torch.float32
+    assert decode_deltas(torch.zeros((0, 4)), torch.zeros((0, 4)), [0.0] * 4, [1.0] * 4).shape == (0, 4)

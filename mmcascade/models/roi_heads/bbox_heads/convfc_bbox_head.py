@@ -170,7 +170,7 @@ class Shared2FCBBoxHead(BaseModule):
             return self.bbox_coder.decode(boxes, bbox_pred, max_shape=img_shape)
         rep = boxes.repeat_interleave(self.num_classes, dim=0)
         decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
-        return decoded.reshape(boxes.shape[0], -1)
+        return decoded.reshape(boxes.shape[0], 4 * self.num_classes)
 
     def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: tuple[int, int]) -> Tensor:
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
