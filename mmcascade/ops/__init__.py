@@ -2,7 +2,8 @@
 
 from .backend import IMPLS, CompiledOpsMissingError, mmcv_has_ops_for, mmcv_ops, resolve_impl
 from .nms import batched_nms, nms, nms_torch
-from .roi_align import RoIAlign, roi_align, roi_align_torch
+from .roi_align import roi_align_torch
+from .roi_align_layer import RoIAlign, roi_align
 
 __all__ = [
     "IMPLS",

@@ -156,6 +156,14 @@ def batched_nms(
     unknown = set(cfg) - set(TORCH_NMS_KEYS)
     if unknown:
         raise TypeError(f"nms got unknown keys {sorted(unknown)}; it reads {TORCH_NMS_KEYS}")
+    return _batched_nms_torch(boxes, scores, idxs, cfg, class_agnostic)
+
+
+def _batched_nms_torch(
+    boxes: Tensor, scores: Tensor, idxs: Tensor, cfg: dict[str, Any], class_agnostic: bool
+) -> tuple[Tensor, Tensor]:
+    """:func:`batched_nms` with the torch NMS: offset boxes per class (or one set), mmcv's
+    ``split_thr`` path for large inputs. ``cfg`` holds only ``TORCH_NMS_KEYS`` (it is consumed)."""
     class_agnostic = cfg.pop("class_agnostic", class_agnostic)
     cfg.pop("type", None)
     split_thr = cfg.pop("split_thr", 10000)

@@ -13,18 +13,15 @@ implementations see the same taps and agree to float rounding. Gradients come fr
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-
-from .backend import check_impl, mmcv_ops, resolve_impl
 
 # Upper bound on (bins x taps) handled by one embedding_bag call (int64 indices + weights).
 _MAX_TAPS_PER_CALL = 1 << 23
 _MAX_INIT = -10000.0  # mmcv's max-pool start value: what an empty grid gives in 'max' mode
 
 
-def _pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+def as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
@@ -224,7 +221,7 @@ def roi_align_torch(
         raise ValueError(f"RoIAlign pool_mode={pool_mode!r} is not 'avg' or 'max'")
     if rois.dim() != 2 or rois.shape[1] != 5:
         raise ValueError(f"RoIAlign rois must be (K, 5) (batch_idx, x1, y1, x2, y2), got {tuple(rois.shape)}")
-    oh, ow = _pair(output_size)
+    oh, ow = as_pair(output_size)
     b, c, h, w = feat.shape
     k = rois.shape[0]
     # A view when feat is channels_last; one copy otherwise.
@@ -247,8 +244,26 @@ def roi_align_torch(
     groups = [key for key in keys.unique().tolist() if key >> 20 > 0 and key & 0xFFFFF > 0]
     if pool_mode == "avg" and c >= 8:
         return _avg_pool(table, rois, keys, groups, (y1, x1), (bin_h, bin_w), (oh, ow), (h, w))
+    return _pool_by_groups(feat, table, rois, keys, groups, (y1, x1), (bin_h, bin_w), (oh, ow), pool_mode)
+
+
+def _pool_by_groups(
+    feat: Tensor,
+    table: Tensor,
+    rois: Tensor,
+    keys: Tensor,
+    groups: list[int],
+    starts: tuple[Tensor, Tensor],
+    bins: tuple[Tensor, Tensor],
+    out: tuple[int, int],
+    pool_mode: str,
+) -> Tensor:
+    """Pool the RoIs group by group of equal sampling grid (``key = grid_h << 20 | grid_w``):
+    max mode, or avg mode on few channels (mask targets). ``(K, C, out_h, out_w)``."""
+    (y1, x1), (bin_h, bin_w), (oh, ow) = starts, bins, out
+    _, c, h, w = feat.shape
     fill = 0.0 if pool_mode == "avg" else _MAX_INIT  # an empty grid: mmcv writes 0 / its max start value
-    result = feat.new_full((k, oh, ow, c), fill)
+    result = feat.new_full((rois.shape[0], oh, ow, c), fill)
     for key in groups:
         gh, gw = key >> 20, key & 0xFFFFF
         idx = torch.nonzero(keys == key).squeeze(1)
@@ -333,84 +348,3 @@ def _avg_pool(
         per_sample_weights=torch.cat(all_weights)[order].to(table.dtype),
     )
     return pooled.view(k, oh, ow, c).permute(0, 3, 1, 2)
-
-
-def roi_align(
-    feat: Tensor,
-    rois: Tensor,
-    output_size: int | tuple[int, int],
-    spatial_scale: float = 1.0,
-    sampling_ratio: int = 0,
-    pool_mode: str = "avg",
-    aligned: bool = True,
-    impl: str = "auto",
-) -> Tensor:
-    """RoIAlign through the implementation :func:`~mmcascade.ops.backend.resolve_impl` picks."""
-    if resolve_impl(impl, feat.device, "RoIAlign") == "mmcv":
-        return mmcv_ops().roi_align(
-            feat.contiguous(),
-            rois.to(feat.dtype),
-            _pair(output_size),
-            spatial_scale,
-            sampling_ratio,
-            pool_mode,
-            aligned,
-        )
-    return roi_align_torch(feat, rois, output_size, spatial_scale, sampling_ratio, pool_mode, aligned)
-
-
-class RoIAlign(nn.Module):
-    """``dict(type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True, impl='auto')``.
-
-    The arguments are ``mmcv.ops.RoIAlign``'s, plus ``impl`` (``'auto'``, ``'mmcv'`` or ``'torch'``,
-    see :mod:`mmcascade.ops.backend`). ``use_torchvision=True`` is refused: torchvision is not a
-    dependency.
-    """
-
-    def __init__(
-        self,
-        output_size: int | tuple[int, int],
-        spatial_scale: float = 1.0,
-        sampling_ratio: int = 0,
-        pool_mode: str = "avg",
-        aligned: bool = True,
-        use_torchvision: bool = False,
-        impl: str = "auto",
-    ) -> None:
-        super().__init__()
-        if use_torchvision:
-            raise ValueError(
-                "RoIAlign use_torchvision=True is not supported (torchvision is not a dependency); "
-                "use impl='torch' or 'mmcv'"
-            )
-        if pool_mode not in ("avg", "max"):
-            raise ValueError(f"RoIAlign pool_mode={pool_mode!r} is not 'avg' or 'max'")
-        if int(sampling_ratio) < 0:
-            raise ValueError(f"RoIAlign sampling_ratio={sampling_ratio} must be >= 0")
-        check_impl("RoIAlign", impl)
-        self.output_size = _pair(output_size)
-        self.spatial_scale = float(spatial_scale)
-        self.sampling_ratio = int(sampling_ratio)
-        self.pool_mode = pool_mode
-        self.aligned = bool(aligned)
-        self.impl = impl
-
-    def forward(self, feat: Tensor, rois: Tensor) -> Tensor:
-        """``feat (B, C, H, W)``, ``rois (K, 5)`` input-image pixels -> ``(K, C, out_h, out_w)``."""
-        return roi_align(
-            feat,
-            rois,
-            self.output_size,
-            self.spatial_scale,
-            self.sampling_ratio,
-            self.pool_mode,
-            self.aligned,
-            self.impl,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"output_size={self.output_size}, spatial_scale={self.spatial_scale}, "
-            f"sampling_ratio={self.sampling_ratio}, pool_mode={self.pool_mode!r}, aligned={self.aligned}, "
-            f"impl={self.impl!r}"
-        )
