@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO as _REPO
+
+REPO = Path(_REPO)
 
 
 def test_built_package_finds_configs_and_manifest_without_the_checkout(tmp_path):
