@@ -107,7 +107,9 @@ def proposal_levels(model, data: dict) -> list[int]:
     return torch.bincount(levels, minlength=model.roi_head.bbox_roi_extractor[0].num_inputs).tolist()
 
 
-def bench_train(repeats: int, with_cp: bool | tuple[bool, ...] = False, channels_last: bool = False) -> None:
+def bench_train(
+    repeats: int, with_cp: bool | tuple[bool, ...] = False, channels_last: bool = False, profile: bool = False
+) -> None:
     from model_inputs import random_train_batch
 
     model = build(with_cp=with_cp, channels_last=channels_last).train()
@@ -128,6 +130,24 @@ def bench_train(repeats: int, with_cp: bool | tuple[bool, ...] = False, channels
     )
     print(f"training step, median: {statistics.median(times):.2f} s  (all: {', '.join(f'{t:.2f}' for t in times)})")
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
+    if profile:
+        print_op_profile(step)
+
+
+def print_op_profile(fn, rows: int = 15) -> None:
+    """One more call of ``fn`` under the torch profiler: the ops by self CPU time, and the share
+    of the dense layers (convolutions forward and backward, matrix products)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    events = prof.key_averages()
+    print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
+    total = sum(e.self_cpu_time_total for e in events)
+    dense_ops = ("aten::convolution_backward", "aten::mkldnn_convolution", "aten::mm", "aten::addmm")
+    dense = sum(e.self_cpu_time_total for e in events if e.key in dense_ops)
+    print(f"dense layers (conv forward / backward, mm, addmm): {100 * dense / total:.1f}% of {total / 1e6:.1f} s")
 
 
 def bench_train_embedded(repeats: int) -> None:
@@ -183,6 +203,7 @@ def main() -> None:
         action="store_true",
         help="infer / train: the detector's channels_last option (NHWC convolutions)",
     )
+    parser.add_argument("--profile", action="store_true", help="train: print the ops of one more step by CPU time")
     parser.add_argument(
         "--mmap-threshold",
         type=int,
@@ -197,7 +218,7 @@ def main() -> None:
     register_all_modules()
     torch.manual_seed(0)
     if args.mode == "train":
-        bench_train(args.repeats, stages_with_cp(args.with_cp), args.channels_last)
+        bench_train(args.repeats, stages_with_cp(args.with_cp), args.channels_last, args.profile)
     elif args.mode == "infer":
         bench_infer(args.repeats, args.channels_last)
     else:
