@@ -22,23 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmcascade.ops.roi_align import bilinear_taps
 from mmcascade.utils import register_all_modules
 
 from benchmark_cascade import build, image_batch, infer_timings, proposal_rois, timed
-
-
-def _axis_taps(v: Tensor, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Bilinear taps along one axis, with mmcv's border rules: low / high index, their weights,
-    and whether the point is inside ``[-1, size]`` at all."""
-    inside = (v >= -1) & (v <= size)
-    v = v.clamp(min=0)
-    low = v.floor()
-    edge = low >= size - 1
-    low = torch.where(edge, torch.full_like(low, size - 1), low)
-    v = torch.where(edge, low, v)
-    high = torch.where(edge, low, low + 1)
-    frac = v - low
-    return low.long(), high.long(), 1 - frac, frac, inside
 
 
 def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 16) -> Tensor:
@@ -58,8 +45,9 @@ def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 
             continue
         oy = cells[:, None] + (torch.arange(ny, dtype=feat.dtype) + 0.5) / ny  # (out, ny)
         ox = cells[:, None] + (torch.arange(nx, dtype=feat.dtype) + 0.5) / nx
-        ylo, yhi, wy0, wy1, iny = _axis_taps(y1[idx, None, None] + oy * bin_h[idx, None, None], h)
-        xlo, xhi, wx0, wx1, inx = _axis_taps(x1[idx, None, None] + ox * bin_w[idx, None, None], w)
+        # weights are zero for samples outside the map (mmcv's border rules)
+        ylo, yhi, wy0, wy1 = bilinear_taps(y1[idx, None, None] + oy * bin_h[idx, None, None], h)
+        xlo, xhi, wx0, wx1 = bilinear_taps(x1[idx, None, None] + ox * bin_w[idx, None, None], w)
 
         def ys(t: Tensor) -> Tensor:  # (K, out, ny) -> (K, out, 1, ny, 1)
             return t[:, :, None, :, None]
@@ -78,7 +66,7 @@ def roi_align_nhwc(feat: Tensor, rois: Tensor, out: int = 7, scale: float = 1 / 
             -1,
         )
         weights = torch.stack([ys(wy0) * xs(wx0), ys(wy0) * xs(wx1), ys(wy1) * xs(wx0), ys(wy1) * xs(wx1)], -1)
-        weights = weights * (ys(iny) & xs(inx)).to(feat.dtype)[..., None] / (ny * nx)
+        weights = weights / (ny * nx)
         k = idx.numel()
         bags = F.embedding_bag(
             rows.reshape(k * out * out, -1),

@@ -44,6 +44,14 @@ def _axis_taps(
     coord = (start[:, None, None] + cells[None, :, None] * bin_size[:, None, None]) + (
         offsets[None, None, :] * bin_size[:, None, None]
     ) / grid
+    return bilinear_taps(coord, size)
+
+
+def bilinear_taps(coord: Tensor, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """mmcv's bilinear taps of sample coordinates ``coord`` (any shape, feature-map cells) along an
+    axis of ``size`` cells: ``low, high`` int64 cell indices and ``w_low, w_high`` weights. Samples
+    outside ``[-1, size]`` get zero weights, those in ``[-1, 0]`` are clamped to 0, and the last
+    cell is repeated at the far border."""
     inside = (coord >= -1.0) & (coord <= size)
     coord = coord.clamp(min=0)
     low = coord.floor()
