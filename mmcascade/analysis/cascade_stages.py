@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmcascade.models.layers import multiclass_nms
+from mmcascade.models.roi_heads.base_roi_head import to_original_frame
 from mmcascade.structures import bbox_overlaps
 
 
@@ -50,20 +51,23 @@ def stage_outputs(model, data: dict) -> tuple[list[StageOutputs], list]:
     records = roi_head.run_stages(feats, [p.bboxes for p in proposals], metas)
     ensemble = roi_head.ensemble_probs(feats, records)
     outputs = []
+    rois_per_stage = [torch.split(r.rois[:, 1:], counts) for r in records]
+    deltas_per_stage = [torch.split(r.bbox_pred, counts) for r in records]
+    probs_per_stage = [torch.split(F.softmax(r.cls_score, dim=-1), counts) for r in records]
+    ensembles = torch.split(ensemble, counts)
     for i, meta in enumerate(metas):
-        scale = torch.tensor(meta["scale_factor"], dtype=torch.float32).repeat(2)
-        rois = [r.rois.split(counts)[i][:, 1:] for r in records]
+        rois = [per_image[i] for per_image in rois_per_stage]
         boxes_img = [
-            roi_head.stage_bbox_head(s).decode_all(rois[s], r.bbox_pred.split(counts)[i], meta["img_shape"])
-            for s, r in enumerate(records)
+            roi_head.stage_bbox_head(s).decode_all(rois[s], deltas_per_stage[s][i], meta["img_shape"])
+            for s in range(len(records))
         ]
         outputs.append(
             StageOutputs(
                 img_id=int(meta.get("img_id", i)),
-                rois=[r / scale for r in rois],
-                probs=[F.softmax(r.cls_score.split(counts)[i], dim=-1) for r in records],
-                boxes=[b / scale.repeat(b.shape[1] // 4) for b in boxes_img],
-                ensemble=ensemble.split(counts)[i],
+                rois=[to_original_frame(r, meta) for r in rois],
+                probs=[per_image[i] for per_image in probs_per_stage],
+                boxes=[to_original_frame(b, meta) for b in boxes_img],
+                ensemble=ensembles[i],
             )
         )
     return outputs, samples
