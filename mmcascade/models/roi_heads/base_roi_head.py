@@ -217,7 +217,7 @@ class BaseRoIHead(BaseModule):
                 settings = self.stages[stage]
                 samples = [settings.sample(b, gt) for b, gt in zip(boxes, gt_instances)]
                 boxes = [s.priors for s in samples]
-                grad_scale = settings.loss_weight if self.compensate_stage_grads else 1.0
+                grad_scale = self._stage_scales(settings)[1]
             rois = bbox2roi(boxes).to(feats[0].device)
             cls_score, bbox_pred = self.bbox_forward(stage, feats, rois, grad_scale)
             if samples is not None:
@@ -232,6 +232,13 @@ class BaseRoIHead(BaseModule):
                 boxes = refined
             records.append(StageRecord(rois, cls_score, bbox_pred, refined, samples, targets))
         return records
+
+    def _stage_scales(self, settings: StageTrainSettings) -> tuple[float, float]:
+        """``(loss multiplier, scale of the gradient into the shared features)`` of a stage: its
+        weight on the loss, or (``compensate_stage_grads``) on the feature gradient only."""
+        if self.compensate_stage_grads:
+            return 1.0, settings.loss_weight
+        return settings.loss_weight, 1.0
 
     def _refine_labels(self, stage: int, cls_score: Tensor, targets: BBoxTargets | None) -> Tensor:
         """The class each RoI is regressed with: its assigned class in training (background: its
@@ -281,14 +288,13 @@ class BaseRoIHead(BaseModule):
         records = self.run_stages(feats, [r.bboxes for r in rpn_results], metas, gts)
         losses: dict[str, Tensor] = {}
         for stage, (record, settings) in enumerate(zip(records, self.stages)):
-            weight = 1.0 if self.compensate_stage_grads else settings.loss_weight
+            weight, grad_scale = self._stage_scales(settings)
             assert record.samples is not None and record.targets is not None  # set by run_stages in training
             box = self.stage_bbox_head(stage).loss(record.cls_score, record.bbox_pred, record.targets)
             losses[self.loss_name(stage, "loss_cls")] = box.loss_cls * weight
             losses[self.loss_name(stage, "acc")] = box.acc
             losses[self.loss_name(stage, "loss_bbox")] = box.loss_bbox * weight
             if self.with_mask:
-                grad_scale = settings.loss_weight if self.compensate_stage_grads else 1.0
                 mask_loss = self._mask_loss(stage, feats, record.samples, gts, settings, grad_scale)
                 losses[self.loss_name(stage, "loss_mask")] = mask_loss * weight
         return losses
