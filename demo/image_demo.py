@@ -1,12 +1,15 @@
 """Detect objects in images and save the drawn results.
 
     python demo/image_demo.py IMAGES CONFIG CHECKPOINT [--out-dir outputs] [--score-thr 0.3] \\
-        [--classes person car] [--device cpu]
+        [--classes person car] [--device cpu] [--slice WxH [--slice-overlap 0.2] [--merge-iou-thr 0.5]]
 
 IMAGES is a file, a folder or a glob ("data/*.jpg"); CONFIG and CHECKPOINT may also be model-zoo
 names. Each image is saved with boxes, labels, scores and translucent masks to OUT_DIR (same
 file name; ``.png`` / ``.jpg`` as the input; ``_1``, ``_2``... when two inputs share a name).
 An OUT_DIR that holds input images is refused. Unreadable images are reported and skipped.
+
+``--slice 1024`` (or ``--slice 1024x768``, width x height) detects large images tile by tile and
+merges the tiles' detections (``mmcascade.apis.inference_sliced``), with a progress bar over tiles.
 """
 
 import argparse
@@ -17,6 +20,8 @@ from tqdm import tqdm
 
 from mmcascade.apis import inference_detector, init_detector
 from mmcascade.apis.image_io import list_images, output_paths, read_images
+from mmcascade.apis.sliced import inference_sliced
+from mmcascade.tools.common import add_slice_args, slice_options
 from mmcascade.utils import default_device
 from mmcascade.visualization import DetLocalVisualizer
 
@@ -43,7 +48,12 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--classes", nargs="+", help="draw only these classes")
     parser.add_argument("--device", default=default_device(), help="default: cuda when available, else cpu")
     parser.add_argument("--bf16", action="store_true", help="inference under bfloat16 autocast")
+    add_slice_args(parser)
     args = parser.parse_args(argv)
+    try:
+        sliced = slice_options(args)
+    except ValueError as exc:
+        parser.error(str(exc))
     files = list_images(args.images)
     try:  # an output folder holding the inputs is refused before any work
         targets = dict(zip(files, output_paths(files, args.out_dir)))
@@ -55,7 +65,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     visualizer.dataset_meta = model.dataset_meta
     saved = []
     for path, img in tqdm(read_images(files), total=len(files), desc="detecting", unit="img"):
-        result = inference_detector(model, img)
+        result = inference_sliced(model, img, **sliced) if sliced else inference_detector(model, img)
         result.pred_instances = class_filter(result.pred_instances, args.classes, names)
         out = targets[path]
         visualizer.add_datasample(

@@ -3,7 +3,7 @@
     mmcascade train CONFIG [train.py options]          tools/train.py (mmcascade.tools.train)
     mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py (mmcascade.tools.test)
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
-    mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py
+    mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py (--slice WxH: large images)
     mmcascade analyze TOOL [...]                        tools/analysis_tools/TOOL.py
     mmcascade launcher dist_train|dist_test|slurm_train|slurm_test
                                                         prints the path of that shell launcher

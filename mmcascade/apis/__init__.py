@@ -10,6 +10,7 @@ from .checkpoint import (
     read_checkpoint,
 )
 from .inference import inference_detector, init_detector
+from .sliced import inference_sliced
 
 __all__ = [
     "CheckpointError",
@@ -17,6 +18,7 @@ __all__ = [
     "class_names_from_meta",
     "compare_state_dict",
     "inference_detector",
+    "inference_sliced",
     "init_detector",
     "install_state_dict",
     "load_checkpoint",

@@ -220,3 +220,24 @@ def check_checkpoint_covers(model: nn.Module, path: str) -> None:
             f"{', '.join(mismatch.unexpected[:5])}",
             stacklevel=2,
         )
+
+
+def check_finite_weights(path: str) -> None:
+    """Refuse, before a test run, a checkpoint with NaN or infinite weights (a diverged run):
+    it would give no detections and every metric 0, which reads like a result.
+
+    Raises:
+        CheckpointError: naming the first tensors that hold non-finite values and how many.
+    """
+    state = extract_state_dict(read_checkpoint(path))
+    bad = [
+        (k, int((~torch.isfinite(v)).sum()), v.numel())
+        for k, v in state.items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+    if bad:
+        listed = ", ".join(f"{k} ({n} of {total} values)" for k, n, total in bad[:3])
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinite values: {listed}"
+            f"{' ...' if len(bad) > 3 else ''}. The run that wrote it diverged; test an earlier checkpoint."
+        )

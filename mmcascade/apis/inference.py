@@ -121,9 +121,14 @@ def init_detector(
     return model
 
 
-def _test_pipeline(cfg: Config, from_array: bool) -> Compose:
-    steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
-    steps = [s for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
+def test_pipeline_steps(cfg: Config) -> list[dict]:
+    """The config's test pipeline without ``LoadAnnotations`` (inference has no annotations)."""
+    steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
+    return [s for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
+
+
+def _test_pipeline(steps: list[dict], from_array: bool) -> Compose:
+    steps = copy.deepcopy(steps)
     if from_array:
         steps[0] = dict(type="LoadImageFromNDArray")
     return Compose(steps)
@@ -158,6 +163,8 @@ def check_image_array(img: np.ndarray, name: str = "image") -> None:
         else:
             hint = "give an (H, W, 3) BGR image"
         raise ValueError(f"{name}: expected shape (H, W, 3), got {shape}; {hint}")
+    if img.shape[0] == 0 or img.shape[1] == 0:
+        raise ValueError(f"{name}: the image is empty ({img.shape[0]}x{img.shape[1]} pixels, height x width)")
 
 
 @torch.no_grad()
@@ -179,6 +186,15 @@ def inference_detector(
     for i, item in enumerate(items):
         if isinstance(item, np.ndarray):
             check_image_array(item, "image" if single else f"image {i}")
+    results = run_test_pipeline(model, items, batch_size, test_pipeline_steps(model.cfg))
+    return results[0] if single else results
+
+
+def run_test_pipeline(
+    model: nn.Module, items: Sequence[ImageInput], batch_size: int, steps: list[dict]
+) -> list[DetDataSample]:
+    """Each image (path or checked BGR array) through the test pipeline ``steps`` and
+    ``model.test_step``, ``batch_size`` at a time; one ``DetDataSample`` per image, in order."""
     results: list[DetDataSample] = []
     pipelines = {}
     for start in range(0, len(items), batch_size):
@@ -186,7 +202,7 @@ def inference_detector(
         for item in items[start : start + batch_size]:
             from_array = isinstance(item, np.ndarray)
             if from_array not in pipelines:
-                pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+                pipelines[from_array] = _test_pipeline(steps, from_array)
             data = dict(img=item, img_id=0) if from_array else dict(img_path=str(item), img_id=0)
             packed = pipelines[from_array](data)
             if packed is None:
@@ -195,4 +211,4 @@ def inference_detector(
         results.extend(model.test_step(pseudo_collate(batch)))
         if next(model.parameters()).device.type == "cpu":
             release_free_memory()  # so that the next batch's peak does not start higher
-    return results[0] if single else results
+    return results

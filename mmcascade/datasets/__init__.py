@@ -3,7 +3,7 @@
 from .coco import CocoDataset, DatasetError
 from .embedded import CLASSES as EMBEDDED_CLASSES
 from .embedded import EmbeddedSpec, ensure_embedded_dataset, generate_embedded_dataset
-from .embedded_dataset import EmbeddedShapesDataset
+from .embedded_dataset import EmbeddedShapesDataset, LargeShapesDataset
 from .samplers import AspectRatioBatchSampler
 from .transforms import *  # noqa: F401,F403
 
@@ -11,6 +11,7 @@ __all__ = [
     "CocoDataset",
     "DatasetError",
     "EmbeddedShapesDataset",
+    "LargeShapesDataset",
     "EMBEDDED_CLASSES",
     "EmbeddedSpec",
     "ensure_embedded_dataset",

@@ -11,10 +11,13 @@ from pycocotools.coco import COCO
 from mmcascade.registry import DATASETS
 
 from .coco_classes import COCO_CLASSES, make_palette
-
-
-class DatasetError(ValueError):
-    """The annotation file cannot be used as it is."""
+from .record_checks import (
+    DatasetError,
+    check_annotation_records,
+    check_categories,
+    check_image_records,
+    probe_image_file,
+)
 
 
 @DATASETS.register_module()
@@ -24,10 +27,18 @@ class CocoDataset(BaseDataset):
     Each data info holds ``img_id``, ``img_path``, ``height``, ``width`` and ``instances``: a
     list of ``dict(bbox=[x1, y1, x2, y2], bbox_label=int, ignore_flag=0|1, mask=segmentation)``.
 
-    Checks at build time (before any training step): an empty or malformed annotation file,
-    a class name missing from the file and an annotation id of 0 are errors naming the file
-    and the record; a box with no area, an unknown category id and a missing image file are
-    warnings, the record is skipped, and the skips are counted in :attr:`skipped`.
+    Checks at build time (before any training step), naming the file, the record and the field:
+    an empty or malformed annotation file, a class name missing from the file, an annotation id
+    of 0, duplicate category ids or names, image records without a positive ``width`` /
+    ``height``, annotations of unknown images or categories, non-finite or non-numeric boxes,
+    polygons of fewer than 3 points, RLEs of another size than their image are errors
+    (:mod:`~mmcascade.datasets.record_checks`). Every image file's header is compared with its
+    record (no decoding): a size mismatch is an error saying whether EXIF rotation or swapped
+    json fields are the likely cause. A box with no area and a missing image file are warnings,
+    the record is skipped, and the skips are counted in :attr:`skipped`; so are unreadable or
+    truncated images in training. At test time those are errors unless ``skip_bad_images``
+    (the metrics are then over the remaining images, and say so). A dataset left empty says how
+    many images were dropped for which reason.
 
     Args:
         ann_file: COCO json, relative to ``data_root``.
@@ -38,16 +49,30 @@ class CocoDataset(BaseDataset):
             unless asked for explicitly).
         backend_args: mmengine file-backend arguments for the annotation file and the image
             check (``None``: local paths, or the backend the path's prefix implies, e.g. ``s3://``).
+        check_image_headers: compare every image file's header with its record (default: when
+            ``check_image_files``); reads the header and the last kilobyte of each file.
+        skip_bad_images: at test time, skip unreadable or truncated images (with a warning and
+            their count) instead of refusing the dataset.
     """
 
     METAINFO = dict(classes=COCO_CLASSES, palette=make_palette(len(COCO_CLASSES)))
 
     def __init__(
-        self, *args, check_image_files: bool | None = None, backend_args: dict | None = None, **kwargs
+        self,
+        *args,
+        check_image_files: bool | None = None,
+        backend_args: dict | None = None,
+        check_image_headers: bool | None = None,
+        skip_bad_images: bool = False,
+        **kwargs,
     ) -> None:
         self.backend_args = backend_args
         self.check_image_files = check_image_files
+        self.check_image_headers = check_image_headers
+        self.skip_bad_images = skip_bad_images
         self.skipped: Counter = Counter()
+        self._size_problems: list[str] = []
+        self._bad_images: list[str] = []
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
@@ -55,6 +80,8 @@ class CocoDataset(BaseDataset):
             prefix = self.data_prefix.get("img", "") or self.ann_file
             backend = get_file_backend(prefix, backend_args=self.backend_args)
             self.check_image_files = isinstance(backend, LocalBackend)
+        if self.check_image_headers is None:
+            self.check_image_headers = bool(self.check_image_files)
         with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
             coco = self._load_coco(path)
         name_to_id = {c["name"]: c["id"] for c in coco.dataset["categories"]}
@@ -69,12 +96,35 @@ class CocoDataset(BaseDataset):
         self._metainfo.setdefault("palette", make_palette(len(self.cat_ids)))
         self.coco = coco
         data_list = []
+        apply_orientation = self._loader_applies_orientation()
         for img_id in sorted(coco.getImgIds()):
-            info = self._parse_image(coco, img_id)
+            info = self._parse_image(coco, img_id, apply_orientation)
             if info is not None:
                 data_list.append(info)
+        self._raise_file_problems(len(coco.getImgIds()))
         self._report_skips()
         return data_list
+
+    def _loader_applies_orientation(self) -> bool:
+        """Whether the pipeline's image loader rotates images by their EXIF orientation tag."""
+        for t in getattr(self.pipeline, "transforms", []):
+            color_type = getattr(t, "color_type", None)
+            if color_type is not None:
+                return "ignore_orientation" not in color_type
+        return True
+
+    def _raise_file_problems(self, num_images: int) -> None:
+        if self._size_problems:
+            raise DatasetError(
+                f"{self.ann_file}: {len(self._size_problems)} image(s) do not have the size their record "
+                f"says, so boxes and masks would not line up: {'; '.join(self._size_problems[:3])}"
+            )
+        if self._bad_images:
+            raise DatasetError(
+                f"{self.ann_file}: {len(self._bad_images)} of {num_images} test image(s) cannot be read: "
+                f"{'; '.join(self._bad_images[:3])}. Replace them, or skip them with "
+                "skip_bad_images=True (tools/test.py --skip-bad-images): the metrics are then over the rest."
+            )
 
     def _load_coco(self, path: str) -> COCO:
         try:
@@ -101,14 +151,29 @@ class CocoDataset(BaseDataset):
                 "pycocotools treats id 0 as 'unmatched' and mis-scores it; "
                 "number annotations from 1"
             )
+        check_categories(coco.dataset["categories"], self.ann_file)
+        check_image_records(coco.dataset["images"], self.ann_file)
+        images = {img.get("id"): img for img in coco.dataset["images"]}
+        check_annotation_records(coco.dataset.get("annotations", []), images, coco.dataset["categories"], self.ann_file)
         return coco
 
-    def _parse_image(self, coco: COCO, img_id: int) -> dict | None:
+    def _parse_image(self, coco: COCO, img_id: int, apply_orientation: bool = True) -> dict | None:
         img = coco.imgs[img_id]
         img_path = osp.join(self.data_prefix.get("img", ""), img["file_name"])
         if self.check_image_files and not exists(img_path, backend_args=self.backend_args):
             self._skip("missing image file", f"{img_path} (image id {img_id})")
             return None
+        if self.check_image_headers:
+            problem = probe_image_file(img_path, img["height"], img["width"], apply_orientation)
+            if problem is not None and problem.kind == "size":
+                self._size_problems.append(f"{problem.message} (image id {img_id})")
+                return None
+            if problem is not None:
+                if self.test_mode and not self.skip_bad_images:
+                    self._bad_images.append(f"{problem.message} (image id {img_id})")
+                else:
+                    self._skip("unreadable image", f"{problem.message} (image id {img_id})")
+                return None
         instances = []
         for ann in coco.imgToAnns.get(img_id, []):
             instance = self._parse_instance(ann, img)
@@ -118,10 +183,7 @@ class CocoDataset(BaseDataset):
 
     def _parse_instance(self, ann: dict, img: dict) -> dict | None:
         where = f"annotation id {ann.get('id')} (image {img['file_name']})"
-        if ann["category_id"] not in self.cat2label:
-            known = {c["id"] for c in self.coco.dataset["categories"]}
-            if ann["category_id"] not in known:
-                self._skip("unknown category id", f"{where}: category_id {ann['category_id']}")
+        if ann["category_id"] not in self.cat2label:  # a category outside the classes trained on
             return None
         x, y, w, h = ann["bbox"]
         x1, y1 = max(0.0, x), max(0.0, y)
@@ -149,18 +211,33 @@ class CocoDataset(BaseDataset):
             warnings.warn(f"{self.ann_file}: skipped records: {summary}", stacklevel=2)
 
     def filter_data(self) -> list[dict]:
-        """Drop images without usable ground truth (``filter_empty_gt``) or smaller than ``min_size``."""
+        """Drop images without usable ground truth (``filter_empty_gt``) or smaller than ``min_size``.
+
+        Raises:
+            DatasetError: no image is left, with how many were dropped for which reason.
+        """
+        dropped: Counter = Counter()
         if self.test_mode or not self.filter_cfg:
-            return self.data_list
-        filter_empty = self.filter_cfg.get("filter_empty_gt", False)
-        min_size = self.filter_cfg.get("min_size", 0)
-        kept = []
-        for info in self.data_list:
-            if filter_empty and not any(not i["ignore_flag"] for i in info["instances"]):
-                continue
-            if min(info["width"], info["height"]) < min_size:
-                continue
-            kept.append(info)
+            kept = self.data_list
+        else:
+            filter_empty = self.filter_cfg.get("filter_empty_gt", False)
+            min_size = self.filter_cfg.get("min_size", 0)
+            kept = []
+            for info in self.data_list:
+                if filter_empty and not any(not i["ignore_flag"] for i in info["instances"]):
+                    dropped["without a usable box (filter_cfg.filter_empty_gt)"] += 1
+                    continue
+                if min(info["width"], info["height"]) < min_size:
+                    dropped[f"smaller than filter_cfg.min_size={min_size} pixels"] += 1
+                    continue
+                kept.append(info)
+        if not kept:
+            reasons = dropped + Counter({f"skipped ({k})": n for k, n in self.skipped.items()})
+            why = ", ".join(f"{n} {reason}" for reason, n in reasons.items()) or "the file lists no usable image"
+            raise DatasetError(
+                f"{self.ann_file}: no image is left to {'test' if self.test_mode else 'train'} on "
+                f"({len(self.coco.getImgIds())} in the file: {why})"
+            )
         return kept
 
     def get_cat_ids(self, idx: int) -> list[int]:

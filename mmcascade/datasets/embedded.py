@@ -144,6 +144,81 @@ def generate_split(out_dir: str, split: str, num_images: int, spec: EmbeddedSpec
     return path
 
 
+def _render_large_scene(
+    rng: np.random.Generator, height: int, width: int, num_objects: int, spec: EmbeddedSpec
+) -> tuple[np.ndarray, list[dict]]:
+    """One ``height`` x ``width`` image with ``num_objects`` shapes at the embedded images' scale,
+    each drawn in its own window of ``spec.img_size`` placed at random (memory follows the
+    windows, not the image); later objects hide earlier ones. Objects carry ``mask`` (window
+    bitmap, visible part) and ``origin`` ``(x, y)`` of the window."""
+    img = _background(rng, height, width)
+    wh, ww = spec.img_size
+    objects: list[dict] = []
+    for _ in range(num_objects):
+        label = int(rng.integers(0, len(CLASSES)))
+        mask = _shape_mask(rng, CLASSES[label], wh, ww)
+        x, y = int(rng.integers(0, width - ww + 1)), int(rng.integers(0, height - wh + 1))
+        if mask.sum() == 0:
+            continue
+        window = img[y : y + wh, x : x + ww]
+        window[:] = np.where(mask[..., None] > 0, _texture(rng, wh, ww), window)
+        for prev in objects:  # the new object hides the overlapping part of those behind it
+            px, py = prev["origin"]
+            xa, ya, xb, yb = max(x, px), max(y, py), min(x + ww, px + ww), min(y + wh, py + wh)
+            if xa < xb and ya < yb:
+                prev["mask"][ya - py : yb - py, xa - px : xb - px] &= 1 - mask[ya - y : yb - y, xa - x : xb - x]
+        objects.append(dict(label=label, mask=mask, origin=(x, y)))
+    return img, [o for o in objects if o["mask"].sum() >= spec.min_visible_area]
+
+
+def generate_large_split(
+    out_dir: str,
+    split: str,
+    num_images: int,
+    size: tuple[int, int] = (1536, 2048),
+    objects_per_mpix: float = 70.0,
+    seed: int = 0,
+) -> str:
+    """Large images of many small shapes (aerial-like: the objects of the embedded dataset, at its
+    scale, scattered over ``size`` = ``(height, width)``), as COCO json with RLE masks: the data
+    that sliced inference is for. Writes ``{out_dir}/{split}/*.png`` and
+    ``{out_dir}/annotations/{split}.json``; returns the json path."""
+    from mmcascade.structures import CroppedMasks
+
+    spec = EmbeddedSpec()
+    rng = np.random.default_rng(seed)
+    height, width = size
+    os.makedirs(osp.join(out_dir, split), exist_ok=True)
+    os.makedirs(osp.join(out_dir, "annotations"), exist_ok=True)
+    images, annotations = [], []
+    for i in range(num_images):
+        count = int(round(objects_per_mpix * height * width / 1e6))
+        img, objects = _render_large_scene(rng, height, width, count, spec)
+        img_id = i + 1
+        name = f"{split}/{img_id:05d}.png"
+        cv2.imwrite(osp.join(out_dir, name), img)
+        images.append(dict(id=img_id, file_name=name, height=height, width=width))
+        for obj in objects:
+            rle = CroppedMasks([obj["mask"]], [obj["origin"]], height, width).to_rle()[0]
+            x, y, bw, bh = (float(v) for v in mask_utils.toBbox(rle))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=img_id,
+                    category_id=obj["label"] + 1,
+                    iscrowd=0,
+                    area=float(mask_utils.area(rle)),
+                    bbox=[x, y, bw, bh],
+                    segmentation=rle,
+                )
+            )
+    categories = [dict(id=i + 1, name=n, supercategory="shape") for i, n in enumerate(CLASSES)]
+    path = osp.join(out_dir, "annotations", f"{split}.json")
+    with open(path, "w") as f:
+        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+    return path
+
+
 def generate_embedded_dataset(out_dir: str, spec: EmbeddedSpec = EmbeddedSpec()) -> dict[str, str]:
     """Generate the train and val splits (different seeds); returns their annotation paths."""
     return {

@@ -4,12 +4,13 @@ import os
 import os.path as osp
 import shutil
 import tempfile
+from collections.abc import Callable
 
 from mmcascade.registry import DATASETS
 
 from .coco import CocoDataset, DatasetError
 from .coco_classes import make_palette
-from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset
+from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset, generate_large_split
 
 
 @DATASETS.register_module()
@@ -27,7 +28,42 @@ class EmbeddedShapesDataset(CocoDataset):
     def __init__(self, *args, spec: dict | None = None, **kwargs) -> None:
         self.spec = EmbeddedSpec(**(spec or {}))
         root = kwargs.get("data_root") or "data/embedded"
-        _generate_once(root, self.spec)
+        _generate_once(root, lambda tmp: ensure_embedded_dataset(tmp, self.spec))
+        super().__init__(*args, **kwargs)
+
+
+@DATASETS.register_module()
+class LargeShapesDataset(CocoDataset):
+    """Large images of many small shapes, the embedded dataset's objects at their own scale
+    (aerial-like; :func:`~mmcascade.datasets.embedded.generate_large_split`), generated on first
+    use into ``data_root`` as ``val/*.png`` and ``annotations/val.json``: data for sliced inference.
+
+    Args:
+        num_images: how many images.
+        size: ``(height, width)`` of each image.
+        objects_per_mpix: shapes per million pixels.
+        seed: generator seed.
+    """
+
+    METAINFO = dict(classes=CLASSES, palette=make_palette(len(CLASSES)))
+
+    def __init__(
+        self,
+        *args,
+        num_images: int = 4,
+        size: tuple[int, int] = (1536, 2048),
+        objects_per_mpix: float = 70.0,
+        seed: int = 2000,
+        **kwargs,
+    ) -> None:
+        root = kwargs.get("data_root") or "data/embedded_large"
+
+        def generate(tmp: str) -> None:
+            generate_large_split(tmp, "val", num_images, tuple(size), objects_per_mpix, seed)
+            with open(osp.join(tmp, f".complete-large-seed{seed}-{num_images}"), "w") as f:
+                f.write("ok\n")
+
+        _generate_once(root, generate)
         super().__init__(*args, **kwargs)
 
 
@@ -47,9 +83,10 @@ def _refuse_foreign(root: str) -> None:
         raise DatasetError(f"{root}: data_root of the embedded dataset is a file, not a folder")
 
 
-def _generate_once(root: str, spec: EmbeddedSpec) -> None:
-    """Generate into a temporary folder beside ``root`` and rename it into place; a folder that
-    is not empty and was not written by this generator is never touched."""
+def _generate_once(root: str, generate: Callable[[str], object]) -> None:
+    """``generate(folder)`` into a temporary folder beside ``root``, renamed into place; a folder
+    that is not empty and was not written by a generator (no ``.complete*`` marker, which
+    ``generate`` writes last) is never touched."""
     if _is_complete(root):
         return
     _refuse_foreign(root)
@@ -57,7 +94,7 @@ def _generate_once(root: str, spec: EmbeddedSpec) -> None:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".embedded-", dir=parent)
     try:
-        ensure_embedded_dataset(tmp, spec)
+        generate(tmp)
         for _ in range(3):  # another process may finish first, or create the folder meanwhile
             if _is_complete(root):
                 return

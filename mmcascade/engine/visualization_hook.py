@@ -39,6 +39,7 @@ class DetVisualizationHook(Hook):
         self.test_out_dir = test_out_dir
         self.backend_args = backend_args
         self._test_index = 0
+        self._test_names: set[str] = set()
 
     def _draw(self, sample, name: str, out_file: str | None, step: int) -> None:
         img = mmcv.imfrombytes(get(sample.img_path, backend_args=self.backend_args), channel_order="rgb")
@@ -52,6 +53,17 @@ class DetVisualizationHook(Hook):
             out_file=out_file,
             step=step,
         )
+
+    def _unique_name(self, name: str) -> str:
+        """``name``, or ``stem_1.ext``, ``stem_2.ext``... when an earlier image had it (``a/x.jpg``
+        and ``b/x.jpg`` in one dataset): one picture per image, none overwritten."""
+        stem, ext = osp.splitext(name)
+        candidate, n = name, 0
+        while candidate in self._test_names:
+            n += 1
+            candidate = f"{stem}_{n}{ext}"
+        self._test_names.add(candidate)
+        return candidate
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: dict, outputs) -> None:
         if not self.draw:
@@ -68,6 +80,6 @@ class DetVisualizationHook(Hook):
             out_dir = osp.join(runner.work_dir, runner.timestamp, self.test_out_dir)
         for sample in outputs:
             self._test_index += 1
-            name = osp.basename(sample.img_path)
+            name = self._unique_name(osp.basename(sample.img_path))
             out_file = osp.join(out_dir, name) if out_dir else None
             self._draw(sample, name, out_file, self._test_index)

@@ -4,16 +4,21 @@ import contextlib
 import io
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pycocotools.mask as mask_utils
+import torch
 from mmengine.logging import print_log
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from terminaltables import AsciiTable
 from tqdm import tqdm
+
+from mmcascade.structures import CroppedMasks
 
 # Index of each summary number in COCOeval.stats, under MMDetection's result-key suffixes.
 STAT_KEYS = ("mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l")
@@ -70,8 +75,13 @@ def det_results_to_json(results: Sequence[dict], cat_ids: Sequence[int]) -> tupl
     return bbox_json, segm_json
 
 
-def encode_masks(masks: np.ndarray) -> list[dict]:
-    """``(N, H, W)`` bool masks -> RLE dicts with ``counts`` as str (json-ready)."""
+def encode_masks(masks: Any) -> list[dict]:
+    """``(N, H, W)`` bool masks (array or tensor) or :class:`~mmcascade.structures.CroppedMasks`
+    -> RLE dicts with ``counts`` as str (json-ready)."""
+    if isinstance(masks, CroppedMasks):
+        return masks.to_rle()
+    if isinstance(masks, torch.Tensor):
+        masks = masks.cpu().numpy()
     rles = []
     for m in masks:
         rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
@@ -126,7 +136,12 @@ def run_cocoeval(
     ``iou_type``: ``'bbox'``, ``'segm'`` or ``'proposal'`` (class-agnostic recall of boxes).
     An empty result list gives all-zero stats instead of pycocotools' error. ``progress``: log
     each phase with its size and time, and show a bar on a terminal.
+
+    Raises:
+        ValueError: results for images or categories the annotation file does not have (pycocotools
+            would drop or refuse them), or ``segm`` results without masks, naming them.
     """
+    check_results(coco_gt, results, iou_type)
     if not results:
         thrs = iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10)
         return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None, [(float(t), 0.0) for t in thrs])
@@ -163,6 +178,36 @@ def run_cocoeval(
     if progress:
         print_log(f"COCOeval {iou_type}: done in {time.perf_counter() - start:.1f} s", logger="current")
     return CocoEvalResult(np.asarray(evaluator.stats), buf.getvalue(), classwise, per_iou)
+
+
+def check_results(coco_gt: COCO, results: list[dict], iou_type: str) -> None:
+    """Every detection must be of an image and a category of ``coco_gt``, and carry a
+    ``segmentation`` for ``iou_type='segm'``.
+
+    Raises:
+        ValueError: naming the unknown ids (and how many detections carry them) or the missing masks.
+    """
+    imgs, cats = set(coco_gt.getImgIds()), set(coco_gt.getCatIds())
+    bad_imgs = Counter(r.get("image_id") for r in results if r.get("image_id") not in imgs)
+    bad_cats = Counter(r.get("category_id") for r in results if r.get("category_id") not in cats)
+    problems = []
+    if bad_imgs:
+        problems.append(f"image ids {sorted(bad_imgs, key=str)[:5]} ({sum(bad_imgs.values())} detections)")
+    if bad_cats:
+        problems.append(f"category ids {sorted(bad_cats, key=str)[:5]} ({sum(bad_cats.values())} detections)")
+    if problems:
+        raise ValueError(
+            f"the results name {' and '.join(problems)} that the annotation file does not have "
+            f"(its categories: {sorted(cats)[:10]}); they would be dropped from the evaluation. "
+            "Are the results of another dataset, or were labels mapped to the wrong category ids?"
+        )
+    if iou_type == "segm":
+        missing = sum(1 for r in results if "segmentation" not in r)
+        if missing:
+            raise ValueError(
+                f"segm evaluation needs masks, but {missing} of {len(results)} detections have no "
+                "'segmentation' (box-only results: evaluate them with bbox)"
+            )
 
 
 def per_iou_ap(precision: np.ndarray, iou_thrs: Sequence[float]) -> list[tuple[float, float]]:

@@ -1,7 +1,6 @@
 """COCO box / mask AP and proposal recall, through pycocotools, as an mmengine metric."""
 
-import os.path as osp
-import tempfile
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -136,7 +135,7 @@ class CocoMetric(BaseMetric):
                 labels=pred["labels"].cpu().numpy(),
             )
             if "masks" in pred:
-                result["masks"] = encode_masks(pred["masks"].cpu().numpy())
+                result["masks"] = encode_masks(pred["masks"])
             self.results.append(result)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
@@ -144,15 +143,27 @@ class CocoMetric(BaseMetric):
         classes = self.dataset_meta["classes"] if self.dataset_meta else None
         cat_ids = self._cat_ids(classes)
         bbox_json, segm_json = det_results_to_json(results, cat_ids)
-        prefix = self.outfile_prefix or osp.join(tempfile.mkdtemp(), "results")
+        if self.outfile_prefix:
+            self._dump(bbox_json, segm_json, self.outfile_prefix)
+        if self.format_only:
+            logger.info(f"results written to {self.outfile_prefix}.bbox.json (format_only: not evaluated)")
+            return {}
+        img_ids = [r["img_id"] for r in results]
+        total = len(self.coco.getImgIds())
+        if len(set(img_ids)) < total:
+            print_log(
+                f"CocoMetric: evaluating {len(set(img_ids))} of the {total} images of {self.ann_file} "
+                "(the others were not tested: skipped as unreadable, or a subset); the metrics are over those",
+                logger="current",
+                level=logging.WARNING,
+            )
+        return self.evaluate_json({"bbox": bbox_json, "segm": segm_json}, cat_ids, img_ids, classes)
+
+    @staticmethod
+    def _dump(bbox_json: list, segm_json: list, prefix: str) -> None:
         mmengine.dump(bbox_json, f"{prefix}.bbox.json")
         if segm_json:
             mmengine.dump(segm_json, f"{prefix}.segm.json")
-        if self.format_only:
-            logger.info(f"results written to {prefix}.bbox.json (format_only: not evaluated)")
-            return {}
-        img_ids = [r["img_id"] for r in results]
-        return self.evaluate_json({"bbox": bbox_json, "segm": segm_json}, cat_ids, img_ids, classes)
 
     def _cat_ids(self, classes: Sequence[str] | None) -> list[int]:
         """Category ids in label order: the dataset's class names matched by name, or (no names

@@ -49,7 +49,7 @@ class DumpDetResults(BaseMetric):
                 labels=pred["labels"].cpu().numpy().astype(np.int64),
             )
             if "masks" in pred:
-                compact["masks"] = encode_masks(pred["masks"].cpu().numpy())
+                compact["masks"] = encode_masks(pred["masks"])
             self.results.append(
                 dict(
                     img_id=sample.get("img_id"),

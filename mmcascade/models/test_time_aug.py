@@ -6,7 +6,7 @@ from mmengine.structures import InstanceData
 
 from mmcascade.ops import batched_nms
 from mmcascade.registry import MODELS
-from mmcascade.structures import DetDataSample, flip_boxes
+from mmcascade.structures import CroppedMasks, DetDataSample, flip_boxes
 from mmcascade.utils.options import check_block_keys, check_nms_cfg
 
 
@@ -19,7 +19,10 @@ def unflip(pred: InstanceData, meta: dict) -> InstanceData:
         scores=pred.scores, labels=pred.labels, bboxes=flip_boxes(pred.bboxes, meta["ori_shape"], direction)
     )
     if "masks" in pred:
-        out.masks = torch.flip(pred.masks, dims=[-1 if direction == "horizontal" else -2])
+        if isinstance(pred.masks, CroppedMasks):
+            out.masks = pred.masks.flip(direction)
+        else:
+            out.masks = torch.flip(pred.masks, dims=[-1 if direction == "horizontal" else -2])
     return out
 
 

@@ -2,8 +2,9 @@
 
 from .bbox import bbox2roi, bbox_overlaps, box_area, clip_boxes, flip_boxes, scale_boxes, valid_box_mask
 from .coder import decode_deltas, encode_deltas
+from .cropped_masks import CroppedMasks
 from .det_data_sample import DetDataSample, SampleList
-from .masks import BitmapMasks, paste_masks, segm_to_bitmap
+from .masks import BitmapMasks, paste_masks, paste_masks_cropped, paste_windows, segm_to_bitmap
 
 __all__ = [
     "bbox2roi",
@@ -18,6 +19,9 @@ __all__ = [
     "DetDataSample",
     "SampleList",
     "BitmapMasks",
+    "CroppedMasks",
     "paste_masks",
+    "paste_masks_cropped",
+    "paste_windows",
     "segm_to_bitmap",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cv2
@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmcascade.ops import roi_align
+
+from .cropped_masks import CroppedMasks
 
 
 def segm_to_bitmap(segm: list[list[float]] | dict[str, Any], height: int, width: int) -> np.ndarray:
@@ -120,25 +122,24 @@ class BitmapMasks:
         return (targets.squeeze(1) >= 0.5).float()
 
 
-def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5) -> Tensor:
-    """Paste per-box mask probabilities into full-image binary masks.
-
-    Each mask is resampled (bilinear, ``grid_sample``) only inside its own box, so
-    memory is one full-size bool mask per instance plus one box-sized float patch.
+def paste_windows(
+    mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5
+) -> Iterator[tuple[int, tuple[int, int], Tensor]]:
+    """Binarised per-box masks, each resampled only inside its own box's window of the image.
 
     Args:
         mask_probs: ``(N, h, w)`` float probabilities in box coordinates.
-        boxes: ``(N, 4)`` float, xyxy pixels in the output image.
-        img_shape: ``(height, width)`` of the output.
+        boxes: ``(N, 4)`` float, xyxy pixels of the output image.
+        img_shape: ``(height, width)`` of the output image.
         threshold: binarisation threshold.
 
-    Returns:
-        ``(N, height, width)`` bool.
+    Yields:
+        ``(i, (x, y), patch)`` for every box ``i`` whose window (the box grown by one pixel,
+        clipped to the image) is not empty: the window's top-left pixel and ``patch``
+        ``(wh, ww)`` bool on the probabilities' device.
     """
     img_h, img_w = int(img_shape[0]), int(img_shape[1])
-    n = mask_probs.shape[0]
-    out = torch.zeros((n, img_h, img_w), dtype=torch.bool, device=mask_probs.device)
-    for i in range(n):
+    for i in range(mask_probs.shape[0]):
         x0, y0, x1, y1 = (float(v) for v in boxes[i])
         xa = max(int(np.floor(min(x0, x1))) - 1, 0)
         ya = max(int(np.floor(min(y0, y1))) - 1, 0)
@@ -146,9 +147,31 @@ def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], t
         yb = min(int(np.ceil(y1)) + 1, img_h)
         if xb <= xa or yb <= ya:
             continue
-        patch = _resample_in_box(mask_probs[i], (x0, y0, x1, y1), (xa, ya, xb, yb))
-        out[i, ya:yb, xa:xb] = patch >= threshold
+        yield i, (xa, ya), _resample_in_box(mask_probs[i], (x0, y0, x1, y1), (xa, ya, xb, yb)) >= threshold
+
+
+def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5) -> Tensor:
+    """Paste per-box mask probabilities into full-image binary masks (:func:`paste_windows`):
+    ``(N, height, width)`` bool, one full-size mask per instance."""
+    img_h, img_w = int(img_shape[0]), int(img_shape[1])
+    out = torch.zeros((mask_probs.shape[0], img_h, img_w), dtype=torch.bool, device=mask_probs.device)
+    for i, (x, y), patch in paste_windows(mask_probs, boxes, img_shape, threshold):
+        out[i, y : y + patch.shape[0], x : x + patch.shape[1]] = patch
     return out
+
+
+def paste_masks_cropped(
+    mask_probs: Tensor, boxes: Tensor, img_shape: tuple[int, int], threshold: float = 0.5
+) -> CroppedMasks:
+    """The masks of :func:`paste_masks` kept inside their windows (:class:`CroppedMasks`):
+    memory follows the boxes, not the image; ``.to_bitmaps()`` gives :func:`paste_masks`'s result."""
+    n = mask_probs.shape[0]
+    crops: list[np.ndarray] = [np.zeros((0, 0), dtype=bool)] * n
+    origins = np.zeros((n, 2), dtype=np.int64)
+    for i, (x, y), patch in paste_windows(mask_probs, boxes, img_shape, threshold):
+        crops[i] = patch.cpu().numpy()
+        origins[i] = (x, y)
+    return CroppedMasks(crops, origins, int(img_shape[0]), int(img_shape[1]))
 
 
 def _resample_in_box(prob: Tensor, box: tuple[float, float, float, float], window: tuple[int, int, int, int]) -> Tensor:

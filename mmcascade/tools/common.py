@@ -12,6 +12,16 @@ from mmcascade.utils.config_tools import load_tool_config
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction``, refusing an item without ``=`` by name instead of a traceback."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            if "=" not in item:
+                parser.error(f"{option_string} {item!r}: expected KEY=VALUE, e.g. train_cfg.max_epochs=1")
+        super().__call__(parser, namespace, values, option_string)
+
+
 def tool_parser(description: str, config_help: str, work_dir_help: str) -> argparse.ArgumentParser:
     """A parser with the arguments every config-driven tool takes; the tool adds its own."""
     parser = argparse.ArgumentParser(description=description)
@@ -20,7 +30,7 @@ def tool_parser(description: str, config_help: str, work_dir_help: str) -> argpa
     parser.add_argument(
         "--cfg-options",
         nargs="+",
-        action=DictAction,
+        action=CfgOptionsAction,
         help="override config settings, e.g. train_cfg.max_epochs=1 data_root=/data/coco/",
     )
     parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="job launcher for distributed runs")
@@ -41,3 +51,47 @@ def read_tool_config(args: argparse.Namespace) -> Config:
     launcher applied (:func:`~mmcascade.utils.config_tools.load_tool_config`)."""
     register_all_modules(init_default_scope=False)
     return load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+
+
+def add_slice_args(parser: argparse.ArgumentParser) -> None:
+    """Sliced inference options (:func:`~mmcascade.apis.sliced.inference_sliced`)."""
+    group = parser.add_argument_group("sliced inference (large images)")
+    group.add_argument(
+        "--slice",
+        metavar="WxH",
+        help="detect tile by tile: tiles of W x H pixels (or N for N x N), merged in the full image",
+    )
+    group.add_argument("--slice-overlap", type=float, default=0.2, help="overlap of neighbouring tiles (fraction)")
+    group.add_argument("--merge-iou-thr", type=float, default=0.5, help="overlap above which detections merge")
+    group.add_argument(
+        "--merge",
+        choices=("nms", "nmm"),
+        default="nms",
+        help="nms: keep the best of overlapping detections; nmm: unite them (boxes and masks of cut objects)",
+    )
+    group.add_argument(
+        "--match-metric", choices=("iou", "ios"), default="iou", help="ios: intersection over the smaller box (nmm)"
+    )
+    group.add_argument(
+        "--no-full-image", action="store_true", help="tiles only (no whole-image view for large objects)"
+    )
+    group.add_argument("--slice-batch-size", type=int, default=4, help="tiles per forward pass")
+
+
+def slice_options(args: argparse.Namespace) -> dict | None:
+    """``inference_sliced`` keyword arguments from :func:`add_slice_args`'s options (``None``
+    without ``--slice``); a bad size or combination raises ``ValueError`` naming it."""
+    if not args.slice:
+        return None
+    from mmcascade.apis.sliced import check_merge_options, parse_slice_size
+
+    check_merge_options(args.merge, args.match_metric)
+    return dict(
+        slice_size=parse_slice_size(args.slice),
+        overlap=args.slice_overlap,
+        merge_iou_thr=args.merge_iou_thr,
+        full_image=not args.no_full_image,
+        batch_size=args.slice_batch_size,
+        merge=args.merge,
+        match_metric=args.match_metric,
+    )

@@ -1,4 +1,4 @@
-"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta]``."""
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta | --slice WxH]``."""
 
 import argparse
 import os.path as osp
@@ -6,13 +6,13 @@ import os.path as osp
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmcascade.apis.checkpoint import check_checkpoint_classes, check_checkpoint_covers
-from mmcascade.utils.config_tools import check_run_config, setup_runtime, tta_settings
+from mmcascade.apis.checkpoint import check_checkpoint_classes, check_checkpoint_covers, check_finite_weights
+from mmcascade.utils.config_tools import check_run_config, setup_runtime, sliced_test_settings, tta_settings
 from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks
 from mmcascade.utils.work_dir_lock import work_dir_lock
 from mmcascade.zoo.resolve import resolve_checkpoint
 
-from .common import parse_tool_args, read_tool_config, tool_parser
+from .common import add_slice_args, parse_tool_args, read_tool_config, slice_options, tool_parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,19 +41,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--bf16",
         action="store_true",
         help="run inference under bfloat16 autocast (model.inference_dtype='bfloat16'); "
-        "see the README for its speed and AP",
+        "see docs/benchmarks.md for its speed and AP",
     )
+    parser.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="skip unreadable or truncated test images (named in a warning; the metrics are then "
+        "over the remaining images) instead of refusing the dataset before testing",
+    )
+    add_slice_args(parser)
     return parse_tool_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    try:
+        sliced = slice_options(args)
+    except ValueError as exc:
+        raise SystemExit(f"--slice: {exc}") from None
+    if sliced and args.tta:
+        raise SystemExit("--slice and --tta cannot be combined: choose one test-time wrapper")
     cfg = read_tool_config(args)
     if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
         raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
     checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
     cfg.load_from = checkpoint
     check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
+    check_finite_weights(checkpoint)
+    if args.skip_bad_images:
+        cfg.test_dataloader.dataset.skip_bad_images = True
     if args.show or args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=args.show, wait_time=args.wait_time, score_thr=args.score_thr)
@@ -66,6 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
         cfg.test_dataloader.dataset.pipeline = tta_pipeline
         cfg.tta_model = dict(tta_model, module=cfg.model)
         cfg.model = cfg.tta_model
+    if sliced:
+        cfg.model, cfg.test_dataloader.dataset.pipeline = sliced_test_settings(cfg, **sliced)
     if args.out is not None:
         _add_dump(cfg, args.out)
     check_run_config(cfg)
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     with work_dir_lock(cfg.work_dir, "testing"):
         runner = Runner.from_cfg(cfg)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_checkpoint_covers(model.module if args.tta else model, checkpoint)
+        check_checkpoint_covers(model.module if args.tta or sliced else model, checkpoint)
         with name_hung_ranks():
             metrics = runner.test()
     finish_distributed()

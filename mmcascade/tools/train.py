@@ -4,9 +4,10 @@ import argparse
 import logging
 
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmcascade.apis.checkpoint import class_change_note
+from mmcascade.apis.checkpoint import check_checkpoint_covers, class_change_note
 from mmcascade.engine.resume import latest_readable_checkpoint, remove_stale_temporaries
 from mmcascade.utils.config_tools import check_run_config, setup_runtime
 from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks
@@ -79,6 +80,9 @@ def _train(cfg, args: argparse.Namespace) -> None:
     check_run_config(cfg)
     setup_runtime(cfg)
     runner = Runner.from_cfg(cfg)
+    if cfg.get("resume") and cfg.get("load_from"):  # the same check as test.py, before the optimizer state
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_checkpoint_covers(model, cfg.load_from)
     if note:
         runner.logger.warning(note)
     with name_hung_ranks():

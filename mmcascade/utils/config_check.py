@@ -14,6 +14,7 @@ from mmcascade.ops import mmcv_ops
 _KEY_REGISTRY = {
     "init_cfg": WEIGHT_INITIALIZERS,
     "pipeline": R.TRANSFORMS,
+    "tile_pipeline": R.TRANSFORMS,
     "dataset": R.DATASETS,
     "batch_sampler": R.DATA_SAMPLERS,
     "vis_backends": R.VISBACKENDS,
@@ -208,9 +209,10 @@ def check_cfg_options(cfg: Config, cfg_options: dict | None) -> None:
     Raises:
         UnusedConfigKeyError
     """
-    for option in cfg_options or {}:
+    for option, value in (cfg_options or {}).items():
         top = str(option).split(".")[0]
         if top in RUNTIME_KEYS:
+            _check_option_type(cfg, str(option), value)
             continue
         leaf = str(option).split(".")[-1]
         where = [k for k in _nested_keys({k: cfg[k] for k in RUNTIME_KEYS if k in cfg}) if k.endswith("." + leaf)]
@@ -221,6 +223,37 @@ def check_cfg_options(cfg: Config, cfg_options: dict | None) -> None:
             f"(a config variable is substituted where it is used while the file is read, so changing "
             f"it now would change nothing){hint}"
         )
+
+
+def _current_value(cfg: Config, dotted: str) -> tuple[bool, object]:
+    """``(found, value)`` of a dotted key (list items by index) in ``cfg``."""
+    node: object = cfg._cfg_dict  # the ConfigDict behind the Config
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
+
+
+def _check_option_type(cfg: Config, option: str, value: object) -> None:
+    """A number or a flag of the config given a word (``train_cfg.max_epochs=ten``) would fail
+    deep in the run, or compare as text; refuse it naming the key and both values."""
+    found, current = _current_value(cfg, option)
+    if not found or current is None or not isinstance(value, str):
+        return
+    if isinstance(current, bool):
+        expected = "True or False"
+    elif isinstance(current, (int, float)):
+        expected = "a number"
+    else:
+        return
+    raise TypeError(
+        f"--cfg-options {option}={value}: the config's value is {current!r}, so it expects {expected}, "
+        f"not the text {value!r}"
+    )
 
 
 def check_top_level_typos(cfg: Config) -> None:

@@ -43,8 +43,12 @@ def load_tool_config(
     from mmcascade.zoo.manifest import find_config
 
     from .config_check import check_cfg_options
+    from .config_files import check_config_file
+    from .dist_env import check_launcher_env
 
     config = str(find_config(config))
+    check_config_file(config)
+    check_launcher_env(launcher)
     cfg = Config.fromfile(config)
     check_cfg_options(cfg, cfg_options)
     cfg.launcher = launcher
@@ -167,3 +171,23 @@ def tta_settings(cfg: Config) -> tuple[dict, list]:
     nms = dict(rcnn.get("nms") or dict(type="nms", iou_threshold=0.5))
     model = dict(type="DetTTAModel", tta_cfg=dict(nms=nms, max_per_img=rcnn.get("max_per_img", 100)))
     return model, pipeline
+
+
+def sliced_test_settings(cfg: Config, **options) -> tuple[dict, list]:
+    """``(model, pipeline)`` for ``tools/test.py --slice``: a :class:`SlicedDetector` around the
+    config's model whose tiles go through the test pipeline, and a dataset pipeline that loads
+    and packs each image as it is (no resize, the loader's ``backend_args`` kept).
+
+    Args:
+        options: :class:`SlicedDetector`'s settings (``slice_size``, ``overlap``...).
+
+    Raises:
+        ValueError: the test pipeline does not start by loading the image from a file.
+    """
+    steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
+    if not steps or not str(steps[0].get("type", "")).endswith("LoadImageFromFile"):
+        raise ValueError(f"--slice: the test pipeline must start with LoadImageFromFile, it starts with {steps[:1]}")
+    tiles = [s for s in steps if str(s.get("type", "")).split(".")[-1] != "LoadAnnotations"]
+    pack = dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape"))
+    model = dict(type="SlicedDetector", module=cfg.model, tile_pipeline=tiles, **options)
+    return model, [steps[0], pack]

@@ -45,6 +45,30 @@ def name_hung_ranks() -> Iterator[None]:
         raise
 
 
+LAUNCHER_ENV = {
+    "slurm": (("SLURM_PROCID", "SLURM_NTASKS"), "inside a Slurm job step: srun ..., or tools/slurm_train.sh"),
+    "pytorch": (("RANK", "WORLD_SIZE"), "under torchrun: tools/dist_train.sh CONFIG NUM_PROCS, or torchrun ..."),
+}
+
+
+def check_launcher_env(launcher: str) -> None:
+    """``--launcher slurm`` / ``pytorch`` read the ranks from the environment their launcher sets.
+
+    Raises:
+        SystemExit: the variables are missing (the tool was started by hand), naming them and
+            how to start it.
+    """
+    if launcher not in LAUNCHER_ENV:
+        return
+    needed, how = LAUNCHER_ENV[launcher]
+    missing = [v for v in needed if v not in os.environ]
+    if missing:
+        raise SystemExit(
+            f"--launcher {launcher}: {', '.join(missing)} not set, so this is not a {launcher} job; "
+            f"run it {how} (or drop --launcher for one process)"
+        )
+
+
 def slurm_env_to_torch(port: int | None = None) -> None:
     """Fill ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's
     ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` and the first host of ``SLURM_NODELIST``."""

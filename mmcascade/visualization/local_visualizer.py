@@ -1,12 +1,56 @@
 """Draw ground truth and predictions (boxes, labels, scores, translucent masks) on an image."""
 
+import cv2
 import numpy as np
 from mmengine.visualization import Visualizer
 
 from mmcascade.datasets.coco_classes import make_palette
 from mmcascade.registry import VISUALIZERS
-from mmcascade.structures import DetDataSample
+from mmcascade.structures import CroppedMasks, DetDataSample
 from mmcascade.utils.options import check_extra_options
+
+MATPLOTLIB_MAX_PIXELS = 4096 * 4096
+"""Larger images are drawn with OpenCV (boxes, labels) and numpy (masks) alone."""
+
+
+def blend_masks(image: np.ndarray, masks, colors: list[tuple[int, int, int]], alpha: float) -> np.ndarray:
+    """A copy of ``image`` (HWC uint8) with each mask's pixels blended with its colour
+    (``(1 - alpha) * pixel + alpha * colour``, in order), touching only the mask's window.
+
+    Args:
+        masks: ``(N, H, W)`` bool (tensor or array), :class:`BitmapMasks` or :class:`CroppedMasks`.
+    """
+    if not isinstance(masks, CroppedMasks):
+        bitmaps = masks.masks if hasattr(masks, "masks") else masks
+        bitmaps = bitmaps.cpu().numpy() if hasattr(bitmaps, "cpu") else np.asarray(bitmaps)
+        masks = CroppedMasks.from_bitmaps(bitmaps.astype(bool))
+    out = image.copy()
+    for i, color in enumerate(colors):
+        crop, x, y = masks.visible(i)
+        if not crop.any():
+            continue
+        region = out[y : y + crop.shape[0], x : x + crop.shape[1]]
+        pixels = region[crop].astype(np.float32)
+        region[crop] = np.clip(np.rint(pixels * (1 - alpha) + np.float32(color) * alpha), 0, 255).astype(np.uint8)
+    return out
+
+
+def draw_boxes_cv2(
+    image: np.ndarray, boxes: np.ndarray, texts: list[str], colors: list[tuple[int, int, int]]
+) -> np.ndarray:
+    """Draw ``boxes (N, 4)`` xyxy with their labels on ``image`` (HWC uint8, modified and
+    returned); line width and text grow with the image so that they stay readable when shrunk."""
+    thickness = max(2, round(max(image.shape[:2]) / 1500))
+    scale = thickness * 0.6
+    for box, text, color in zip(boxes, texts, colors):
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), color, thickness)
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, thickness // 2))
+        cv2.rectangle(image, (x1, y1), (x1 + tw + 2, y1 + th + base + 2), color, -1)
+        cv2.putText(
+            image, text, (x1 + 1, y1 + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), max(1, thickness // 2)
+        )
+    return image
 
 
 @VISUALIZERS.register_module()
@@ -41,32 +85,43 @@ class DetLocalVisualizer(Visualizer):
         return [tuple(int(c) for c in palette[int(lb) % len(palette)]) for lb in labels]
 
     def draw_instances(self, image: np.ndarray, instances, score_thr: float = 0.0) -> np.ndarray:
-        """Return ``image`` (RGB, HWC uint8) with ``instances`` drawn on it."""
-        self.set_image(image)
+        """Return ``image`` (RGB, HWC uint8) with ``instances`` drawn on it (a new array).
+
+        Masks may be ``(N, H, W)`` bool or :class:`~mmcascade.structures.CroppedMasks`; each is
+        blended into its own window only. Images of more than :data:`MATPLOTLIB_MAX_PIXELS`
+        pixels are drawn with OpenCV instead of matplotlib, whose canvas would take several
+        times the image's memory.
+        """
         if "scores" in instances:
             instances = instances[instances.scores > score_thr]
+        large = image.shape[0] * image.shape[1] > MATPLOTLIB_MAX_PIXELS
         if len(instances) == 0:
+            if large:
+                return image.copy()
+            self.set_image(image)
             return self.get_image()
         labels = instances.labels.cpu().numpy()
         colors = self._colors(labels)
         classes = self.dataset_meta.get("classes")
         if "masks" in instances:
-            masks = instances.masks
-            masks = masks.masks if hasattr(masks, "masks") else masks.cpu().numpy()
-            self.draw_binary_masks(masks.astype(bool), colors=colors, alphas=self.alpha)
+            image = blend_masks(image, instances.masks, colors, self.alpha)
         boxes = instances.bboxes.cpu().numpy()
-        self.draw_bboxes(boxes, edge_colors=colors, line_widths=self.line_width, alpha=0.9)
         scores = instances.scores.cpu().numpy() if "scores" in instances else None
-        for i, (box, label) in enumerate(zip(boxes, labels)):
+        texts = []
+        for i, label in enumerate(labels):
             text = classes[label] if classes is not None and label < len(classes) else f"class {label}"
-            if scores is not None:
-                text += f" {scores[i]:.2f}"
+            texts.append(text + (f" {scores[i]:.2f}" if scores is not None else ""))
+        if large:
+            return draw_boxes_cv2(image if "masks" in instances else image.copy(), boxes, texts, colors)
+        self.set_image(image)
+        self.draw_bboxes(boxes, edge_colors=colors, line_widths=self.line_width, alpha=0.9)
+        for box, text, color in zip(boxes, texts, colors):
             self.draw_texts(
                 text,
                 box[:2] + 1,
                 colors="white",
                 font_sizes=9,
-                bboxes=[dict(facecolor=np.array(colors[i]) / 255, alpha=0.75, pad=0.5, edgecolor="none")],
+                bboxes=[dict(facecolor=np.array(color) / 255, alpha=0.75, pad=0.5, edgecolor="none")],
             )
         return self.get_image()
 

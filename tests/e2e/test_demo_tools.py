@@ -42,10 +42,15 @@ def test_image_demo_on_a_folder_with_an_unreadable_file(tiny):
     for n in names:
         (folder / n.split("/")[-1]).write_bytes(open(n, "rb").read())
     (folder / "broken.png").write_bytes(b"not a png at all")
+    (folder / "dangling.png").symlink_to(folder / "gone.png")
+    (folder / "loop_a.jpg").symlink_to(folder / "loop_b.jpg")
+    (folder / "loop_b.jpg").symlink_to(folder / "loop_a.jpg")
     proc = run_tool(
         "demo/image_demo.py", str(folder), cfg_path, ckpt, "--out-dir", str(tmp / "out"), "--score-thr", "0.0"
     )
     assert "skipped unreadable image" in proc.stderr and "broken.png" in proc.stderr
+    for link in ("dangling.png", "loop_a.jpg", "loop_b.jpg"):  # skipped, not the end of the run
+        assert f"{link}: a symbolic link to nothing or a link loop" in proc.stderr
     assert "saved 2 image(s)" in proc.stdout
     for n in names:
         _is_picture(tmp / "out" / n.split("/")[-1], cv2.imread(n).shape[:2])

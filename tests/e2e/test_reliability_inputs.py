@@ -150,14 +150,21 @@ def test_duplicate_ids_are_refused_when_the_dataset_is_built(tmp_path):
 
 def test_an_image_whose_size_differs_from_its_annotation_is_named(tmp_path):
     ann = write_fixture(str(tmp_path))
-    cv2.imwrite(str(tmp_path / "a.png"), np.full((80, 60, 3), 127, np.uint8))  # rotated: 80x60, not 60x80
-    ds = CocoDataset(
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((80, 60, 3), 127, np.uint8))  # 80x60, not 60x80
+    kwargs = dict(
         ann_file=ann,
         data_prefix=dict(img=str(tmp_path)),
         metainfo=dict(classes=("cat", "dog")),
         pipeline=[dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_mask=True)],
     )
-    with pytest.raises(ValueError, match=r"a.png \(image id 1\): decoded as 80x60 .* says 60x80; .*EXIF orientation"):
+    swapped = (
+        r"a.png: the annotation says 60x80 .* decodes as 80x60; "
+        r"the annotation file has width and height swapped \(the file has no EXIF rotation\)"
+    )
+    with pytest.raises(DatasetError, match=swapped):  # when the dataset is built, from the header
+        CocoDataset(**kwargs)
+    ds = CocoDataset(**kwargs, check_image_headers=False)
+    with pytest.raises(ValueError, match=swapped + r" \(image id 1\)"):  # the same cause at the first read
         ds[0]
     with open(ann) as f:
         assert json.load(f)["images"][0]["height"] == 60

@@ -1,5 +1,6 @@
 """Load images and annotations into the pipeline's results dict."""
 
+import os
 import warnings
 
 import numpy as np
@@ -9,6 +10,8 @@ from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 from mmcascade.registry import TRANSFORMS
 from mmcascade.structures import BitmapMasks, segm_to_bitmap
 from mmcascade.utils.options import check_extra_options
+
+from ..record_checks import probe_image_file
 
 
 @TRANSFORMS.register_module(force=True)
@@ -28,33 +31,32 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
         if out is None or out.get("img") is None:
             warnings.warn(f"skipped unreadable image {results.get('img_path')}", stacklevel=2)
             return None
-        check_size_against_annotation(out)
+        check_size_against_annotation(out, "ignore_orientation" not in self.color_type)
         return out
 
 
-def check_size_against_annotation(results: dict) -> None:
+def check_size_against_annotation(results: dict, apply_orientation: bool = True) -> None:
     """The decoded image must have the ``height`` / ``width`` its annotation file records, or
     boxes and masks would not line up with the pixels.
 
     Raises:
-        ValueError: naming the image, both sizes, and the usual cause.
+        ValueError: naming the image, both sizes, and the likely cause (read from the file's
+            header: EXIF rotation, width and height swapped in the json, or another image).
     """
     if "height" not in results or "width" not in results:
         return
     h, w = results["img"].shape[:2]
-    if (h, w) != (int(results["height"]), int(results["width"])):
-        rotated = (h, w) == (int(results["width"]), int(results["height"]))
-        cause = (
-            "the file is probably rotated by its EXIF orientation tag: load it with "
-            "LoadImageFromFile(color_type='color_ignore_orientation'), or fix the annotation"
-            if rotated
-            else "the annotation file describes another image (or the image was resized)"
-        )
-        raise ValueError(
-            f"{results.get('img_path')} (image id {results.get('img_id')}): decoded as "
-            f"{h}x{w} (height x width) but the annotation file says "
-            f"{results['height']}x{results['width']}; {cause}"
-        )
+    height, width = int(results["height"]), int(results["width"])
+    if (h, w) == (height, width):
+        return
+    path = results.get("img_path")
+    problem = probe_image_file(path, height, width, apply_orientation) if path and os.path.isfile(path) else None
+    said = (
+        problem.message
+        if problem is not None and problem.kind == "size"
+        else f"{path}: decoded as {h}x{w} (height x width) but the annotation file says {height}x{width}"
+    )
+    raise ValueError(f"{said} (image id {results.get('img_id')})")
 
 
 @TRANSFORMS.register_module()

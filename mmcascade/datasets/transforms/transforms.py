@@ -11,12 +11,19 @@ from mmcascade.registry import TRANSFORMS
 
 def _rescaled_size(w: int, h: int, scale: tuple[int, int], keep_ratio: bool) -> tuple[int, int]:
     """Target ``(w, h)``: with ``keep_ratio`` the largest size whose long side is at most
-    ``max(scale)`` and short side at most ``min(scale)``."""
+    ``max(scale)`` and short side at most ``min(scale)``; never below one pixel a side (an image
+    of extreme aspect ratio, 4000x2, keeps a 1-pixel side instead of vanishing).
+
+    Raises:
+        ValueError: an empty image (a side of 0 pixels).
+    """
+    if w <= 0 or h <= 0:
+        raise ValueError(f"cannot resize an empty image of {w}x{h} pixels (width x height)")
     if not keep_ratio:
         return int(scale[0]), int(scale[1])
     long_edge, short_edge = max(scale), min(scale)
     factor = min(long_edge / max(h, w), short_edge / min(h, w))
-    return int(w * factor + 0.5), int(h * factor + 0.5)
+    return max(1, int(w * factor + 0.5)), max(1, int(h * factor + 0.5))
 
 
 @TRANSFORMS.register_module()

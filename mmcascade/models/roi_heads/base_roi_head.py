@@ -12,6 +12,7 @@ of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shap
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
@@ -19,7 +20,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmcascade.structures import SampleList, bbox2roi, paste_masks
+from mmcascade.structures import CroppedMasks, SampleList, bbox2roi, paste_masks, paste_masks_cropped
 from mmcascade.utils.options import check_block_keys, check_nms_cfg
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
@@ -31,7 +32,11 @@ from .roi_extractors import SingleRoIExtractor
 from .stage_settings import StageTrainSettings, build_stage_settings
 
 TEST_ENSEMBLES = ("logits", "last_rois_probs")
-RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary")
+RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary", "mask_format")
+MASK_FORMATS = ("auto", "bitmap", "cropped")
+CROPPED_MASKS_ABOVE = 2048 * 2048
+"""``mask_format='auto'`` returns :class:`~mmcascade.structures.CroppedMasks` for output images of
+more pixels than this (N full-size bitmaps of a 10000x10000 image would take N x 100 MB)."""
 MetaInfo = dict[str, Any]
 """An image's metainfo: ``img_shape``, ``ori_shape``, ``scale_factor`` (w, h), ``img_id``..."""
 
@@ -67,14 +72,20 @@ def _without_gt_rois(boxes: Tensor, sample: SamplingResult) -> Tensor:
     return boxes[keep]
 
 
-def empty_instances(ref: Tensor, with_mask: bool, mask_shape: tuple[int, int] = (0, 0)) -> InstanceData:
-    """No detections: ``bboxes (0, 4)``, ``scores (0,)``, ``labels (0,)`` and ``masks (0, H, W)``."""
+def empty_instances(
+    ref: Tensor, with_mask: bool, mask_shape: tuple[int, int] = (0, 0), cropped: bool = False
+) -> InstanceData:
+    """No detections: ``bboxes (0, 4)``, ``scores (0,)``, ``labels (0,)`` and ``masks (0, H, W)``
+    (a ``(0, H, W)`` bool tensor, or empty :class:`CroppedMasks` when ``cropped``)."""
     result = InstanceData()
     result.bboxes = ref.new_zeros((0, 4))
     result.scores = ref.new_zeros((0,))
     result.labels = torch.zeros((0,), dtype=torch.long, device=ref.device)
     if with_mask:
-        result.masks = torch.zeros((0, *mask_shape), dtype=torch.bool, device=ref.device)
+        if cropped:
+            result.masks = CroppedMasks([], np.zeros((0, 2)), *mask_shape)
+        else:
+            result.masks = torch.zeros((0, *mask_shape), dtype=torch.bool, device=ref.device)
     return result
 
 
@@ -103,7 +114,10 @@ class BaseRoIHead(BaseModule):
         num_stages: number of box stages ``N``.
         stage_loss_weights: ``N`` loss multipliers.
         train_cfg: the ``rcnn`` settings: one dict per stage (assigner, sampler, pos_weight, mask_size).
-        test_cfg: ``score_thr``, ``nms``, ``max_per_img``, ``mask_thr_binary``.
+        test_cfg: ``score_thr``, ``nms``, ``max_per_img``, ``mask_thr_binary`` and ``mask_format``:
+            ``'bitmap'`` returns masks as ``(D, H, W)`` bool tensors, ``'cropped'`` as
+            :class:`~mmcascade.structures.CroppedMasks` (each mask inside its box's window),
+            ``'auto'`` (default) bitmaps up to :data:`CROPPED_MASKS_ABOVE` output pixels, cropped above.
         test_ensemble: ``'logits'`` (OpenMMLab): the stages' logits, each on the RoIs that entered
             that stage, averaged then soft-maxed. ``'last_rois_probs'`` (the author's Detectron
             code): every stage's classifier on the last stage's RoIs, probabilities averaged.
@@ -141,6 +155,9 @@ class BaseRoIHead(BaseModule):
         where = f"{type(self).__name__} test_cfg (test_cfg.rcnn)"
         check_block_keys(where, self.test_cfg, RCNN_TEST_KEYS)
         check_nms_cfg(where, (self.test_cfg or {}).get("nms"))
+        mask_format = (self.test_cfg or {}).get("mask_format", "auto")
+        if mask_format not in MASK_FORMATS:
+            raise ValueError(f"{where}: mask_format must be one of {MASK_FORMATS}, got {mask_format!r}")
         self.stages: list[StageTrainSettings] = []
         if train_cfg is not None:
             self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages)
@@ -331,12 +348,14 @@ class BaseRoIHead(BaseModule):
     ) -> list[InstanceData]:
         """Detections per image: ``bboxes (D, 4)`` xyxy (original-image pixels when ``rescale``,
         else input-image pixels), ``scores (D,)``, ``labels (D,)`` and, with a mask branch,
-        ``masks (D, H, W)`` bool in the same frame."""
+        ``masks`` in the same frame: ``(D, H, W)`` bool, or :class:`CroppedMasks` by
+        ``test_cfg.mask_format`` (large images by default)."""
         metas = [s.metainfo for s in batch_data_samples]
         proposals = [r.bboxes for r in rpn_results]
         feats = self.pooling_layout(feats)
         if sum(len(p) for p in proposals) == 0:
-            return [empty_instances(feats[0], self.with_mask, output_shape(m, rescale)) for m in metas]
+            shapes = [output_shape(m, rescale) for m in metas]
+            return [empty_instances(feats[0], self.with_mask, s, self._cropped_masks(s)) for s in shapes]
         records = self.run_stages(feats, proposals, metas)
         counts = [len(p) for p in proposals]
         last = records[-1]
@@ -374,21 +393,32 @@ class BaseRoIHead(BaseModule):
         averaged on those boxes, pasted into the output frame and thresholded; the boxes are
         rescaled to the original image when ``rescale``."""
         mask_rois = bbox2roi([r.bboxes for r in dets_img])
+        shapes = [output_shape(m, rescale) for m in metas]
+        cropped = [self._cropped_masks(shape) for shape in shapes]
         if mask_rois.shape[0] == 0:
-            return [empty_instances(feats[0], True, output_shape(m, rescale)) for m in metas]
+            return [empty_instances(feats[0], True, s, c) for s, c in zip(shapes, cropped)]
         probs = torch.stack(
             [self.mask_forward(stage, feats, mask_rois).sigmoid() for stage in range(self.num_stages)]
         ).mean(dim=0)
         head = self.stage_mask_head(self.num_stages - 1)
         threshold = self._test_settings().get("mask_thr_binary", 0.5)
         out = []
-        for det, p, meta in zip(dets_img, torch.split(probs, [len(r) for r in dets_img]), metas):
-            shape = output_shape(meta, rescale)
+        per_image = zip(dets_img, torch.split(probs, [len(r) for r in dets_img]), metas, shapes, cropped)
+        for det, p, meta, shape, crop in per_image:
             if len(det) == 0:
-                out.append(empty_instances(p, True, shape))
+                out.append(empty_instances(p, True, shape, crop))
                 continue
             boxes = to_original_frame(det.bboxes, meta) if rescale else det.bboxes
             result = InstanceData(bboxes=boxes, scores=det.scores, labels=det.labels)
-            result.masks = paste_masks(head.select_probs(p, det.labels), boxes, shape, threshold)
+            paste = paste_masks_cropped if crop else paste_masks
+            result.masks = paste(head.select_probs(p, det.labels), boxes, shape, threshold)
             out.append(result)
         return out
+
+    def _cropped_masks(self, shape: tuple[int, int]) -> bool:
+        """Whether masks of an output image of ``shape (H, W)`` are returned as
+        :class:`~mmcascade.structures.CroppedMasks` (``test_cfg.mask_format``)."""
+        mask_format = self._test_settings().get("mask_format", "auto")
+        if mask_format == "auto":
+            return shape[0] * shape[1] > CROPPED_MASKS_ABOVE
+        return mask_format == "cropped"

@@ -234,3 +234,38 @@ def test_sort_categories_orders_an_unsorted_file(tmp_path):
     ordered = CocoMetric(ann_file=ann_file, sort_categories=True)
     assert plain._cat_ids(None) == [3, 1] and ordered._cat_ids(None) == [1, 3]
     assert plain._cat_ids(("cat", "dog")) == ordered._cat_ids(("cat", "dog")) == [1, 3]  # names always win
+
+
+def test_results_of_unknown_categories_or_images_are_refused(tmp_path):
+    """Detections the annotation file cannot score are named, not dropped (AP would be wrong)."""
+    ann_file, anns = _gt(tmp_path)
+    _ours(ann_file, _samples(anns), metric=["bbox", "segm"], outfile_prefix=str(tmp_path / "r"))
+    dets = json.load(open(tmp_path / "r.bbox.json"))
+    dets[0]["category_id"] = 7
+    json.dump(dets, open(tmp_path / "cat.json", "w"))
+    with pytest.raises(ValueError, match=r"category ids \[7\] \(1 detections\) that the annotation file does not have"):
+        evaluate_results_file(ann_file, str(tmp_path / "cat.json"))
+    dets[0].update(category_id=1, image_id=99)
+    json.dump(dets, open(tmp_path / "img.json", "w"))
+    with pytest.raises(ValueError, match=r"image ids \[99\]"):
+        evaluate_results_file(ann_file, str(tmp_path / "img.json"))
+    with pytest.raises(ValueError, match="segm evaluation needs masks, but 8 of 8 detections have no 'segmentation'"):
+        evaluate_results_file(ann_file, str(tmp_path / "r.bbox.json"), metric="segm")
+    assert evaluate_results_file(ann_file, str(tmp_path / "r.segm.json"), metric="segm")["coco/segm_mAP"] > 0.5
+
+
+def test_no_temporary_files_and_a_partial_set_is_labelled(tmp_path, monkeypatch):
+    import tempfile
+
+    import mmcascade.evaluation.coco_metric as coco_metric
+
+    logged = []
+    monkeypatch.setattr(coco_metric, "print_log", lambda msg, **kw: logged.append(msg))
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ann_file, anns = _gt(tmp_path)
+    _ours(ann_file, _samples(anns)[:1])
+    assert list(scratch.iterdir()) == []  # nothing left behind without outfile_prefix
+    assert any("evaluating 1 of the 2 images" in m for m in logged)
