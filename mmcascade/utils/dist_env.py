@@ -9,6 +9,7 @@ device ids; with CUDA, mmengine's own path is used unchanged.
 
 import datetime
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,16 +28,70 @@ def default_dist_timeout() -> int:
     return CUDA_TIMEOUT_S if torch.cuda.is_available() else CPU_TIMEOUT_S
 
 
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
+"""How gloo reports a collective whose other side went away."""
+
+
+def node_rank() -> int:
+    """This process's node index: torchrun's ``GROUP_RANK``, Slurm's ``SLURM_NODEID``, else 0."""
+    return int(os.environ.get("GROUP_RANK", os.environ.get("SLURM_NODEID", "0")))
+
+
+def host_name() -> str:
+    """The node's name: Slurm's ``SLURMD_NODENAME`` inside a job step, else the host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
+def gather_peers() -> list[dict]:
+    """Every rank's ``rank``, ``node``, ``host`` and ``pid`` (one all-gather at the start of the
+    work), so that a rank that loses another can name it; ``[]`` when not distributed."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return []
+    me = dict(rank=dist.get_rank(), node=node_rank(), host=host_name(), pid=os.getpid())
+    peers: list = [None] * dist.get_world_size()
+    try:
+        dist.all_gather_object(peers, me)
+    except RuntimeError:  # never let the bookkeeping stop a run
+        return []
+    return [p for p in peers if p is not None]
+
+
+def describe_lost_peers(peers: list[dict], rank: int) -> str:
+    """The ranks that may have gone: those on other nodes than ``rank``'s (all others when every
+    rank shares one node), as ``rank 1 (node 1, host h, pid 123)``."""
+    mine = next((p for p in peers if p["rank"] == rank), None)
+    others = [p for p in peers if p["rank"] != rank]
+    if mine is not None and any(p["node"] != mine["node"] for p in others):
+        others = [p for p in others if p["node"] != mine["node"]]
+    if not others:
+        return "another rank"
+    listed = ", ".join(f"rank {p['rank']} (node {p['node']}, host {p['host']}, pid {p['pid']})" for p in others[:4])
+    return listed + (" ..." if len(others) > 4 else "")
+
+
 @contextmanager
 def name_hung_ranks() -> Iterator[None]:
-    """Turn a collective's time-out into an error that says which rank noticed it and what it
-    means (another rank stopped: hung, stopped, killed or out of memory)."""
+    """Turn a collective's failure into an error that says which rank noticed it, which ranks
+    it lost and what to do: a time-out (another rank stopped: hung, stopped, killed or out of
+    memory) or a closed connection (another rank or its whole node died)."""
+    peers = gather_peers()
     try:
         yield
     except RuntimeError as exc:
         text = str(exc)
-        if dist.is_available() and dist.is_initialized() and ("Timed out" in text or "timeout" in text.lower()):
-            rank, world = dist.get_rank(), dist.get_world_size()
+        if not (dist.is_available() and dist.is_initialized()):
+            raise
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if any(marker in text for marker in PEER_LOST):
+            lost = describe_lost_peers(peers, rank)
+            raise RuntimeError(
+                f"rank {rank} (node {node_rank()}, host {host_name()}) of {world}: the connection "
+                f"to {lost} closed during a collective operation: that rank stopped (killed, out of "
+                "memory, or its node went down). Ending this rank; once every node is back, start the "
+                "job again with --resume (on every node, or in a new allocation): training continues "
+                f"from the last complete checkpoint in the work dir. ({text.splitlines()[0][:200]})"
+            ) from exc
+        if "Timed out" in text or "timeout" in text.lower():
             raise RuntimeError(
                 f"rank {rank} of {world}: a collective operation timed out (env_cfg.dist_cfg.timeout): "
                 f"another rank stopped answering (hung, stopped, killed or out of memory); ending this "
@@ -71,17 +126,29 @@ def check_launcher_env(launcher: str) -> None:
 
 def slurm_env_to_torch(port: int | None = None) -> None:
     """Fill ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's
-    ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` and the first host of ``SLURM_NODELIST``."""
+    ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` and the allocation's first node.
+
+    The master address is that node's ``NodeAddr`` (``scontrol show node``: what the cluster
+    reaches it by, which is also its name on clusters whose node names resolve); the port is
+    ``MASTER_PORT``, else ``port`` (``env_cfg.dist_cfg.port``), else 29500. Variables already set
+    are kept.
+    """
     os.environ["RANK"] = os.environ["SLURM_PROCID"]
     os.environ["WORLD_SIZE"] = os.environ["SLURM_NTASKS"]
     os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", "0")
     if "MASTER_ADDR" not in os.environ:
-        nodes = os.environ["SLURM_NODELIST"]
-        first = subprocess.run(
-            ["scontrol", "show", "hostname", nodes], capture_output=True, text=True, check=True
-        ).stdout.split()[0]
-        os.environ["MASTER_ADDR"] = first
+        os.environ["MASTER_ADDR"] = first_node_address(os.environ["SLURM_NODELIST"])
     os.environ.setdefault("MASTER_PORT", str(port or 29500))
+
+
+def first_node_address(nodelist: str) -> str:
+    """The address of the first node of a Slurm node list (``n[1-2]``): its ``NodeAddr``, or its
+    name when ``scontrol`` does not say."""
+    scontrol = ["scontrol", "show", "hostnames", nodelist]
+    first = subprocess.run(scontrol, capture_output=True, text=True, check=True).stdout.split()[0]
+    node = subprocess.run(["scontrol", "show", "node", first, "-o"], capture_output=True, text=True)
+    fields = dict(f.split("=", 1) for f in node.stdout.split() if "=" in f)
+    return fields.get("NodeAddr") or first
 
 
 def setup_cpu_distributed(cfg: Config) -> None:

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# A one-node Slurm cluster on this machine, loopback only, for CI:
+# A Slurm cluster of NODES nodes (default 2: node1, node2) on this machine, loopback only, for CI:
 #   scripts/slurm/cluster.sh install   # Debian's slurmctld, slurmd, slurm-client and munge
-#   scripts/slurm/cluster.sh start     # configure, start munged, slurmctld, slurmd; wait for an idle node
+#   scripts/slurm/cluster.sh start     # configure, start munged, slurmctld, one slurmd per node; wait until all are idle
 #   scripts/slurm/cluster.sh stop      # cancel jobs, stop the daemons
-# Needs root. There is no systemd and no cgroups here: daemons are started by hand, processes
-# are tracked with proctrack/linuxproc and tasks are not bound (task/none).
+# Each node is its own slurmd (slurmd -N nodeK, its own port, spool, pid and log files; Debian's
+# Slurm allows several per host), with an equal share of this machine's CPUs, so a job of one
+# task per node really spans two nodes: its own node ids, its own step daemons, the master
+# address taken from the allocation. Needs root. There is no systemd and no cgroups here: daemons
+# are started by hand, processes are tracked with proctrack/linuxproc and tasks are not bound
+# (task/none).
 set -euo pipefail
 ACTION=${1:?install, start or stop}
 HOST=$(hostname -s)
 CONF=/etc/slurm/slurm.conf
 RUNDIR=/run/mmcascade-slurm
+NODES=${NODES:-2}
+NODE_NAMES=$(seq -f "node%g" 1 "$NODES" | paste -sd, -)
 
 alive() {  # a pid whose process exists and is not a zombie
   local pid=$1
@@ -25,8 +31,10 @@ install() {
 
 write_conf() {
   local cpus
-  cpus=$(nproc)
-  mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm "$RUNDIR"
+  cpus=$(( $(nproc) / NODES ))
+  [ "$cpus" -ge 1 ] || cpus=1
+  mkdir -p /etc/slurm /var/spool/slurmctld /var/log/slurm "$RUNDIR"
+  for node in ${NODE_NAMES//,/ }; do mkdir -p "/var/spool/slurmd/$node"; done
   cat > "$CONF" <<CONF
 ClusterName=mmcascade-ci
 SlurmctldHost=$HOST
@@ -44,14 +52,18 @@ ReturnToService=2
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SlurmctldPidFile=$RUNDIR/slurmctld.pid
-SlurmdPidFile=$RUNDIR/slurmd.pid
+SlurmdPidFile=$RUNDIR/slurmd-%n.pid
 StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
+SlurmdSpoolDir=/var/spool/slurmd/%n
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
-PartitionName=ci Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+SlurmdLogFile=/var/log/slurm/slurmd-%n.log
+PartitionName=ci Nodes=$NODE_NAMES Default=YES MaxTime=INFINITE State=UP
 CONF
+  local port=17000
+  for node in ${NODE_NAMES//,/ }; do
+    port=$((port + 1))
+    echo "NodeName=$node NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$port CPUs=$cpus State=UNKNOWN" >> "$CONF"
+  done
   getent hosts "$HOST" >/dev/null || echo "127.0.0.1 $HOST" >> /etc/hosts
 }
 
@@ -71,22 +83,24 @@ start() {
   write_conf
   start_munge
   alive "$(cat "$RUNDIR/slurmctld.pid" 2>/dev/null || true)" || slurmctld
-  alive "$(cat "$RUNDIR/slurmd.pid" 2>/dev/null || true)" || slurmd
+  for node in ${NODE_NAMES//,/ }; do
+    alive "$(cat "$RUNDIR/slurmd-$node.pid" 2>/dev/null || true)" || slurmd -N "$node"
+  done
   for _ in $(seq 1 60); do
-    if sinfo -h -o %T 2>/dev/null | grep -qx idle; then
-      echo "[slurm] node $HOST idle, partition ci, $(nproc) CPUs"
+    if [ "$(sinfo -h -N -o %T 2>/dev/null | grep -cx idle)" -ge "$NODES" ]; then
+      echo "[slurm] $NODES nodes idle ($NODE_NAMES on $HOST), partition ci, $(( $(nproc) / NODES > 0 ? $(nproc) / NODES : 1 )) CPUs each"
       return 0
     fi
     sleep 0.5
   done
-  echo "[slurm] the node did not become idle; last log lines:" >&2
-  tail -5 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
+  echo "[slurm] the nodes did not become idle; last log lines:" >&2
+  tail -5 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd-*.log >&2 || true
   return 1
 }
 
 stop() {
   scancel --user "$(id -un)" 2>/dev/null || true
-  for pidfile in "$RUNDIR/slurmd.pid" "$RUNDIR/slurmctld.pid" /run/munge/munged.pid; do
+  for pidfile in "$RUNDIR"/slurmd*.pid "$RUNDIR/slurmctld.pid" /run/munge/munged.pid; do
     local pid
     pid=$(cat "$pidfile" 2>/dev/null || true)
     if alive "$pid"; then

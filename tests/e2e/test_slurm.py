@@ -1,4 +1,6 @@
-"""tools/slurm_train.sh and slurm_test.sh with 2 tasks on a real one-node Slurm cluster.
+"""tools/slurm_train.sh and slurm_test.sh on a real two-node Slurm cluster (two slurmd on this
+machine, node1 and node2), one task per node; a node lost mid-training and ``--resume`` in a new
+allocation.
 
 CI starts the cluster (scripts/slurm/cluster.sh start) before the tests; where no cluster
 answers, the test is skipped and says why.
@@ -7,41 +9,51 @@ answers, the test is skipped and says why.
 import glob
 import os
 import pickle
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from helpers import REPO
 from helpers.e2e import free_port, tiny_embedded_cfg
 
+SEEDED = ("--cfg-options", "randomness.seed=0", "randomness.deterministic=True", "env_cfg.dist_cfg.timeout=60")
+
 
 def cluster_state() -> str | None:
-    """None when a Slurm node is idle, else the reason the test cannot run."""
+    """None when two Slurm nodes are idle, else the reason the test cannot run."""
     if shutil.which("srun") is None or shutil.which("sinfo") is None:
         return "Slurm is not installed (run scripts/slurm/cluster.sh start as root)"
     try:
-        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20).stdout
+        states = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=20).stdout
     except (subprocess.TimeoutExpired, OSError) as exc:
         return f"sinfo failed: {exc}"
-    return None if "idle" in states.split() else f"no idle Slurm node (sinfo: {states.strip() or 'no answer'})"
+    idle = states.split().count("idle")
+    return None if idle >= 2 else f"fewer than two idle Slurm nodes (sinfo: {states.strip() or 'no answer'})"
 
 
-def slurm(script: str, *args: str) -> str:
-    env = dict(
+def slurm_env() -> dict:
+    return dict(
         os.environ,
         GPUS="2",
         GPUS_PER_NODE="0",
+        TASKS_PER_NODE="1",
         CPUS_PER_TASK="1",
         MASTER_PORT=str(free_port()),
         OMP_NUM_THREADS="1",
         PYTHON=sys.executable,
     )
+
+
+def slurm(script: str, *args: str) -> str:
     proc = subprocess.run(
         ["timeout", "600", "bash", script, "ci", "mmcascade-test", *args],
         cwd=REPO,
-        env=env,
+        env=slurm_env(),
         capture_output=True,
         text=True,
     )
@@ -50,18 +62,84 @@ def slurm(script: str, *args: str) -> str:
     return out
 
 
-def test_slurm_train_and_test_with_two_tasks(tmp_path):
+def digests(work: str) -> list[str]:
+    return [open(p).read() for p in sorted(glob.glob(os.path.join(work, "weights_rank*.sha256")))]
+
+
+@pytest.fixture(scope="module")
+def seeded_cfg(tmp_path_factory):
     reason = cluster_state()
     if reason is not None:
         pytest.skip(f"Slurm test not run: {reason}")
-    cfg = tiny_embedded_cfg(tmp_path, custom_hooks=[dict(type="WeightDigestHook")])
+    tmp = tmp_path_factory.mktemp("slurm")
+    cfg = tiny_embedded_cfg(
+        tmp,
+        epochs=3,
+        spec=dict(num_train=16, num_val=4, seed=5),
+        custom_hooks=[dict(type="EpochReseedHook"), dict(type="WeightDigestHook")],
+    )
+    return cfg
+
+
+def test_slurm_train_and_test_on_two_nodes(seeded_cfg, tmp_path):
     work = str(tmp_path / "work")
-    log = slurm("tools/slurm_train.sh", cfg, work)
+    log = slurm("tools/slurm_train.sh", seeded_cfg, work, *SEEDED)
     assert "Distributed launcher: slurm" in log and "GPU number: 2" in log
-    digests = [open(p).read() for p in sorted(glob.glob(os.path.join(work, "weights_rank*.sha256")))]
-    assert len(digests) == 2 and digests[0] == digests[1]
+    found = digests(work)
+    assert len(found) == 2 and found[0] == found[1]
     out = str(tmp_path / "preds.pkl")
-    log = slurm("tools/slurm_test.sh", cfg, os.path.join(work, "epoch_1.pth"), "--work-dir", work, "--out", out)
+    log = slurm("tools/slurm_test.sh", seeded_cfg, os.path.join(work, "epoch_3.pth"), "--work-dir", work, "--out", out)
     assert "coco/bbox_mAP" in log
     with open(out, "rb") as f:
         assert sorted(p["img_id"] for p in pickle.load(f)) == [1, 2, 3, 4]
+    # one task on each node: each rank names its node in its environment
+    probe = subprocess.run(
+        ["srun", "-p", "ci", "--nodes=2", "--ntasks-per-node=1", "bash", "-c", "echo $SLURM_PROCID $SLURMD_NODENAME"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sorted(probe.stdout.split("\n")[:2]) == ["0 node1", "1 node2"]
+    (tmp_path / "reference.txt").write_text(found[0])
+    pytest.reference = found  # the uninterrupted run, for the resume test below
+
+
+def _rank_pid(rank: int) -> int | None:
+    for env_file in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            env = open(env_file, "rb").read().split(b"\0")
+            cmd = open(env_file.replace("environ", "cmdline"), "rb").read()
+        except OSError:
+            continue
+        if f"SLURM_PROCID={rank}".encode() in env and b"train.py" in cmd and b"mmcascade-test" not in cmd:
+            return int(env_file.split("/")[2])
+    return None
+
+
+def test_a_lost_node_ends_the_job_and_resume_finishes_it(seeded_cfg, tmp_path):
+    reference = getattr(pytest, "reference", None)
+    if reference is None:
+        pytest.skip("needs the uninterrupted run of test_slurm_train_and_test_on_two_nodes")
+    work = str(tmp_path / "work")
+    log = tmp_path / "killed.log"
+    cmd = ["timeout", "600", "bash", "tools/slurm_train.sh", "ci", "mmcascade-test", seeded_cfg, work, *SEEDED]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=slurm_env(), stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    mid_epoch_2 = re.compile(r"Epoch\(train\)\s+\[2\]\[\s*1/")
+    while time.time() < deadline and proc.poll() is None and not mid_epoch_2.search(log.read_text()):
+        time.sleep(0.05)
+    pid = _rank_pid(1)
+    assert pid is not None and os.path.exists(os.path.join(work, "epoch_1.pth")), log.read_text()[-3000:]
+    os.kill(pid, signal.SIGKILL)  # rank 1, the task on node2
+    started = time.time()
+    proc.wait(timeout=180)
+    out = log.read_text()
+    assert proc.returncode != 0 and time.time() - started < 60, out[-3000:]
+    # srun (--kill-on-bad-exit) names the lost node and task and ends the others; when rank 0
+    # notices first, it names the rank it lost as well
+    assert "srun: error: node2: task 1: Killed" in out, out[-3000:]
+    assert "the connection to rank 1 (node 1, host node2" in out or "node1: task 0: Terminated" in out
+    assert not os.path.exists(os.path.join(work, "epoch_3.pth"))
+    resumed = slurm("tools/slurm_train.sh", seeded_cfg, work, *SEEDED, "--resume")
+    assert "resumed epoch: 1," in resumed
+    assert digests(work) == reference

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -72,8 +73,14 @@ def installed(tmp_path_factory):
     ):
         assert shipped in names, shipped
     # The venv sees torch, mmcv and mmengine of this interpreter, but mmcascade only from the wheel.
+    # When this interpreter is itself a virtualenv, --system-site-packages would reach only the
+    # base Python's packages, so its site-packages are added by a .pth file (plain paths: the
+    # editable install of the checkout that lives there is not activated).
     run([sys.executable, "-m", "venv", "--system-site-packages", str(tmp / "venv")], cwd=tmp)
     py = tmp / "venv" / "bin" / "python"
+    venv_site = run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp).strip()
+    ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    Path(venv_site, "outer_site_packages.pth").write_text("".join(f"{p}\n" for p in ours))
     run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], cwd=tmp)
     shutil.rmtree(src)
     work = tmp / "user"
