@@ -4,11 +4,17 @@
     mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py (mmcascade.tools.test)
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
     mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py (--slice WxH: large images)
+    mmcascade demo-video VIDEO CONFIG CHECKPOINT --out OUT.mp4 [...]
+                                                        demo/video_demo.py
     mmcascade analyze TOOL [...]                        tools/analysis_tools/TOOL.py
+    mmcascade convert TOOL [...]                        tools/model_converters/TOOL.py (checkpoints)
     mmcascade launcher dist_train|dist_test|slurm_train|slurm_test
                                                         prints the path of that shell launcher
-    mmcascade configs [PATTERN]                         lists the shipped configs
+    mmcascade configs [PATTERN]                         lists the shipped configs whose path has PATTERN
     mmcascade --version
+
+Every subcommand takes --help. Output piped into a command that stops reading early
+(``mmcascade zoo list | head``) ends quietly.
 
 ``python -m mmcascade`` is the same command. Each subcommand runs the tool's module in
 :mod:`mmcascade.tools` with the same arguments, as ``tools/*.py`` do, so ``mmcascade train X`` is
@@ -19,17 +25,19 @@ shipped ``configs/`` folder, a config name without ``.py``, or a model-zoo name.
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import runpy
 import sys
 from pathlib import Path
 
 import mmcascade.tools.analysis_tools
+import mmcascade.tools.model_converters
 from mmcascade import __version__
 from mmcascade.zoo.manifest import resource_root
 
 MODULES = {"train": "mmcascade.tools.train", "test": "mmcascade.tools.test", "zoo": "mmcascade.tools.model_zoo"}
-SCRIPTS = {"demo": "demo/image_demo.py"}
+SCRIPTS = {"demo": "demo/image_demo.py", "demo-video": "demo/video_demo.py"}
 LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")
 
 
@@ -43,6 +51,16 @@ def tool_path(relative: str) -> Path:
 
 def analysis_tools() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(mmcascade.tools.analysis_tools.__path__))
+
+
+def converter_tools() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(mmcascade.tools.model_converters.__path__))
+
+
+PACKAGES = {
+    "analyze": ("mmcascade.tools.analysis_tools", analysis_tools),
+    "convert": ("mmcascade.tools.model_converters", converter_tools),
+}
 
 
 def run_script(path: Path | str, argv: list[str], module: bool = False) -> int:
@@ -63,10 +81,27 @@ def run_script(path: Path | str, argv: list[str], module: bool = False) -> int:
 
 
 def _usage() -> str:
-    return (__doc__ or "").split("\n\n")[1] + f"\n\nanalysis tools: {', '.join(analysis_tools())}"
+    return (
+        (__doc__ or "").split("\n\n")[1]
+        + f"\n\nanalysis tools: {', '.join(analysis_tools())}"
+        + f"\ncheckpoint converters: {', '.join(converter_tools())}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; a reader that closes the pipe early (``| head``) ends it quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when flushing at exit: point stdout at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return code
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print("usage:\n" + _usage())
@@ -79,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         return run_script(MODULES[command], rest, module=True)
     if command in SCRIPTS:
         return run_script(tool_path(SCRIPTS[command]), rest)
-    if command == "analyze":
-        names = analysis_tools()
+    if command in PACKAGES:
+        package, lister = PACKAGES[command]
+        names = lister()
         if not rest or rest[0] not in names:
-            print(f"usage: mmcascade analyze TOOL ...; TOOL is one of: {', '.join(names)}", file=sys.stderr)
-            return 2
-        return run_script(f"mmcascade.tools.analysis_tools.{rest[0]}", rest[1:], module=True)
+            print(f"usage: mmcascade {command} TOOL ...; TOOL is one of: {', '.join(names)}", file=sys.stderr)
+            return 0 if rest[:1] in (["-h"], ["--help"]) else 2
+        return run_script(f"{package}.{rest[0]}", rest[1:], module=True)
     if command == "launcher":
         if len(rest) != 1 or rest[0] not in LAUNCHERS:
             print(f"usage: mmcascade launcher {{{','.join(LAUNCHERS)}}}", file=sys.stderr)
@@ -92,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         print(tool_path(f"tools/{rest[0]}.sh"))
         return 0
     if command == "configs":
+        if rest[:1] in (["-h"], ["--help"]):
+            print(
+                "usage: mmcascade configs [PATTERN]\n\nList the shipped configs (paths relative to configs/, "
+                "without _base_/), only those whose path contains PATTERN when given."
+            )
+            return 0
         root = resource_root() / "configs"
         for path in sorted(root.rglob("*.py")):
             rel = path.relative_to(root).as_posix()

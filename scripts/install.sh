@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Set up an environment for mmcascade; safe to run again (each step is skipped when already done).
 #   0. the environment (scripts/python_env.sh): $PYTHON, the active virtualenv, or .venv/ here;
-#   1. torch 2.13.0 (CPU) first, and pinned for every later step, so no dependency can pull
-#      another torch build;
-#   2. mmcv 2.2.0 with its compiled ops: the prebuilt wheel from ../shared/wheels when it is
-#      there, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 13 minutes on 2 cores);
+#   1. torch 2.13.0 first, and pinned for every later step, so no dependency can pull another
+#      torch build: the CPU build from PyTorch's CPU index (TORCH_INDEX, default
+#      https://download.pytorch.org/whl/cpu; a CUDA index such as .../whl/cu126 for GPUs), or,
+#      when that index cannot be reached within a few seconds (a machine that sees only a
+#      package registry), from the registry;
+#   2. mmcv 2.2.0 with its compiled ops: a prebuilt wheel from MMCASCADE_WHEELS when that folder
+#      has one, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 13 minutes on
+#      2 cores; needs a C++ compiler and Python's headers, checked first);
 #   3. the remaining requirements, and mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
 TORCH_VERSION=2.13.0
 MMCV_VERSION=2.2.0
-WHEELS=${MMCASCADE_WHEELS:-../shared/wheels}  # prebuilt mmcv wheels, when there are some
+WHEELS=${MMCASCADE_WHEELS:-../shared/wheels}  # a folder of prebuilt mmcv wheels, when there is one
+TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 export MMCASCADE_ROOT="$PWD"
 
 constraints=$(mktemp)
@@ -19,9 +24,20 @@ trap 'rm -f "$constraints"' EXIT
 echo "torch==$TORCH_VERSION" > "$constraints"
 pip_install() { "$PY" -m pip install -q --disable-pip-version-check -c "$constraints" "$@"; }
 
+reachable() {  # an index URL that answers within 5 seconds
+  "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip('/') + '/torch/', timeout=5)" "$1" \
+    >/dev/null 2>&1
+}
+
 if ! "$PY" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
-  echo "[install] torch==$TORCH_VERSION"
-  "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+  if [ -n "$TORCH_INDEX" ] && reachable "$TORCH_INDEX"; then
+    echo "[install] torch==$TORCH_VERSION from $TORCH_INDEX"
+    "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX"
+  else
+    echo "[install] torch==$TORCH_VERSION from the package registry (${TORCH_INDEX:-TORCH_INDEX is empty}: not reachable)"
+    "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+  fi
+  "$PY" -c "import torch; print('[install] torch', torch.__version__, 'CUDA', torch.version.cuda or 'none (CPU build)')"
 fi
 
 if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
@@ -32,6 +48,11 @@ if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_V
     pip_install --no-deps --no-index --find-links "$WHEELS" "mmcv==$MMCV_VERSION"
   else
     echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (about 13 minutes on 2 cores)"
+    if ! command -v c++ >/dev/null || ! "$PY" -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; then
+      echo "[install] building mmcv needs a C++ compiler and Python's headers: on Debian / Ubuntu" \
+        "sudo apt-get install g++ python3-dev (or point MMCASCADE_WHEELS at a folder with a prebuilt mmcv wheel)" >&2
+      exit 1
+    fi
     pip_install "setuptools<70" wheel packaging ninja
     MMCV_WITH_OPS=1 pip_install --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION"
     pip_install "setuptools>=77.0.3"  # what torch declares; the old one was only for building mmcv

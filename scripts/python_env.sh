@@ -10,7 +10,12 @@ elif [ -n "${VIRTUAL_ENV:-}" ]; then
 else
   if [ ! -x .venv/bin/python ]; then
     echo "[env] creating a virtualenv in $PWD/.venv (activate it with: source .venv/bin/activate)"
-    "${BASE_PYTHON:-python3}" -m venv .venv
+    if ! "${BASE_PYTHON:-python3}" -m venv .venv; then
+      rm -rf .venv
+      echo "[env] ${BASE_PYTHON:-python3} cannot create a virtualenv: on Debian / Ubuntu install python3-venv" \
+        "(sudo apt-get install python3-venv), or set BASE_PYTHON to another Python 3.10+" >&2
+      exit 1
+    fi
   fi
   PY="$PWD/.venv/bin/python"
 fi

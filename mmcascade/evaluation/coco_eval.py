@@ -268,10 +268,24 @@ def classwise_table(classwise: list[tuple[str, dict[str, float]]]) -> str:
     return AsciiTable([header] + rows).table
 
 
-def load_coco(ann_file: str) -> COCO:
-    """A pycocotools ``COCO`` index of ``ann_file`` without its progress prints."""
+def load_coco(ann_file: str, name: str | None = None) -> COCO:
+    """A pycocotools ``COCO`` index of ``ann_file`` without its progress prints.
+
+    Raises:
+        ValueError: an annotation without a numeric ``area`` (COCOeval reads it for every
+            ground-truth box, so the evaluation would fail only at its end), naming it.
+    """
     with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(ann_file)
+        coco = COCO(ann_file)
+    bad = [a for a in coco.dataset.get("annotations", []) if not isinstance(a.get("area"), (int, float))]
+    if bad:
+        first = bad[0]
+        raise ValueError(
+            f"{name or ann_file}: {len(bad)} annotation(s) have no numeric 'area' (annotation id "
+            f"{first.get('id')}, image_id {first.get('image_id')}: area={first.get('area')!r}); COCO "
+            "evaluation needs it for every annotation (the mask's pixel count, or the box's w * h)"
+        )
+    return coco
 
 
 def load_results_file(path: str) -> list[dict]:

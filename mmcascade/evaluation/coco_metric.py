@@ -1,6 +1,7 @@
 """COCO box / mask AP and proposal recall, through pycocotools, as an mmengine metric."""
 
 import logging
+import os.path as osp
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -96,6 +97,8 @@ class CocoMetric(BaseMetric):
         self.backend_args = backend_args
         self.ann_file = ann_file
         self._coco = None
+        if ann_file is not None and not format_only and osp.isfile(str(ann_file)):
+            _ = self.coco  # a local annotation file is read and checked now, not after the run
 
     def _check_items(self, items: Sequence[str] | None) -> list[str] | None:
         if items is None:
@@ -118,7 +121,7 @@ class CocoMetric(BaseMetric):
             if self.ann_file is None:
                 raise ValueError("CocoMetric needs ann_file")
             with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
-                self._coco = load_coco(path)
+                self._coco = load_coco(path, name=self.ann_file)
             if self.sort_categories:
                 cats = self._coco.dataset["categories"]
                 self._coco.dataset["categories"] = sorted(cats, key=lambda c: c["id"])

@@ -1,6 +1,7 @@
 """The model zoo from the command line.
 
-    python tools/model_zoo.py list [--backbone R-50] [--task detection] [--schedule 1x] [--source S]
+    python tools/model_zoo.py list [--backbone R-50] [--task detection] [--schedule 1x|20e|3x|s1x]
+        [--source openmmlab-v2.0|openmmlab-v2.0-ms3x|detectron-cascade]
     python tools/model_zoo.py show NAME
     python tools/model_zoo.py download NAME [--dest DIR] [--config] [--log] [--offline]
     python tools/model_zoo.py readme [--check]
@@ -18,9 +19,10 @@ from mmcascade.zoo import DownloadError, ManifestError, filter_entries, get_entr
 from mmcascade.zoo.download import copy_to
 from mmcascade.zoo.fetch import checkpoint_of, log_of
 from mmcascade.zoo.manifest import DEFAULT_MANIFEST, TASKS
-from mmcascade.zoo.tables import list_table, readme_markdown, show_text
+from mmcascade.zoo.tables import SOURCES, list_table, readme_markdown, show_text
 
 README = DEFAULT_MANIFEST.parent / "README.md"
+SCHEDULES = ("1x", "20e", "3x", "s1x")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,8 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ls = sub.add_parser("list", help="table of the models")
     ls.add_argument("--backbone", help="substring of the backbone, e.g. R-50, X-101")
     ls.add_argument("--task", choices=TASKS)
-    ls.add_argument("--schedule", help="1x, 20e, s1x")
-    ls.add_argument("--source", choices=["openmmlab-v2.0", "detectron-cascade"])
+    ls.add_argument("--schedule", choices=SCHEDULES, help="training schedule")
+    ls.add_argument("--source", choices=tuple(SOURCES), help="the published table the row comes from")
     show = sub.add_parser("show", help="every field of one model")
     show.add_argument("name")
     dl = sub.add_parser("download", help="download and verify a checkpoint")

@@ -5,7 +5,7 @@ from terminaltables import AsciiTable
 
 from .manifest import ZooEntry
 
-_SOURCES = {
+SOURCES = {
     "openmmlab-v2.0": "OpenMMLab v2.0 model zoo (COCO 2017 val)",
     "detectron-cascade": "The author's Detectron implementation (COCO 2014 minival)",
     "openmmlab-v2.0-ms3x": "Beyond the original tables: OpenMMLab's multi-scale 3x Cascade Mask R-CNN (COCO 2017 val)",
@@ -77,7 +77,7 @@ def readme_markdown(entries: list[ZooEntry]) -> str:
         "| name | detector | backbone | style | schd | im/gpu | mem (GB) | fps | box AP | AP50 | AP75 "
         "| mask AP | AP50 | AP75 | download | config |"
     )
-    for source, title in _SOURCES.items():
+    for source, title in SOURCES.items():
         rows = [e for e in entries if e.source == source]
         out += [f"## {title}", "", header, "|" + "---|" * 16]
         out += [_md_row(e) for e in rows]

@@ -147,3 +147,20 @@ def test_external_config_inherits_a_shipped_one_with_the_package_prefix(tmp_path
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     assert model.rpn_head.rpn_conv.out_channels == 128 and len(model.roi_head.bbox_head) == 3
+
+
+@pytest.mark.e2e  # subprocesses reading the CLI as a shell user does
+def test_cli_help_everywhere_and_quiet_on_a_closed_pipe():
+    def sh(cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", cmd], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    mm = f"{sys.executable} -m mmcascade"
+    for cmd in (f"{mm} zoo list | head -1", f"{mm} configs | head -1"):
+        proc = sh(f"set -o pipefail; {cmd}")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert "usage: mmcascade configs [PATTERN]" in sh(f"{mm} configs --help").stdout
+    assert "usage: video_demo.py" in sh(f"{mm} demo-video --help").stdout
+    assert "usage: publish_model.py" in sh(f"{mm} convert publish_model --help").stdout
+    assert "detectron_to_mmcascade" in sh(f"{mm} convert").stderr
+    three = sh(f"{mm} zoo list --source openmmlab-v2.0-ms3x --schedule 3x").stdout
+    assert "+ 7 model(s)" in three and "mstrain_3x" in three

@@ -269,3 +269,12 @@ def test_no_temporary_files_and_a_partial_set_is_labelled(tmp_path, monkeypatch)
     _ours(ann_file, _samples(anns)[:1])
     assert list(scratch.iterdir()) == []  # nothing left behind without outfile_prefix
     assert any("evaluating 1 of the 2 images" in m for m in logged)
+
+
+def test_an_annotation_file_without_area_is_refused_when_the_metric_is_built(tmp_path):
+    ann_file, anns = _gt(tmp_path)
+    data = json.load(open(ann_file))
+    del data["annotations"][2]["area"]
+    json.dump(data, open(ann_file, "w"))
+    with pytest.raises(ValueError, match=r"1 annotation\(s\) have no numeric 'area' \(annotation id 3, image_id 1"):
+        CocoMetric(ann_file=ann_file, metric="bbox")
