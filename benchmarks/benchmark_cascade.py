@@ -75,10 +75,13 @@ def infer_timings(model, data: dict, repeats: int) -> tuple[float, float]:
     return statistics.median(totals), statistics.median(denses)
 
 
-def bench_infer(repeats: int, channels_last: bool = False) -> None:
+def bench_infer(repeats: int, channels_last: bool = False, profile: bool = False) -> None:
     model = build(channels_last=channels_last).eval()
     data = image_batch(model)
     total, dense_t = infer_timings(model, data, repeats)
+    if profile:
+        with torch.no_grad():
+            print_op_profile(lambda: model(data["inputs"], data["data_samples"], mode="predict"))
     print(f"threads: {torch.get_num_threads()}  image: 800x1216  repeats: {repeats}  channels_last: {channels_last}")
     print(f"proposals per FPN level (RoIAlign cost grows with RoI size): {proposal_levels(model, data)}")
     print(f"end-to-end inference, median: {total:.3f} s")
@@ -203,7 +206,9 @@ def main() -> None:
         action="store_true",
         help="infer / train: the detector's channels_last option (NHWC convolutions)",
     )
-    parser.add_argument("--profile", action="store_true", help="train: print the ops of one more step by CPU time")
+    parser.add_argument(
+        "--profile", action="store_true", help="print the ops of one more step (train) or inference (infer) by CPU time"
+    )
     parser.add_argument(
         "--mmap-threshold",
         type=int,
@@ -220,7 +225,7 @@ def main() -> None:
     if args.mode == "train":
         bench_train(args.repeats, stages_with_cp(args.with_cp), args.channels_last, args.profile)
     elif args.mode == "infer":
-        bench_infer(args.repeats, args.channels_last)
+        bench_infer(args.repeats, args.channels_last, args.profile)
     else:
         bench_train_embedded(args.repeats)
 

@@ -8,8 +8,12 @@
                                                         demo/video_demo.py
     mmcascade analyze TOOL [...]                        tools/analysis_tools/TOOL.py
     mmcascade convert TOOL [...]                        tools/model_converters/TOOL.py (checkpoints)
+    mmcascade dataset-to-coco voc|labelme|via SRC OUT.json [...]
+                                                        other annotation formats to COCO json
     mmcascade launcher dist_train|dist_test|slurm_train|slurm_test
                                                         prints the path of that shell launcher
+    mmcascade print-config CONFIG [--cfg-options k=v ...] [--save-path FULL.py]
+                                                        the config as the tools run it
     mmcascade configs [PATTERN]                         lists the shipped configs whose path has PATTERN
     mmcascade --version
 
@@ -36,7 +40,13 @@ import mmcascade.tools.model_converters
 from mmcascade import __version__
 from mmcascade.zoo.manifest import resource_root
 
-MODULES = {"train": "mmcascade.tools.train", "test": "mmcascade.tools.test", "zoo": "mmcascade.tools.model_zoo"}
+MODULES = {
+    "train": "mmcascade.tools.train",
+    "test": "mmcascade.tools.test",
+    "zoo": "mmcascade.tools.model_zoo",
+    "dataset-to-coco": "mmcascade.tools.dataset_converters.to_coco",
+    "print-config": "mmcascade.tools.misc.print_config",
+}
 SCRIPTS = {"demo": "demo/image_demo.py", "demo-video": "demo/video_demo.py"}
 LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")
 

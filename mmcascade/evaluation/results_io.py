@@ -7,7 +7,7 @@ A ``.pkl`` holds a list with one dict per image, MMDetection's layout with masks
                              scores=(N,) float32, labels=(N,) int64,
                              masks=[RLE dict, ...]))   # masks only for mask models
 
-(about 1 KB per image instead of the 30 MB of full-size boolean masks); the COCO results json
+(a few kilobytes per image instead of megabytes of full-size boolean masks); the COCO results json
 (``.bbox.json`` / ``.segm.json``) is written beside it by the evaluator.
 """
 

@@ -154,3 +154,30 @@ def test_images_of_extreme_aspect_ratio_are_detected_in_their_frame(shape):
     assert len(boxes) and float(boxes[:, 2].max()) <= shape[1] and float(boxes[:, 3].max()) <= shape[0]
     with pytest.raises(ValueError, match=r"the image is empty \(0x5 pixels"):
         inference_detector(model, np.zeros((0, 5, 3), np.uint8))
+
+
+def test_testing_without_ground_truth_writes_results(same_names, tmp_path):
+    """An images-only json (as COCO test-dev's) with format_only: results written, nothing evaluated."""
+    import json
+
+    cfg = Config.fromfile(same_names["cfg"])
+    info = json.load(open(cfg.test_dataloader.dataset.ann_file))
+    (tmp_path / "info.json").write_text(json.dumps(dict(images=info["images"], categories=info["categories"])))
+    prefix = str(tmp_path / "results")
+    options = [
+        f"test_dataloader.dataset.ann_file={tmp_path / 'info.json'}",
+        "test_evaluator.format_only=True",
+        f"test_evaluator.outfile_prefix={prefix}",
+    ]
+    proc = tool(
+        "tools/test.py",
+        same_names["cfg"],
+        same_names["ckpt"],
+        "--work-dir",
+        str(tmp_path / "w"),
+        "--cfg-options",
+        *options,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dets = json.load(open(prefix + ".bbox.json"))
+    assert {d["image_id"] for d in dets} == {1, 2} and "coco/bbox_mAP" not in proc.stdout + proc.stderr

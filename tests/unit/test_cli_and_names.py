@@ -162,5 +162,7 @@ def test_cli_help_everywhere_and_quiet_on_a_closed_pipe():
     assert "usage: video_demo.py" in sh(f"{mm} demo-video --help").stdout
     assert "usage: publish_model.py" in sh(f"{mm} convert publish_model --help").stdout
     assert "detectron_to_mmcascade" in sh(f"{mm} convert").stderr
+    printed = sh(f"{mm} print-config cascade_rcnn_r50_fpn_1x_coco --cfg-options train_cfg.max_epochs=3").stdout
+    assert "max_epochs=3" in printed and "type='CascadeRoIHead'" in printed
     three = sh(f"{mm} zoo list --source openmmlab-v2.0-ms3x --schedule 3x").stdout
     assert "+ 7 model(s)" in three and "mstrain_3x" in three

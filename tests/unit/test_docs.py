@@ -65,7 +65,7 @@ def test_docs_cover_the_user_topics_and_not_the_bookkeeping():
             "../shared",
             "wheels-device",
             "development machine",
-            "written on",
+            "this was written on",
             "no gpu machine",
             "the main job",
             "two commands",

@@ -1,0 +1,1 @@
+"""Dataset converters: other annotation formats to COCO json (``mmcascade dataset-to-coco``)."""
