@@ -223,6 +223,35 @@ def _merge_groups(instances: InstanceData, groups: list[list[int]]) -> InstanceD
     return merged
 
 
+SLICE_DEFAULTS: dict[str, Any] = dict(
+    slice_size=1024,
+    overlap=0.2,
+    merge_iou_thr=0.5,
+    full_image=True,
+    batch_size=4,
+    max_per_img=None,
+    merge="nms",
+    match_metric="iou",
+)
+"""The settings of :func:`inference_sliced` a test-time wrapper or a tool passes on, with their defaults."""
+
+
+def slice_settings(**options: Any) -> dict[str, Any]:
+    """:data:`SLICE_DEFAULTS` updated by ``options``, checked (tile size, merge mode and metric).
+
+    Raises:
+        TypeError: an option :func:`inference_sliced` does not take, by name.
+        ValueError: a bad value, by name.
+    """
+    unknown = sorted(set(options) - set(SLICE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown sliced-inference option(s) {unknown}; they are {sorted(SLICE_DEFAULTS)}")
+    out = dict(SLICE_DEFAULTS, **options)
+    out["slice_size"] = parse_slice_size(out["slice_size"])
+    check_merge_options(out["merge"], out["match_metric"])
+    return out
+
+
 # ---------------------------------------------------------------------- the detector
 @contextlib.contextmanager
 def cropped_masks(model: nn.Module) -> Iterator[None]:

@@ -20,40 +20,19 @@ class SlicedDetector(BaseTTAModel):
     Args:
         module: the detector (config or module).
         tile_pipeline: the test pipeline steps each tile goes through.
-        slice_size: tile ``(height, width)`` or an int.
-        overlap, merge_iou_thr, full_image, batch_size, max_per_img, merge, match_metric: as in
-            :func:`~mmcascade.apis.sliced.inference_sliced`.
+        settings: :func:`~mmcascade.apis.sliced.inference_sliced`'s ``slice_size``, ``overlap``,
+            ``merge_iou_thr``, ``full_image``, ``batch_size``, ``max_per_img``, ``merge`` and
+            ``match_metric`` (an unknown one is refused by name).
     """
 
     def __init__(
-        self,
-        module: dict,
-        tile_pipeline: list[dict],
-        slice_size: int | list[int] = 1024,
-        overlap: float = 0.2,
-        merge_iou_thr: float = 0.5,
-        full_image: bool = True,
-        batch_size: int = 4,
-        max_per_img: int | None = None,
-        merge: str = "nms",
-        match_metric: str = "iou",
-        data_preprocessor: dict | None = None,
+        self, module: dict, tile_pipeline: list[dict], data_preprocessor: dict | None = None, **settings
     ) -> None:
-        from mmcascade.apis.sliced import check_merge_options, parse_slice_size
+        from mmcascade.apis.sliced import slice_settings
 
         super().__init__(module=module, data_preprocessor=data_preprocessor)
-        check_merge_options(merge, match_metric)
         self.tile_pipeline = [dict(s) for s in tile_pipeline]
-        self.options = dict(
-            slice_size=parse_slice_size(slice_size),
-            overlap=float(overlap),
-            merge_iou_thr=float(merge_iou_thr),
-            full_image=bool(full_image),
-            batch_size=int(batch_size),
-            max_per_img=max_per_img,
-            merge=merge,
-            match_metric=match_metric,
-        )
+        self.options = slice_settings(**settings)
 
     def test_step(self, data: dict) -> list[DetDataSample]:
         """``data``: the dataloader's batch of packed original images (``inputs``: ``(3, H, W)``

@@ -83,11 +83,10 @@ def slice_options(args: argparse.Namespace) -> dict | None:
     without ``--slice``); a bad size or combination raises ``ValueError`` naming it."""
     if not args.slice:
         return None
-    from mmcascade.apis.sliced import check_merge_options, parse_slice_size
+    from mmcascade.apis.sliced import slice_settings
 
-    check_merge_options(args.merge, args.match_metric)
-    return dict(
-        slice_size=parse_slice_size(args.slice),
+    return slice_settings(
+        slice_size=args.slice,
         overlap=args.slice_overlap,
         merge_iou_thr=args.merge_iou_thr,
         full_image=not args.no_full_image,

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from helpers import REPO
-from helpers.e2e import free_port, tiny_embedded_cfg
+from helpers.e2e import free_port, resumable_tiny_cfg
 
 SEEDED = ("--cfg-options", "randomness.seed=0", "randomness.deterministic=True", "env_cfg.dist_cfg.timeout=60")
 
@@ -72,12 +72,7 @@ def seeded_cfg(tmp_path_factory):
     if reason is not None:
         pytest.skip(f"Slurm test not run: {reason}")
     tmp = tmp_path_factory.mktemp("slurm")
-    cfg = tiny_embedded_cfg(
-        tmp,
-        epochs=3,
-        spec=dict(num_train=16, num_val=4, seed=5),
-        custom_hooks=[dict(type="EpochReseedHook"), dict(type="WeightDigestHook")],
-    )
+    cfg = resumable_tiny_cfg(tmp, num_val=4)
     return cfg
 
 

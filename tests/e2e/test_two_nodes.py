@@ -15,7 +15,7 @@ import time
 import pytest
 
 from helpers import REPO
-from helpers.e2e import free_port, tiny_embedded_cfg
+from helpers.e2e import free_port, resumable_tiny_cfg
 
 SEEDED = ("--cfg-options", "randomness.seed=0", "randomness.deterministic=True", "env_cfg.dist_cfg.timeout=60")
 
@@ -60,12 +60,7 @@ def process_tree(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("two_nodes")
-    cfg = tiny_embedded_cfg(
-        tmp,
-        epochs=3,
-        spec=dict(num_train=16, num_val=2, seed=5),
-        custom_hooks=[dict(type="EpochReseedHook"), dict(type="WeightDigestHook")],
-    )
+    cfg = resumable_tiny_cfg(tmp, num_val=2)
     work = tmp / "single_node"
     proc = launcher(cfg, work, tmp / "single_node.log", 1, 0, 2, free_port())
     assert proc.wait(timeout=600) == 0, (tmp / "single_node.log").read_text()[-3000:]

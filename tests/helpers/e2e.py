@@ -31,6 +31,17 @@ def tiny_embedded_cfg(tmp_path, epochs: int = 1, custom_hooks: list | None = Non
     return path
 
 
+def resumable_tiny_cfg(tmp_path, num_val: int = 2) -> str:
+    """The tiny embedded config for 3 epochs of 16 images with the hooks that make a resumed or
+    distributed run comparable (per-epoch reseeding, per-rank weight digests)."""
+    return tiny_embedded_cfg(
+        tmp_path,
+        epochs=3,
+        spec=dict(num_train=16, num_val=num_val, seed=5),
+        custom_hooks=[dict(type="EpochReseedHook"), dict(type="WeightDigestHook")],
+    )
+
+
 def random_checkpoint(cfg: str | Config, path, meta: dict | None = None, seed: int = 0) -> str:
     """Save the seeded random weights of ``cfg``'s model (a path or a Config) as a checkpoint."""
     import torch
