@@ -96,6 +96,8 @@ class CocoDataset(BaseDataset):
         self._metainfo.setdefault("palette", make_palette(len(self.cat_ids)))
         self.coco = coco
         data_list = []
+        self._needs_masks = self._pipeline_loads_masks()
+        self._maskless: list[str] = []
         apply_orientation = self._loader_applies_orientation()
         for img_id in sorted(coco.getImgIds()):
             info = self._parse_image(coco, img_id, apply_orientation)
@@ -104,6 +106,10 @@ class CocoDataset(BaseDataset):
         self._raise_file_problems(len(coco.getImgIds()))
         self._report_skips()
         return data_list
+
+    def _pipeline_loads_masks(self) -> bool:
+        """Whether the pipeline loads instance masks (``LoadAnnotations(with_mask=True)``)."""
+        return any(getattr(t, "with_mask", False) for t in getattr(self.pipeline, "transforms", []))
 
     def _loader_applies_orientation(self) -> bool:
         """Whether the pipeline's image loader rotates images by their EXIF orientation tag."""
@@ -114,6 +120,13 @@ class CocoDataset(BaseDataset):
         return True
 
     def _raise_file_problems(self, num_images: int) -> None:
+        if self._maskless:
+            raise DatasetError(
+                f"{self.ann_file}: {len(self._maskless)} annotation(s) have no 'segmentation', but the pipeline "
+                f"loads masks (LoadAnnotations with_mask=True), so a mask head would learn empty masks: "
+                f"{'; '.join(self._maskless[:3])}. Add their segmentation, or train a box-only config "
+                "(cascade_rcnn_*, or LoadAnnotations with_mask=False without mask heads)."
+            )
         if self._size_problems:
             raise DatasetError(
                 f"{self.ann_file}: {len(self._size_problems)} image(s) do not have the size their record "
@@ -196,8 +209,10 @@ class CocoDataset(BaseDataset):
             bbox_label=self.cat2label[ann["category_id"]],
             ignore_flag=int(bool(ann.get("iscrowd", 0)) or bool(ann.get("ignore", 0))),
         )
-        if ann.get("segmentation") is not None:
+        if ann.get("segmentation"):
             instance["mask"] = ann["segmentation"]
+        elif getattr(self, "_needs_masks", False) and not self.test_mode and not instance["ignore_flag"]:
+            self._maskless.append(where)
         return instance
 
     def _skip(self, reason: str, detail: str) -> None:

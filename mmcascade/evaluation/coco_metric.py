@@ -122,6 +122,14 @@ class CocoMetric(BaseMetric):
                 raise ValueError("CocoMetric needs ann_file")
             with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
                 self._coco = load_coco(path, name=self.ann_file)
+            if "segm" in self.metrics:
+                bare = [a for a in self._coco.dataset.get("annotations", []) if not a.get("segmentation")]
+                if bare:
+                    raise ValueError(
+                        f"CocoMetric: metric 'segm' needs a 'segmentation' for every annotation of {self.ann_file}, "
+                        f"but {len(bare)} have none (annotation id {bare[0].get('id')}, image_id "
+                        f"{bare[0].get('image_id')}); evaluate metric='bbox' for box-only ground truth"
+                    )
             if self.sort_categories:
                 cats = self._coco.dataset["categories"]
                 self._coco.dataset["categories"] = sorted(cats, key=lambda c: c["id"])

@@ -157,3 +157,28 @@ def test_every_image_too_small_or_missing_says_why(tmp_path):
     with pytest.raises(DatasetError, match="no image is left to test on .*2 skipped \\(missing image file\\)"):
         with pytest.warns(UserWarning):
             build(tmp_path, test_mode=True)
+
+
+def test_annotations_without_masks_are_refused_when_masks_are_trained(tmp_path):
+    write_fixture(str(tmp_path))
+    edit(tmp_path, lambda d: d["annotations"][0].pop("segmentation"))
+    pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_mask=True)]
+    with pytest.raises(DatasetError, match=r"1 annotation\(s\) have no 'segmentation', but the pipeline loads masks"):
+        build_with(tmp_path, pipeline)
+    assert len(build_with(tmp_path, [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations")])) == 2  # boxes only
+
+
+def build_with(root, pipeline):
+    return CocoDataset(
+        ann_file=osp.join(root, "ann.json"), data_prefix=dict(img=str(root)), metainfo=CLASSES, pipeline=pipeline
+    )
+
+
+def test_box_only_ground_truth_is_refused_for_segm_evaluation(tmp_path):
+    from mmcascade.evaluation import CocoMetric
+
+    write_fixture(str(tmp_path))
+    edit(tmp_path, lambda d: d["annotations"][0].pop("segmentation"))
+    with pytest.raises(ValueError, match="metric 'segm' needs a 'segmentation' for every annotation"):
+        CocoMetric(ann_file=osp.join(tmp_path, "ann.json"), metric=["bbox", "segm"])
+    CocoMetric(ann_file=osp.join(tmp_path, "ann.json"), metric="bbox")  # boxes are fine
