@@ -67,23 +67,25 @@ def digests(work: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def seeded_cfg(tmp_path_factory):
+def uninterrupted(tmp_path_factory):
+    """The seeded config trained for 3 epochs by slurm_train.sh across both nodes:
+    ``dict(cfg, work, log, digests)``, the reference of the node-loss test."""
     reason = cluster_state()
     if reason is not None:
         pytest.skip(f"Slurm test not run: {reason}")
     tmp = tmp_path_factory.mktemp("slurm")
     cfg = resumable_tiny_cfg(tmp, num_val=4)
-    return cfg
+    work = str(tmp / "work")
+    log = slurm("tools/slurm_train.sh", cfg, work, *SEEDED)
+    return dict(cfg=cfg, work=work, log=log, digests=digests(work))
 
 
-def test_slurm_train_and_test_on_two_nodes(seeded_cfg, tmp_path):
-    work = str(tmp_path / "work")
-    log = slurm("tools/slurm_train.sh", seeded_cfg, work, *SEEDED)
+def test_slurm_train_and_test_on_two_nodes(uninterrupted, tmp_path):
+    cfg, work, log, found = (uninterrupted[k] for k in ("cfg", "work", "log", "digests"))
     assert "Distributed launcher: slurm" in log and "GPU number: 2" in log
-    found = digests(work)
     assert len(found) == 2 and found[0] == found[1]
     out = str(tmp_path / "preds.pkl")
-    log = slurm("tools/slurm_test.sh", seeded_cfg, os.path.join(work, "epoch_3.pth"), "--work-dir", work, "--out", out)
+    log = slurm("tools/slurm_test.sh", cfg, os.path.join(work, "epoch_3.pth"), "--work-dir", work, "--out", out)
     assert "coco/bbox_mAP" in log
     with open(out, "rb") as f:
         assert sorted(p["img_id"] for p in pickle.load(f)) == [1, 2, 3, 4]
@@ -95,8 +97,6 @@ def test_slurm_train_and_test_on_two_nodes(seeded_cfg, tmp_path):
         timeout=60,
     )
     assert sorted(probe.stdout.split("\n")[:2]) == ["0 node1", "1 node2"]
-    (tmp_path / "reference.txt").write_text(found[0])
-    pytest.reference = found  # the uninterrupted run, for the resume test below
 
 
 def _rank_pid(rank: int) -> int | None:
@@ -111,10 +111,8 @@ def _rank_pid(rank: int) -> int | None:
     return None
 
 
-def test_a_lost_node_ends_the_job_and_resume_finishes_it(seeded_cfg, tmp_path):
-    reference = getattr(pytest, "reference", None)
-    if reference is None:
-        pytest.skip("needs the uninterrupted run of test_slurm_train_and_test_on_two_nodes")
+def test_a_lost_node_ends_the_job_and_resume_finishes_it(uninterrupted, tmp_path):
+    seeded_cfg, reference = uninterrupted["cfg"], uninterrupted["digests"]
     work = str(tmp_path / "work")
     log = tmp_path / "killed.log"
     cmd = ["timeout", "600", "bash", "tools/slurm_train.sh", "ci", "mmcascade-test", seeded_cfg, work, *SEEDED]
