@@ -124,7 +124,7 @@ def init_detector(
 def test_pipeline_steps(cfg: Config) -> list[dict]:
     """The config's test pipeline without ``LoadAnnotations`` (inference has no annotations)."""
     steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
-    return [s for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
+    return [dict(s) for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
 
 
 def _test_pipeline(steps: list[dict], from_array: bool) -> Compose:

@@ -71,8 +71,6 @@ class CocoDataset(BaseDataset):
         self.check_image_headers = check_image_headers
         self.skip_bad_images = skip_bad_images
         self.skipped: Counter = Counter()
-        self._size_problems: list[str] = []
-        self._bad_images: list[str] = []
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
@@ -96,14 +94,17 @@ class CocoDataset(BaseDataset):
         self._metainfo.setdefault("palette", make_palette(len(self.cat_ids)))
         self.coco = coco
         data_list = []
+        # What the pass over the records finds, raised together by _raise_record_problems.
         self._needs_masks = self._pipeline_loads_masks()
         self._maskless: list[str] = []
+        self._size_problems: list[str] = []
+        self._bad_images: list[str] = []
         apply_orientation = self._loader_applies_orientation()
         for img_id in sorted(coco.getImgIds()):
             info = self._parse_image(coco, img_id, apply_orientation)
             if info is not None:
                 data_list.append(info)
-        self._raise_file_problems(len(coco.getImgIds()))
+        self._raise_record_problems(len(coco.getImgIds()))
         self._report_skips()
         return data_list
 
@@ -119,7 +120,7 @@ class CocoDataset(BaseDataset):
                 return "ignore_orientation" not in color_type
         return True
 
-    def _raise_file_problems(self, num_images: int) -> None:
+    def _raise_record_problems(self, num_images: int) -> None:
         if self._maskless:
             raise DatasetError(
                 f"{self.ann_file}: {len(self._maskless)} annotation(s) have no 'segmentation', but the pipeline "
@@ -211,7 +212,7 @@ class CocoDataset(BaseDataset):
         )
         if ann.get("segmentation"):
             instance["mask"] = ann["segmentation"]
-        elif getattr(self, "_needs_masks", False) and not self.test_mode and not instance["ignore_flag"]:
+        elif self._needs_masks and not self.test_mode and not instance["ignore_flag"]:
             self._maskless.append(where)
         return instance
 

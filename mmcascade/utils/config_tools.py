@@ -184,10 +184,11 @@ def sliced_test_settings(cfg: Config, **options) -> tuple[dict, list]:
     Raises:
         ValueError: the test pipeline does not start by loading the image from a file.
     """
-    steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
-    if not steps or not str(steps[0].get("type", "")).endswith("LoadImageFromFile"):
-        raise ValueError(f"--slice: the test pipeline must start with LoadImageFromFile, it starts with {steps[:1]}")
-    tiles = [s for s in steps if str(s.get("type", "")).split(".")[-1] != "LoadAnnotations"]
+    from mmcascade.apis.inference import test_pipeline_steps
+
+    tiles = test_pipeline_steps(cfg)  # the test pipeline without LoadAnnotations
+    if not tiles or not str(tiles[0].get("type", "")).endswith("LoadImageFromFile"):
+        raise ValueError(f"--slice: the test pipeline must start with LoadImageFromFile, it starts with {tiles[:1]}")
     pack = dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape"))
     model = dict(type="SlicedDetector", module=cfg.model, tile_pipeline=tiles, **options)
-    return model, [steps[0], pack]
+    return model, [tiles[0], pack]
