@@ -56,7 +56,11 @@ setup(
     install_requires=read_requirements("runtime.txt"),
     # mmcv / mmengine are not install_requires (as in MMDetection): mmcv exists with and without
     # compiled ops (and as mmcv-lite), and a resolver must not replace the one installed.
-    extras_require={"tests": read_requirements("tests.txt"), "mim": read_requirements("mminstall.txt")},
+    extras_require={
+        "tests": read_requirements("tests.txt"),
+        "mim": read_requirements("mminstall.txt"),
+        "deploy": read_requirements("deploy.txt"),
+    },
     license="Apache-2.0",
     license_files=["LICENSE"],
     entry_points={"console_scripts": ["mmcascade=mmcascade.cli:main"]},

@@ -1,7 +1,7 @@
 """CPU speed and memory of mmcascade beside MMDetection 3.x, alternating the two in one run.
 
     python benchmarks/speed_vs_mmdet.py infer [--arch box|mask] [--rounds 3] [--repeats 3] \
-        [--mmdet-python /path/to/venv/bin/python] [--bf16]
+        [--mmdet-python /path/to/venv/bin/python] [--bf16] [--deploy]
     python benchmarks/speed_vs_mmdet.py train [--rounds 2] [--repeats 2] [--mmdet-python ...]
 
 Both toolboxes get the same published-layout weights (cascade_rcnn_r50_fpn or the Mask variant,
@@ -12,6 +12,9 @@ seeded, with the classifiers scaled so that the image gives 100 detections) and 
   latency and its ratio to MMDetection's, peak RSS of each process, and whether the detections
   agree (same count, boxes within 1e-2 px, scores within 1e-4; masks: share of equal pixels).
   ``--bf16`` adds a third contestant: mmcascade with ``init_detector(..., bf16=True)``.
+  ``--deploy`` exports the model once (``mmcascade.deploy.export_onnx``; its time and file size
+  are printed) and adds ONNX Runtime and OpenVINO through ``init_detector(config, 'model.onnx',
+  backend=...)``; the speed-up of the faster runtime over MMDetection is printed last.
 - ``train``: seconds per training step (forward, backward, SGD step) on a batch of two 800x1216
   images with ten boxes each, for MMDetection's defaults, mmcascade's defaults and mmcascade with
   ``channels_last`` + activation checkpointing in layer2-3 (``with_cp``); peak RSS of each.
@@ -45,13 +48,16 @@ def peak_rss_gb() -> float:
 
 def make_weights(arch: str, path: str) -> None:
     """Seeded weights in the published layout; classifier weights x100 so that the image gives 100
-    detections above the score threshold."""
+    detections above the score threshold, and the RPN's objectness weights x100 so that proposals
+    are ranked by clear score differences (as a trained RPN's; fresh ones score every anchor
+    within 1e-7 of 0.5, and the order of such ties is float rounding)."""
     model, _, _ = build_side("ours", arch, take_all=False)
     torch.manual_seed(1)
     model.init_weights()
     with torch.no_grad():
         for head in model.roi_head.bbox_head:
             head.fc_cls.weight.mul_(100.0)
+        model.rpn_head.rpn_cls.weight.mul_(100.0)
     from mmcascade.datasets.coco_classes import COCO_CLASSES
 
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=tuple(COCO_CLASSES)))), path)
@@ -76,7 +82,10 @@ def config_path(side: str, arch: str) -> str:
     return os.path.join(REPO, "configs", "cascade_rcnn", CONFIGS[arch] + ".py")
 
 
-def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, out: str, bf16: bool) -> dict:
+DEPLOY_BACKENDS = ("onnxruntime", "openvino")
+
+
+def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, out: str, variant: str) -> dict:
     from mmengine.logging import MMLogger
 
     MMLogger.get_instance("mmengine").setLevel("ERROR")
@@ -88,7 +97,10 @@ def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, ou
         sys.path.insert(0, REPO)
         from mmcascade.apis import inference_detector, init_detector
 
-        model = init_detector(config_path(side, arch), weights, device="cpu", bf16=bf16)
+        if variant in DEPLOY_BACKENDS:  # weights: the exported .onnx
+            model = init_detector(config_path(side, arch), weights, backend=variant)
+        else:
+            model = init_detector(config_path(side, arch), weights, device="cpu", bf16=variant == "bf16")
     result = inference_detector(model, image)  # warm-up
     times = []
     for _ in range(repeats):
@@ -165,6 +177,22 @@ def compare(ref: dict, ours: dict) -> str:
     return text
 
 
+def export_for_benchmark(arch: str, weights: str, tmp: str) -> str:
+    """Export ``weights`` once (in a child process, so no contestant shares its memory); prints
+    the export time and the file size. The detections are compared below, with the others'."""
+    path = os.path.join(tmp, "model.onnx")
+    code = (
+        f"import sys; sys.path.insert(0, {REPO!r}); from mmcascade.deploy import export_onnx; "
+        f"r = export_onnx({config_path('ours', arch)!r}, {weights!r}, {path!r}, verify=False); "
+        "print(f'exported in {r.seconds:.1f} s, {r.size_mb:.0f} MB')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"export failed:\n{proc.stderr[-3000:]}")
+    print(proc.stdout.strip())
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["infer", "train"])
@@ -173,6 +201,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per process (infer 3, train 2)")
     parser.add_argument("--mmdet-python", help="interpreter of a venv with MMDetection 3.x")
     parser.add_argument("--bf16", action="store_true", help="infer: also mmcascade with bf16=True")
+    parser.add_argument(
+        "--deploy", action="store_true", help="infer: also the exported model in ONNX Runtime and OpenVINO"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
@@ -183,9 +214,7 @@ def main() -> None:
     repeats = args.repeats or (3 if args.task == "infer" else 2)
     if args.child:
         if args.task == "infer":
-            res = child_infer(
-                args.child, args.arch, args.weights, args.image, repeats, args.out, args.variant == "bf16"
-            )
+            res = child_infer(args.child, args.arch, args.weights, args.image, repeats, args.out, args.variant)
         else:
             res = child_train(args.child, args.arch, args.weights, repeats, args.variant)
         print("RESULT " + json.dumps(res))
@@ -203,6 +232,10 @@ def main() -> None:
     contestants.append(("mmcascade", "ours", sys.executable, "default"))
     if args.task == "infer" and args.bf16:
         contestants.append(("mmcascade bf16", "ours", sys.executable, "bf16"))
+    onnx_file = None
+    if args.task == "infer" and args.deploy:
+        onnx_file = export_for_benchmark(args.arch, weights, tmp)
+        contestants += [(f"mmcascade {b}", "ours", sys.executable, b) for b in DEPLOY_BACKENDS]
     if args.task == "train":
         contestants.append(("mmcascade channels_last+with_cp", "ours", sys.executable, "fast"))
     times = {c[0]: [] for c in contestants}
@@ -229,7 +262,7 @@ def main() -> None:
                 "--variant",
                 variant,
                 "--weights",
-                weights,
+                onnx_file if variant in DEPLOY_BACKENDS else weights,
                 "--image",
                 image,
                 "--out",
@@ -265,6 +298,11 @@ def main() -> None:
         for name in dets:
             if name != (ref or "mmcascade"):
                 print(f"detections {name} vs {ref or 'mmcascade'}: {compare(base, dets[name])}")
+    if onnx_file is not None:
+        fastest = min((f"mmcascade {b}" for b in DEPLOY_BACKENDS), key=lambda n: statistics.median(times[n]))
+        against = ref or "mmcascade"
+        ratio = statistics.median(times[against]) / statistics.median(times[fastest])
+        print(f"faster runtime: {fastest}, {ratio:.2f}x {against}'s speed")
 
 
 if __name__ == "__main__":

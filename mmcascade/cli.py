@@ -3,6 +3,7 @@
     mmcascade train CONFIG [train.py options]          tools/train.py (mmcascade.tools.train)
     mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py (mmcascade.tools.test)
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
+    mmcascade export CONFIG CHECKPOINT OUT.onnx [...]   tools/deploy/export.py (ONNX, checked in ONNX Runtime)
     mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py (--slice WxH: large images)
     mmcascade demo-video VIDEO CONFIG CHECKPOINT --out OUT.mp4 [...]
                                                         demo/video_demo.py
@@ -46,6 +47,7 @@ MODULES = {
     "zoo": "mmcascade.tools.model_zoo",
     "dataset-to-coco": "mmcascade.tools.dataset_converters.to_coco",
     "print-config": "mmcascade.tools.misc.print_config",
+    "export": "mmcascade.tools.deploy.export",
 }
 SCRIPTS = {"demo": "demo/image_demo.py", "demo-video": "demo/video_demo.py"}
 LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")

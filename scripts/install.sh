@@ -9,7 +9,8 @@
 #   2. mmcv 2.2.0 with its compiled ops: a prebuilt wheel from MMCASCADE_WHEELS when that folder
 #      has one, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 13 minutes on
 #      2 cores; needs a C++ compiler and Python's headers, checked first);
-#   3. the remaining requirements, and mmcascade itself in editable mode.
+#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino), and
+#      mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
@@ -63,13 +64,13 @@ fi
 # Re-install when a dependency is missing or mmcascade resolves to another checkout.
 if ! "$PY" - <<'PYCHECK' 2>/dev/null; then
 import os, sys
-import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex  # noqa: F401
+import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex, onnx, onnxruntime, openvino  # noqa: F401
 os.chdir("/")  # resolve mmcascade as installed, not from the current directory
 import mmcascade
 sys.exit(os.path.dirname(os.path.dirname(mmcascade.__file__)) != os.environ["MMCASCADE_ROOT"])
 PYCHECK
   echo "[install] requirements and mmcascade (editable)"
-  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt
+  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt
   pip_install --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import sys, torch, mmcv, mmcascade; print(f'[install] ready in {sys.prefix}: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"

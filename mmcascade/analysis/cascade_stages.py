@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmcascade.models.layers import multiclass_nms
-from mmcascade.models.roi_heads.base_roi_head import to_original_frame
+from mmcascade.models.roi_heads.detections import to_original_frame
 from mmcascade.structures import bbox_overlaps
 
 

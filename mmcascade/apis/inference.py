@@ -69,6 +69,7 @@ def init_detector(
     device: str | None = None,
     cfg_options: dict | None = None,
     bf16: bool = False,
+    backend: str | None = None,
     **download_kwargs,
 ) -> nn.Module:
     """Build a detector in eval mode, load its weights and attach ``dataset_meta``.
@@ -80,6 +81,10 @@ def init_detector(
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default ``'cuda'`` when available.
         bf16: predict under bfloat16 autocast (``model.inference_dtype='bfloat16'``): faster on
             CPUs with bf16 instructions and on GPUs; box decoding, NMS and masks stay float32.
+        backend: ``'onnxruntime'`` or ``'openvino'`` to run an exported ``.onnx`` file (``mmcascade
+            export``) instead of PyTorch: the same preprocessing, outputs and mask pasting
+            (:class:`~mmcascade.deploy.BackendDetector`); a ``.onnx`` checkpoint alone means
+            ``'onnxruntime'``. The file's classes and test settings must match the config's.
         download_kwargs: passed to the downloader (``offline``, ``allow_http``, ``mirror``...).
 
     Class names come from the checkpoint (newer ``meta['dataset_meta']['classes']`` or v2.0
@@ -90,6 +95,8 @@ def init_detector(
     cfg = resolve_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if backend is not None or str(checkpoint or "").endswith(".onnx"):
+        return _init_backend(cfg, checkpoint, backend or "onnxruntime", device, bf16)
     model_cfg = copy.deepcopy(cfg.model)
     if model_cfg.get("backbone", {}).get("init_cfg"):
         model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
@@ -119,6 +126,33 @@ def init_detector(
     model = model.to(device or default_device()).eval()
     release_free_memory()  # the checkpoint's copy of the weights
     return model
+
+
+def backend_model_cfg(cfg: Config, model_file: str, backend: str) -> dict:
+    """The model config that runs ``model_file`` (an exported ``.onnx``) in ``backend`` with the
+    config's data preprocessor, test settings and classes."""
+    return dict(
+        type="BackendDetector",
+        model_file=model_file,
+        backend=backend,
+        data_preprocessor=copy.deepcopy(cfg.model.get("data_preprocessor")),
+        test_cfg=copy.deepcopy(cfg.model.get("test_cfg")),
+        classes=config_class_names(cfg),
+    )
+
+
+def _init_backend(cfg: Config, checkpoint, backend: str, device: str | None, bf16: bool) -> nn.Module:
+    if checkpoint is None or not str(checkpoint).endswith(".onnx"):
+        raise ValueError(f"backend={backend!r} runs an exported .onnx file (mmcascade export), got {checkpoint!r}")
+    if bf16:
+        raise ValueError(f"bf16 is a PyTorch setting; the {backend} backend runs the exported float32 file")
+    if device not in (None, "cpu"):
+        raise ValueError(f"the {backend} backend runs on the CPU (device={device!r})")
+    model = MODELS.build(backend_model_cfg(cfg, str(checkpoint), backend))
+    classes = model.metadata.get("classes") or config_class_names(cfg)
+    model.dataset_meta = {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+    model.cfg = cfg
+    return model.eval()
 
 
 def test_pipeline_steps(cfg: Config) -> list[dict]:
@@ -209,6 +243,6 @@ def run_test_pipeline(
                 raise ValueError(f"could not read image {item if not from_array else '(array)'}")
             batch.append(packed)
         results.extend(model.test_step(pseudo_collate(batch)))
-        if next(model.parameters()).device.type == "cpu":
+        if next(model.parameters(), torch.empty(0)).device.type == "cpu":  # (an exported model has none)
             release_free_memory()  # so that the next batch's peak does not start higher
     return results

@@ -256,8 +256,7 @@ def slice_settings(**options: Any) -> dict[str, Any]:
 @contextlib.contextmanager
 def cropped_masks(model: nn.Module) -> Iterator[None]:
     """Within the block, ``model``'s RoI head returns :class:`CroppedMasks` (``mask_format``)."""
-    head = getattr(model, "roi_head", None)
-    cfg = getattr(head, "test_cfg", None)
+    cfg = rcnn_test_cfg(model)
     if not getattr(model, "with_mask", False) or cfg is None:
         yield
         return
@@ -355,5 +354,11 @@ def inference_sliced(
 
 def _model_nms_cfg(model: nn.Module) -> dict[str, Any] | None:
     """The RoI head's test NMS settings (their ``type`` and ``impl``), if it has them."""
-    cfg = getattr(getattr(model, "roi_head", None), "test_cfg", None) or {}
+    cfg = rcnn_test_cfg(model) or {}
     return dict(cfg["nms"]) if cfg.get("nms") else None
+
+
+def rcnn_test_cfg(model: nn.Module) -> dict[str, Any] | None:
+    """The model's ``test_cfg.rcnn`` as it reads it (the RoI head's, or an exported model's)."""
+    head = getattr(model, "roi_head", None)
+    return getattr(head, "test_cfg", None) if head is not None else getattr(model, "rcnn_test_cfg", None)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from .backend import mmcv_ops, resolve_impl
+from .onnx_export import grouped_nms_onnx, is_exporting, ties_by_index
 
 _BLOCK = 1024
 TORCH_NMS_KEYS = (
@@ -92,7 +93,7 @@ def nms_torch(
     """
     if boxes.shape[0] == 0:
         return boxes.new_zeros((0,), dtype=torch.long)
-    order = scores.sort(0, descending=True)[1]
+    order = scores.sort(dim=0, descending=True, stable=ties_by_index())[1]
     kept = np.zeros(boxes.shape[0], dtype=bool)
     if groups is None:
         kept[:] = _greedy_keep(boxes[order], iou_threshold, offset)
@@ -142,10 +143,14 @@ def batched_nms(
         ``dets (K, 5)`` sorted by score and ``keep (K,)`` indices into the input.
     """
     if nms_cfg is None:
-        scores, inds = scores.sort(descending=True)
+        scores, inds = scores.sort(descending=True, stable=ties_by_index())
         return torch.cat([boxes[inds], scores[:, None]], -1), inds
     cfg = dict(nms_cfg)
+    if is_exporting():
+        return _batched_nms_onnx(boxes, scores, idxs, cfg, class_agnostic)
     impl = resolve_impl(cfg.pop("impl", "auto"), boxes.device, "nms")
+    if ties_by_index() and cfg.get("type", "nms") == "nms":
+        impl = "torch"  # mmcv's kernel ranks equal scores by torch.sort's order
     if boxes.shape[0] == 0:  # (mmcv's batched_nms fails on an empty set)
         return boxes.new_zeros((0, 5)), boxes.new_zeros((0,), dtype=torch.long)
     nms_type = cfg.get("type", "nms")
@@ -196,8 +201,40 @@ def _batched_nms_torch(
         _, keep_cls = nms(boxes_for_nms[mask], scores[mask], thr, offset, score_threshold, impl="torch")
         total[mask[keep_cls]] = True
     keep = torch.nonzero(total).view(-1)
-    kept_scores, order = scores[keep].sort(descending=True)
+    kept_scores, order = scores[keep].sort(descending=True, stable=ties_by_index())
     keep = keep[order]
     if max_num > 0:
         keep, kept_scores = keep[:max_num], kept_scores[:max_num]
     return torch.cat([boxes[keep], kept_scores[:, None]], -1), keep
+
+
+def _batched_nms_onnx(
+    boxes: Tensor, scores: Tensor, idxs: Tensor, cfg: dict[str, Any], class_agnostic: bool
+) -> tuple[Tensor, Tensor]:
+    """:func:`batched_nms` while the model is exported: one ONNX ``NonMaxSuppression`` node that
+    keeps the boxes the torch path keeps (:func:`~mmcascade.ops.onnx_export.grouped_nms_onnx`)."""
+    nms_type = cfg.pop("type", "nms")
+    cfg.pop("impl", None)
+    if nms_type != "nms":
+        raise ValueError(f"nms type={nms_type!r} cannot be exported: ONNX has NonMaxSuppression only ('nms')")
+    if int(cfg.get("offset", 0)) != 0:
+        raise ValueError("nms offset=1 cannot be exported: ONNX NonMaxSuppression measures boxes as x2 - x1")
+    unknown = set(cfg) - set(TORCH_NMS_KEYS)
+    if unknown:
+        raise TypeError(f"nms got unknown keys {sorted(unknown)}; it reads {TORCH_NMS_KEYS}")
+    # the number of groups is computed in the graph (a 0 is added so that no input is empty)
+    num_groups = torch.nn.functional.pad(idxs, (0, 1)).max() + 1
+    keep = grouped_nms_onnx(
+        boxes,
+        scores,
+        idxs,
+        num_groups,
+        float(cfg["iou_threshold"]),
+        float(cfg.get("score_threshold", 0.0)),
+        bool(cfg.get("class_agnostic", class_agnostic)),
+        int(cfg.get("split_thr", 10000)),
+    )
+    max_num = int(cfg.get("max_num", -1))
+    if max_num > 0:
+        keep = keep[:max_num]
+    return torch.cat([boxes[keep], scores[keep, None]], -1), keep

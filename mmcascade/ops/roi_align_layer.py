@@ -8,6 +8,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .backend import check_impl, mmcv_ops, resolve_impl
+from .onnx_export import is_exporting, roi_align_onnx
 from .roi_align import as_pair, roi_align_torch
 
 
@@ -21,7 +22,15 @@ def roi_align(
     aligned: bool = True,
     impl: str = "auto",
 ) -> Tensor:
-    """RoIAlign through the implementation :func:`~mmcascade.ops.backend.resolve_impl` picks."""
+    """RoIAlign through the implementation :func:`~mmcascade.ops.backend.resolve_impl` picks (an
+    ONNX ``RoiAlign`` node while the model is exported)."""
+    if is_exporting():
+        if pool_mode != "avg":
+            raise ValueError(
+                f"RoIAlign pool_mode={pool_mode!r} cannot be exported: ONNX RoiAlign's 'max' mode "
+                "takes the largest weighted tap, not mmcv's largest sample; use pool_mode='avg'"
+            )
+        return roi_align_onnx(feat, rois, as_pair(output_size), spatial_scale, sampling_ratio, pool_mode, aligned)
     if resolve_impl(impl, feat.device, "RoIAlign") == "mmcv":
         return mmcv_ops().roi_align(
             feat.contiguous(),

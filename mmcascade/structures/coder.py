@@ -50,7 +50,7 @@ def decode_deltas(
     deltas: Tensor,
     means: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
     stds: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
-    max_shape: tuple[int, int] | None = None,
+    max_shape: tuple[int, int] | Tensor | None = None,
     wh_ratio_clip: float = DEFAULT_WH_RATIO_CLIP,
     clip_border: bool = True,
 ) -> Tensor:
@@ -60,7 +60,8 @@ def decode_deltas(
         rois: ``(N, 4)`` float, xyxy pixels.
         deltas: ``(N, 4 * k)`` normalised deltas (``k`` classes, or 1 when class-agnostic).
         means, stds: the normalisation used at encoding.
-        max_shape: ``(height, width)`` to clip the result to, or None.
+        max_shape: ``(height, width)`` to clip the result to (a ``(2,)`` tensor in an exported
+            graph), or None.
         wh_ratio_clip: the largest allowed ``exp(|dw|)`` is ``1 / wh_ratio_clip``.
         clip_border: clip to ``max_shape`` when it is given.
 
@@ -80,14 +81,17 @@ def decode_deltas(
     gwh = pwh * dwh.exp()
     boxes = torch.cat([gxy - gwh * 0.5, gxy + gwh * 0.5], dim=-1)
     if clip_border and max_shape is not None:
-        h, w = max_shape[:2]
-        boxes = torch.stack(
-            [
-                boxes[:, 0].clamp(0, w),
-                boxes[:, 1].clamp(0, h),
-                boxes[:, 2].clamp(0, w),
-                boxes[:, 3].clamp(0, h),
-            ],
-            dim=-1,
-        )
+        boxes = _clip_to(boxes, max_shape)
     return boxes.reshape(num_rois, 4 * num_groups)
+
+
+def _clip_to(boxes: Tensor, max_shape: tuple[int, int] | Tensor) -> Tensor:
+    """``(N, 4)`` xyxy boxes clamped to ``[0, width] x [0, height]``."""
+    if isinstance(max_shape, Tensor):
+        # a traced (exported) graph: the image size is an input; clamp(0, w) is min(max(x, 0), w)
+        hw = max_shape.to(boxes.dtype)
+        return torch.minimum(boxes.clamp(min=0), torch.stack([hw[1], hw[0], hw[1], hw[0]])[None])
+    h, w = max_shape[0], max_shape[1]
+    return torch.stack(
+        [boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h), boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], dim=-1
+    )

@@ -1,4 +1,5 @@
-"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta | --slice WxH]``."""
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta | --slice WxH]``,
+or an exported file: ``python tools/test.py CONFIG MODEL.onnx --backend onnxruntime|openvino``."""
 
 import argparse
 import os.path as osp
@@ -49,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip unreadable or truncated test images (named in a warning; the metrics are then "
         "over the remaining images) instead of refusing the dataset before testing",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("onnxruntime", "openvino"),
+        help="test an exported CHECKPOINT.onnx (mmcascade export) in this runtime instead of PyTorch: "
+        "same pipeline, evaluator and outputs",
+    )
     add_slice_args(parser)
     return parse_tool_args(parser, argv)
 
@@ -64,10 +71,13 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = read_tool_config(args)
     if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
         raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
-    checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
-    cfg.load_from = checkpoint
-    check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
-    check_finite_weights(checkpoint)
+    if args.backend or args.checkpoint.endswith(".onnx"):
+        checkpoint = _use_exported(cfg, args)
+    else:
+        checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
+        cfg.load_from = checkpoint
+        check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
+        check_finite_weights(checkpoint)
     if args.skip_bad_images:
         cfg.test_dataloader.dataset.skip_bad_images = True
     if args.show or args.show_dir:
@@ -91,11 +101,34 @@ def main(argv: list[str] | None = None) -> dict:
     with work_dir_lock(cfg.work_dir, "testing"):
         runner = Runner.from_cfg(cfg)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_checkpoint_covers(model.module if args.tta or sliced else model, checkpoint)
+        if cfg.load_from:
+            check_checkpoint_covers(model.module if args.tta or sliced else model, checkpoint)
         with name_hung_ranks():
             metrics = runner.test()
     finish_distributed()
     return metrics
+
+
+def _use_exported(cfg, args: argparse.Namespace) -> str:
+    """Point ``cfg.model`` at the exported file (``BackendDetector``), checked against the config
+    before any work."""
+    from mmcascade.apis.inference import backend_model_cfg
+    from mmcascade.deploy import BackendMismatchError, MissingDeployPackageError, read_metadata
+    from mmcascade.deploy.backend_detector import check_file_matches
+
+    backend = args.backend or "onnxruntime"
+    if not args.checkpoint.endswith(".onnx"):
+        raise SystemExit(f"--backend {backend}: CHECKPOINT must be an exported .onnx file, got {args.checkpoint}")
+    if args.tta or args.bf16:
+        raise SystemExit(f"--backend {backend} runs the exported graph as it is: --tta and --bf16 need PyTorch")
+    model_cfg = backend_model_cfg(cfg, args.checkpoint, backend)
+    try:
+        check_file_matches(args.checkpoint, read_metadata(args.checkpoint), model_cfg["test_cfg"], model_cfg["classes"])
+    except (BackendMismatchError, MissingDeployPackageError, FileNotFoundError, ValueError) as exc:
+        raise SystemExit(str(exc)) from None
+    cfg.model = model_cfg
+    cfg.load_from = None
+    return args.checkpoint
 
 
 def _add_dump(cfg, out: str) -> None:

@@ -14,6 +14,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             so that ``type=`` names resolve to our components first.
     """
     import mmcascade.datasets  # noqa: F401
+    import mmcascade.deploy  # noqa: F401
     import mmcascade.engine  # noqa: F401
     import mmcascade.evaluation  # noqa: F401
     import mmcascade.models  # noqa: F401

@@ -10,7 +10,6 @@ of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shap
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,25 +19,29 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmcascade.structures import CroppedMasks, SampleList, bbox2roi, paste_masks, paste_masks_cropped
+from mmcascade.ops.onnx_export import is_exporting
+from mmcascade.structures import SampleList, bbox2roi
 from mmcascade.utils.options import check_block_keys, check_nms_cfg
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ..layers import multiclass_nms, scale_grad
 from ..task_modules import SamplingResult
 from .bbox_heads import BBoxTargets, Shared2FCBBoxHead
+from .detections import (
+    MASK_FORMATS,
+    MetaInfo,
+    empty_instances,
+    output_shape,
+    to_original_frame,
+    use_cropped_masks,
+    with_pasted_masks,
+)
 from .mask_heads import FCNMaskHead
 from .roi_extractors import SingleRoIExtractor
 from .stage_settings import StageTrainSettings, build_stage_settings
 
 TEST_ENSEMBLES = ("logits", "last_rois_probs")
 RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary", "mask_format")
-MASK_FORMATS = ("auto", "bitmap", "cropped")
-CROPPED_MASKS_ABOVE = 2048 * 2048
-"""``mask_format='auto'`` returns :class:`~mmcascade.structures.CroppedMasks` for output images of
-more pixels than this (N full-size bitmaps of a 10000x10000 image would take N x 100 MB)."""
-MetaInfo = dict[str, Any]
-"""An image's metainfo: ``img_shape``, ``ori_shape``, ``scale_factor`` (w, h), ``img_id``..."""
 
 
 @dataclass(frozen=True)
@@ -72,38 +75,6 @@ def _without_gt_rois(boxes: Tensor, sample: SamplingResult) -> Tensor:
     return boxes[keep]
 
 
-def empty_instances(
-    ref: Tensor, with_mask: bool, mask_shape: tuple[int, int] = (0, 0), cropped: bool = False
-) -> InstanceData:
-    """No detections: ``bboxes (0, 4)``, ``scores (0,)``, ``labels (0,)`` and ``masks (0, H, W)``
-    (a ``(0, H, W)`` bool tensor, or empty :class:`CroppedMasks` when ``cropped``)."""
-    result = InstanceData()
-    result.bboxes = ref.new_zeros((0, 4))
-    result.scores = ref.new_zeros((0,))
-    result.labels = torch.zeros((0,), dtype=torch.long, device=ref.device)
-    if with_mask:
-        if cropped:
-            result.masks = CroppedMasks([], np.zeros((0, 2)), *mask_shape)
-        else:
-            result.masks = torch.zeros((0, *mask_shape), dtype=torch.bool, device=ref.device)
-    return result
-
-
-def output_shape(meta: MetaInfo, rescale: bool) -> tuple[int, int]:
-    """``(H, W)`` of the frame detections are returned in: the original image when ``rescale``,
-    else the network input without padding."""
-    h, w = meta["ori_shape"][:2]
-    if rescale:
-        return int(h), int(w)
-    w_scale, h_scale = meta["scale_factor"]
-    return int(round(h * h_scale)), int(round(w * w_scale))
-
-
-def to_original_frame(boxes_img: Tensor, meta: MetaInfo) -> Tensor:
-    """``(K, 4 M)`` boxes in input-image pixels divided by ``scale_factor`` (original image)."""
-    return boxes_img / boxes_img.new_tensor(meta["scale_factor"]).repeat(boxes_img.shape[1] // 2)
-
-
 class BaseRoIHead(BaseModule):
     """Box stages (and, optionally, a mask branch per stage) on pooled RoI features.
 
@@ -117,7 +88,7 @@ class BaseRoIHead(BaseModule):
         test_cfg: ``score_thr``, ``nms``, ``max_per_img``, ``mask_thr_binary`` and ``mask_format``:
             ``'bitmap'`` returns masks as ``(D, H, W)`` bool tensors, ``'cropped'`` as
             :class:`~mmcascade.structures.CroppedMasks` (each mask inside its box's window),
-            ``'auto'`` (default) bitmaps up to :data:`CROPPED_MASKS_ABOVE` output pixels, cropped above.
+            ``'auto'`` (default) bitmaps up to :data:`~.detections.CROPPED_MASKS_ABOVE` output pixels, cropped above.
         test_ensemble: ``'logits'`` (OpenMMLab): the stages' logits, each on the RoIs that entered
             that stage, averaged then soft-maxed. ``'last_rois_probs'`` (the author's Detectron
             code): every stage's classifier on the last stage's RoIs, probabilities averaged.
@@ -276,7 +247,7 @@ class BaseRoIHead(BaseModule):
         refined = []
         for i, meta in enumerate(metas):
             inds = torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1)
-            if inds.numel() == 0:  # an image without RoIs (no proposals survived for it)
+            if inds.numel() == 0 and not is_exporting():  # an image without RoIs (no proposals survived for it)
                 refined.append(rois.new_zeros((0, 4)))
                 continue
             boxes_img = head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta["img_shape"])
@@ -353,20 +324,68 @@ class BaseRoIHead(BaseModule):
         metas = [s.metainfo for s in batch_data_samples]
         proposals = [r.bboxes for r in rpn_results]
         feats = self.pooling_layout(feats)
+        cfg = self._test_settings()
+        mask_format = cfg.get("mask_format", "auto")
         if sum(len(p) for p in proposals) == 0:
             shapes = [output_shape(m, rescale) for m in metas]
-            return [empty_instances(feats[0], self.with_mask, s, self._cropped_masks(s)) for s in shapes]
+            return [empty_instances(feats[0], self.with_mask, s, use_cropped_masks(s, mask_format)) for s in shapes]
+        results = self.detect(feats, proposals, metas, rescale)
+        if not self.with_mask:
+            return results
+        threshold = cfg.get("mask_thr_binary", 0.5)
+        return [
+            with_pasted_masks(det, det.mask_probs, meta, rescale, threshold, mask_format)
+            for det, meta in zip(results, metas)
+        ]
+
+    def detect(
+        self, feats: tuple[Tensor, ...], proposals: list[Tensor], metas: list[MetaInfo], rescale: bool = True
+    ) -> list[InstanceData]:
+        """Detections per image before mask pasting (what an exported graph computes): every
+        stage on the proposals (:meth:`run_stages`), the score ensemble, decoding by the last
+        stage, score threshold, class-wise NMS and ``max_per_img``; with a mask branch, every
+        stage's mask probabilities on the final boxes, averaged.
+
+        Args:
+            feats: FPN maps in :meth:`pooling_layout`.
+            proposals: per image ``(P_i, 4)`` xyxy input-image pixels.
+            metas: per image ``img_shape`` and ``scale_factor`` (Python values, or tensors in a
+                traced graph).
+            rescale: return boxes in original-image pixels.
+
+        Returns:
+            per image ``bboxes (D, 4)``, ``scores (D,)``, ``labels (D,)`` and, with masks,
+            ``mask_probs (D, h, w)`` float32: each detection's class channel in box coordinates.
+        """
         records = self.run_stages(feats, proposals, metas)
-        counts = [len(p) for p in proposals]
         last = records[-1]
-        probs = torch.split(self.ensemble_probs(feats, records), counts)
+        probs = self.ensemble_probs(feats, records)
         # with masks, boxes stay in the input frame until the masks are pooled from them
         box_rescale = rescale and not self.with_mask
-        per_image = zip(torch.split(last.rois, counts), probs, torch.split(last.bbox_pred, counts), metas)
-        results = [self._detect_image(rois, p, d, meta, box_rescale) for rois, p, d, meta in per_image]
+        rows = self._image_rows(last.rois, [len(p) for p in proposals])
+        results = [
+            self._detect_image(last.rois[r], probs[r], last.bbox_pred[r], meta, box_rescale)
+            for r, meta in zip(rows, metas)
+        ]
         if self.with_mask:
-            results = self._predict_masks(feats, results, metas, rescale)
+            for det, mask_probs, meta in zip(results, self._mask_probs(feats, results), metas):
+                det.mask_probs = mask_probs
+                if rescale:
+                    det.bboxes = to_original_frame(det.bboxes, meta)
         return results
+
+    @staticmethod
+    def _image_rows(rois: Tensor, counts: list[int]) -> list[slice | Tensor]:
+        """Each image's rows of ``rois (K, 5)`` (sorted by image, ``counts`` rows each): slices,
+        or, in a traced graph (where counts are not known), the indices whose batch index is the
+        image's."""
+        rows: list[slice | Tensor]
+        if is_exporting():
+            rows = [torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1) for i in range(len(counts))]
+        else:
+            ends = np.cumsum(counts).tolist()
+            rows = [slice(end - n, end) for end, n in zip(ends, counts)]
+        return rows
 
     def _detect_image(
         self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: MetaInfo, rescale: bool
@@ -374,8 +393,8 @@ class BaseRoIHead(BaseModule):
         """One image's detections from the last stage's ``rois (K, 5)`` and deltas and the
         ensembled ``probs (K, C + 1)``: decode, rescale to the original image when ``rescale``,
         score threshold, class-wise NMS, top ``max_per_img``."""
-        if rois.shape[0] == 0:
-            return empty_instances(rois, self.with_mask, output_shape(meta, rescale))
+        if rois.shape[0] == 0 and not is_exporting():
+            return empty_instances(rois, False)
         head = self.stage_bbox_head(self.num_stages - 1)
         boxes = head.decode_all(rois[:, 1:], bbox_pred, meta["img_shape"])
         if rescale:
@@ -386,39 +405,13 @@ class BaseRoIHead(BaseModule):
         result.bboxes, result.scores, result.labels = dets[:, :4], dets[:, 4], labels
         return result
 
-    def _predict_masks(
-        self, feats: tuple[Tensor, ...], dets_img: list[InstanceData], metas: list[MetaInfo], rescale: bool
-    ) -> list[InstanceData]:
-        """Masks for ``dets_img`` (boxes in input-image pixels): every stage's mask probabilities
-        averaged on those boxes, pasted into the output frame and thresholded; the boxes are
-        rescaled to the original image when ``rescale``."""
+    def _mask_probs(self, feats: tuple[Tensor, ...], dets_img: list[InstanceData]) -> list[Tensor]:
+        """Per image ``(D, h, w)``: every stage's mask probabilities on the boxes of ``dets_img``
+        (input-image pixels), averaged, each detection's class channel."""
         mask_rois = bbox2roi([r.bboxes for r in dets_img])
-        shapes = [output_shape(m, rescale) for m in metas]
-        cropped = [self._cropped_masks(shape) for shape in shapes]
-        if mask_rois.shape[0] == 0:
-            return [empty_instances(feats[0], True, s, c) for s, c in zip(shapes, cropped)]
         probs = torch.stack(
             [self.mask_forward(stage, feats, mask_rois).sigmoid() for stage in range(self.num_stages)]
         ).mean(dim=0)
         head = self.stage_mask_head(self.num_stages - 1)
-        threshold = self._test_settings().get("mask_thr_binary", 0.5)
-        out = []
-        per_image = zip(dets_img, torch.split(probs, [len(r) for r in dets_img]), metas, shapes, cropped)
-        for det, p, meta, shape, crop in per_image:
-            if len(det) == 0:
-                out.append(empty_instances(p, True, shape, crop))
-                continue
-            boxes = to_original_frame(det.bboxes, meta) if rescale else det.bboxes
-            result = InstanceData(bboxes=boxes, scores=det.scores, labels=det.labels)
-            paste = paste_masks_cropped if crop else paste_masks
-            result.masks = paste(head.select_probs(p, det.labels), boxes, shape, threshold)
-            out.append(result)
-        return out
-
-    def _cropped_masks(self, shape: tuple[int, int]) -> bool:
-        """Whether masks of an output image of ``shape (H, W)`` are returned as
-        :class:`~mmcascade.structures.CroppedMasks` (``test_cfg.mask_format``)."""
-        mask_format = self._test_settings().get("mask_format", "auto")
-        if mask_format == "auto":
-            return shape[0] * shape[1] > CROPPED_MASKS_ABOVE
-        return mask_format == "cropped"
+        rows = self._image_rows(mask_rois, [len(r) for r in dets_img])
+        return [head.select_probs(probs[r], det.labels) for r, det in zip(rows, dets_img)]

@@ -19,7 +19,7 @@ from mmcascade.apis.sliced import (
     tile_grid,
     tile_starts,
 )
-from mmcascade.models.roi_heads.base_roi_head import CROPPED_MASKS_ABOVE
+from mmcascade.models.roi_heads.detections import CROPPED_MASKS_ABOVE
 from mmcascade.structures import CroppedMasks, DetDataSample
 
 from helpers.e2e import MAIN_CFG

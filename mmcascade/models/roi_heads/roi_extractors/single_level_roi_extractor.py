@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmcascade.ops import RoIAlign, mmcv_ops, resolve_impl
+from mmcascade.ops.onnx_export import is_exporting
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType
 
@@ -99,6 +100,8 @@ class SingleRoIExtractor(BaseModule):
         ``channels_last`` maps without a copy, mmcv's kernel makes them contiguous itself.
         """
         feats = feats[: self.num_inputs]
+        if is_exporting():
+            return self._forward_traced(feats, rois)
         shape = (rois.shape[0], self.out_channels, *self.output_size)
         if rois.shape[0] == 0:
             return self._with_unused(feats[0].new_zeros(shape), feats)
@@ -123,6 +126,17 @@ class SingleRoIExtractor(BaseModule):
             else:
                 unused.append(feat)
         return self._with_unused(pooled, unused)
+
+    def _forward_traced(self, feats: tuple[Tensor, ...], rois: Tensor) -> Tensor:
+        """:meth:`forward` as an exported graph runs it: every level pools its RoIs (none, some or
+        all, decided when the graph runs); the rows, level by level, are put back in RoI order."""
+        levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
+        rows, pooled = [], []
+        for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+            inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
+            rows.append(inds)
+            pooled.append(layer(feat, rois[inds]))
+        return torch.cat(pooled)[torch.argsort(torch.cat(rows))]
 
     @staticmethod
     def _with_unused(pooled: Tensor, unused: list[Tensor] | tuple[Tensor, ...]) -> Tensor:

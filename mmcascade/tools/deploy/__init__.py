@@ -1,0 +1,1 @@
+"""Deployment tools (``mmcascade export``)."""
