@@ -119,8 +119,11 @@ def _use_exported(cfg, args: argparse.Namespace) -> str:
     backend = args.backend or "onnxruntime"
     if not args.checkpoint.endswith(".onnx"):
         raise SystemExit(f"--backend {backend}: CHECKPOINT must be an exported .onnx file, got {args.checkpoint}")
-    if args.tta or args.bf16:
-        raise SystemExit(f"--backend {backend} runs the exported graph as it is: --tta and --bf16 need PyTorch")
+    if args.tta or args.bf16 or args.slice:
+        raise SystemExit(
+            f"--backend {backend} runs the exported graph as it is: --tta, --slice and --bf16 need a PyTorch "
+            "checkpoint (for large images use inference_sliced or demo --slice with the exported model)"
+        )
     model_cfg = backend_model_cfg(cfg, args.checkpoint, backend)
     try:
         check_file_matches(args.checkpoint, read_metadata(args.checkpoint), model_cfg["test_cfg"], model_cfg["classes"])

@@ -154,7 +154,9 @@ def test_equal_scores_rank_by_index_as_in_onnx(tmp_path):
     scores[::7] = 0.75
     idxs = torch.zeros(300, dtype=torch.long)
     cfg = dict(type="nms", iou_threshold=0.5)
-    out = export_and_run(NMSModule(cfg), (boxes, scores, idxs), ["b", "s", "i"], ["keep"], tmp_path, [(boxes, scores, idxs)])
+    out = export_and_run(
+        NMSModule(cfg), (boxes, scores, idxs), ["b", "s", "i"], ["keep"], tmp_path, [(boxes, scores, idxs)]
+    )
     with index_tie_order():
         expected = batched_nms(boxes, scores, idxs, cfg)[1].tolist()
     assert expected[:3] == [0, 7, 14]
