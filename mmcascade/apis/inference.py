@@ -63,6 +63,11 @@ def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str)
         raise CheckpointError(classes_mismatch(source, len(classes), expected, classes))
 
 
+def dataset_meta(classes: Sequence[str] | None) -> dict:
+    """``model.dataset_meta``: the class names and a palette of one colour per class."""
+    return {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+
+
 def init_detector(
     config: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
@@ -121,7 +126,7 @@ def init_detector(
     classes = classes or config_class_names(cfg)
     if classes is not None:
         _check_classes(model, classes, "the config's dataset")
-    model.dataset_meta = {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+    model.dataset_meta = dataset_meta(classes)
     model.cfg = cfg
     model = model.to(device or default_device()).eval()
     release_free_memory()  # the checkpoint's copy of the weights
@@ -150,7 +155,7 @@ def _init_backend(cfg: Config, checkpoint, backend: str, device: str | None, bf1
         raise ValueError(f"the {backend} backend runs on the CPU (device={device!r})")
     model = MODELS.build(backend_model_cfg(cfg, str(checkpoint), backend))
     classes = model.metadata.get("classes") or config_class_names(cfg)
-    model.dataset_meta = {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+    model.dataset_meta = dataset_meta(classes)
     model.cfg = cfg
     return model.eval()
 

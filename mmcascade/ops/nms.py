@@ -158,10 +158,15 @@ def batched_nms(
         if nms_type != "nms" and impl != "mmcv":
             resolve_impl("mmcv", boxes.device, f"nms type={nms_type!r}")  # raises, naming the missing build
         return mmcv_ops().batched_nms(boxes, scores, idxs, cfg, class_agnostic)
+    check_nms_keys(cfg)
+    return _batched_nms_torch(boxes, scores, idxs, cfg, class_agnostic)
+
+
+def check_nms_keys(cfg: dict[str, Any]) -> None:
+    """Refuse keys of an NMS config that the torch and exported paths do not read."""
     unknown = set(cfg) - set(TORCH_NMS_KEYS)
     if unknown:
         raise TypeError(f"nms got unknown keys {sorted(unknown)}; it reads {TORCH_NMS_KEYS}")
-    return _batched_nms_torch(boxes, scores, idxs, cfg, class_agnostic)
 
 
 def _batched_nms_torch(
@@ -219,9 +224,7 @@ def _batched_nms_onnx(
         raise ValueError(f"nms type={nms_type!r} cannot be exported: ONNX has NonMaxSuppression only ('nms')")
     if int(cfg.get("offset", 0)) != 0:
         raise ValueError("nms offset=1 cannot be exported: ONNX NonMaxSuppression measures boxes as x2 - x1")
-    unknown = set(cfg) - set(TORCH_NMS_KEYS)
-    if unknown:
-        raise TypeError(f"nms got unknown keys {sorted(unknown)}; it reads {TORCH_NMS_KEYS}")
+    check_nms_keys(cfg)
     # the number of groups is computed in the graph (a 0 is added so that no input is empty)
     num_groups = torch.nn.functional.pad(idxs, (0, 1)).max() + 1
     keep = grouped_nms_onnx(
