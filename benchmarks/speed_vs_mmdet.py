@@ -58,7 +58,7 @@ def make_weights(arch: str, path: str) -> None:
         for head in model.roi_head.bbox_head:
             head.fc_cls.weight.mul_(100.0)
         model.rpn_head.rpn_cls.weight.mul_(100.0)
-    from mmcascade.datasets.coco_classes import COCO_CLASSES
+    from mmcascade.config.class_names import COCO_CLASSES
 
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=tuple(COCO_CLASSES)))), path)
 
@@ -183,7 +183,9 @@ def export_for_benchmark(arch: str, weights: str, tmp: str) -> str:
     path = os.path.join(tmp, "model.onnx")
     code = (
         f"import sys; sys.path.insert(0, {REPO!r}); from mmcascade.deploy import export_onnx; "
-        f"r = export_onnx({config_path('ours', arch)!r}, {weights!r}, {path!r}, verify=False); "
+        "from mmcascade.apis import init_detector; "
+        f"m = init_detector({config_path('ours', arch)!r}, {weights!r}, device='cpu'); "
+        f"r = export_onnx(m, {path!r}, verify=False, checkpoint={weights!r}); "
         "print(f'exported in {r.seconds:.1f} s, {r.size_mb:.0f} MB')"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

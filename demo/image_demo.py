@@ -18,9 +18,8 @@ from pathlib import Path
 import mmcv
 from tqdm import tqdm
 
-from mmcascade.apis import inference_detector, init_detector
+from mmcascade.apis import inference_detector, inference_sliced, init_detector
 from mmcascade.apis.image_io import list_images, output_paths, read_images
-from mmcascade.apis.sliced import inference_sliced
 from mmcascade.tools.common import add_slice_args, slice_options
 from mmcascade.utils import default_device
 from mmcascade.visualization import DetLocalVisualizer
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     visualizer.dataset_meta = model.dataset_meta
     saved = []
     for path, img in tqdm(read_images(files), total=len(files), desc="detecting", unit="img"):
-        result = inference_sliced(model, img, **sliced) if sliced else inference_detector(model, img)
+        result = inference_sliced(model, img, sliced) if sliced else inference_detector(model, img)
         result.pred_instances = class_filter(result.pred_instances, args.classes, names)
         out = targets[path]
         visualizer.add_datasample(

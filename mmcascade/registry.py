@@ -2,7 +2,9 @@
 
 Every component is registered under the ``type=`` name MMDetection users write,
 so ``dict(type='CascadeRoIHead', ...)`` builds ours when the default scope is
-``mmcascade``.
+``mmcascade``. Each registry lists every package that registers into it (``locations``): this
+module imports none of them, mmengine does when the registry is first searched, and
+:func:`import_all_locations` does for ``register_all_modules``.
 """
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
@@ -30,8 +32,15 @@ from mmengine.registry import Registry
 _SCOPE = "mmcascade"
 
 
-def _child(name: str, parent: Registry, folder: str) -> Registry:
-    return Registry(name, parent=parent, scope=_SCOPE, locations=[f"mmcascade.{folder}"])
+_CHILDREN: list[Registry] = []
+
+
+def _child(name: str, parent: Registry, *packages: str) -> Registry:
+    """A child of ``parent`` whose components are registered by importing ``mmcascade.<package>``
+    for each of ``packages`` (mmengine imports them the first time the registry is searched)."""
+    child = Registry(name, parent=parent, scope=_SCOPE, locations=[f"mmcascade.{p}" for p in packages])
+    _CHILDREN.append(child)
+    return child
 
 
 RUNNERS = _child("runner", MMENGINE_RUNNERS, "engine")
@@ -40,7 +49,8 @@ HOOKS = _child("hook", MMENGINE_HOOKS, "engine")
 DATASETS = _child("dataset", MMENGINE_DATASETS, "datasets")
 DATA_SAMPLERS = _child("data sampler", MMENGINE_DATA_SAMPLERS, "datasets")
 TRANSFORMS = _child("transform", MMENGINE_TRANSFORMS, "datasets")
-MODELS = _child("model", MMENGINE_MODELS, "models")
+# The test-time wrappers (sliced inference) and the exported-model runner are models too.
+MODELS = _child("model", MMENGINE_MODELS, "models", "slicing", "deploy")
 MODEL_WRAPPERS = _child("model_wrapper", MMENGINE_MODEL_WRAPPERS, "models")
 TASK_UTILS = _child("task util", MMENGINE_TASK_UTILS, "models")
 OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS, "engine")
@@ -56,3 +66,10 @@ FUNCTIONS = _child("function", MMENGINE_FUNCTIONS, "datasets")
 WEIGHT_INITIALIZERS = _child("weight initializer", MMENGINE_WEIGHT_INITIALIZERS, "models")
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "visualization")
 VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS, "visualization")
+
+
+def import_all_locations() -> None:
+    """Import every package that registers components in a registry above (each registry's
+    ``locations``), as mmengine does on a registry's first search; idempotent."""
+    for child in _CHILDREN:
+        child.import_from_location()

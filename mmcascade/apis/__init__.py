@@ -1,6 +1,7 @@
-"""High-level APIs: safe checkpoint loading and one-line inference."""
+"""The user calls: build a detector from a config and weights, detect in images (whole or tile by
+tile), and load checkpoints safely."""
 
-from .checkpoint import (
+from mmcascade.checkpoint import (
     CheckpointError,
     KeyMismatch,
     class_names_from_meta,
@@ -9,12 +10,14 @@ from .checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
+from mmcascade.slicing import SliceSettings, inference_sliced
+
 from .inference import inference_detector, init_detector
-from .sliced import inference_sliced
 
 __all__ = [
     "CheckpointError",
     "KeyMismatch",
+    "SliceSettings",
     "class_names_from_meta",
     "compare_state_dict",
     "inference_detector",

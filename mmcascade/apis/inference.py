@@ -10,16 +10,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
 
-from mmcascade.datasets.coco_classes import make_palette
-from mmcascade.registry import DATASETS, MODELS
-from mmcascade.structures import DetDataSample
-from mmcascade.utils import default_device, register_all_modules
-from mmcascade.utils.memory import release_free_memory
-from mmcascade.zoo.resolve import resolve_checkpoint
-
-from .checkpoint import (
+from mmcascade.checkpoint import (
     CheckpointError,
     class_names_from_meta,
     classes_mismatch,
@@ -27,28 +19,18 @@ from .checkpoint import (
     install_state_dict,
     read_checkpoint,
 )
-
-ImageInput = str | os.PathLike | np.ndarray
-
-
-def resolve_config(config: str | os.PathLike | Config) -> Config:
-    """A ``Config`` from a Config, a config file path, or a model-zoo name."""
-    if isinstance(config, Config):
-        return copy.deepcopy(config)
-    from mmcascade.zoo import find_config
-
-    return Config.fromfile(str(find_config(config)))
-
-
-def config_class_names(cfg: Config) -> tuple[str, ...] | None:
-    """Class names the config's test dataset declares (its ``metainfo`` or its type's default)."""
-    dataset = cfg.get("test_dataloader", {}).get("dataset", {})
-    meta = dataset.get("metainfo") or {}
-    if meta.get("classes"):
-        return tuple(meta["classes"])
-    dataset_cls = DATASETS.get(dataset.get("type", "")) if dataset.get("type") else None
-    classes = getattr(dataset_cls, "METAINFO", {}).get("classes")
-    return tuple(classes) if classes else None
+from mmcascade.config.class_names import make_palette
+from mmcascade.config.classes import config_class_names
+from mmcascade.config.loading import resolve_config
+from mmcascade.config.pipelines import test_pipeline_steps
+from mmcascade.converters.detectron import detector_state_from_pkl
+from mmcascade.deploy.backend_detector import backend_model_cfg
+from mmcascade.engine.inference_loop import ImageInput, check_image_array, run_test_pipeline
+from mmcascade.registry import MODELS
+from mmcascade.structures import DetDataSample
+from mmcascade.utils import default_device, register_all_modules
+from mmcascade.utils.memory import release_free_memory
+from mmcascade.zoo.resolve import resolve_checkpoint
 
 
 def model_num_classes(model: nn.Module) -> int | None:
@@ -108,21 +90,7 @@ def init_detector(
     if bf16:
         model_cfg.inference_dtype = "bfloat16"
     model = MODELS.build(model_cfg)
-    classes = None
-    if checkpoint is None:
-        warnings.warn("init_detector: no checkpoint, the model has random weights", stacklevel=2)
-    else:
-        path = resolve_checkpoint(checkpoint, **download_kwargs)
-        if path.suffix == ".pkl":
-            from mmcascade.converters.detectron import detector_state_from_pkl
-
-            state, classes = detector_state_from_pkl(path, model), None
-        else:
-            ckpt = read_checkpoint(str(path))
-            classes = class_names_from_meta(ckpt)
-            _check_classes(model, classes, str(path))
-            state = extract_state_dict(ckpt)
-        install_state_dict(model, state, str(path))
+    classes = _load_weights(model, checkpoint, download_kwargs)
     classes = classes or config_class_names(cfg)
     if classes is not None:
         _check_classes(model, classes, "the config's dataset")
@@ -133,17 +101,24 @@ def init_detector(
     return model
 
 
-def backend_model_cfg(cfg: Config, model_file: str, backend: str) -> dict:
-    """The model config that runs ``model_file`` (an exported ``.onnx``) in ``backend`` with the
-    config's data preprocessor, test settings and classes."""
-    return dict(
-        type="BackendDetector",
-        model_file=model_file,
-        backend=backend,
-        data_preprocessor=copy.deepcopy(cfg.model.get("data_preprocessor")),
-        test_cfg=copy.deepcopy(cfg.model.get("test_cfg")),
-        classes=config_class_names(cfg),
-    )
+def _load_weights(
+    model: nn.Module, checkpoint: str | os.PathLike | None, download_kwargs: dict
+) -> Sequence[str] | None:
+    """Load ``checkpoint`` into ``model`` (strict); the class names it records, if any."""
+    if checkpoint is None:
+        warnings.warn("init_detector: no checkpoint, the model has random weights", stacklevel=3)
+        return None
+    path = resolve_checkpoint(checkpoint, **download_kwargs)
+    classes = None
+    if path.suffix == ".pkl":
+        state = detector_state_from_pkl(path, model)
+    else:
+        ckpt = read_checkpoint(str(path))
+        classes = class_names_from_meta(ckpt)
+        _check_classes(model, classes, str(path))
+        state = extract_state_dict(ckpt)
+    install_state_dict(model, state, str(path))
+    return classes
 
 
 def _init_backend(cfg: Config, checkpoint, backend: str, device: str | None, bf16: bool) -> nn.Module:
@@ -158,52 +133,6 @@ def _init_backend(cfg: Config, checkpoint, backend: str, device: str | None, bf1
     model.dataset_meta = dataset_meta(classes)
     model.cfg = cfg
     return model.eval()
-
-
-def test_pipeline_steps(cfg: Config) -> list[dict]:
-    """The config's test pipeline without ``LoadAnnotations`` (inference has no annotations)."""
-    steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
-    return [dict(s) for s in steps if s["type"] not in ("LoadAnnotations", "mmcascade.LoadAnnotations")]
-
-
-def _test_pipeline(steps: list[dict], from_array: bool) -> Compose:
-    steps = copy.deepcopy(steps)
-    if from_array:
-        steps[0] = dict(type="LoadImageFromNDArray")
-    return Compose(steps)
-
-
-def check_image_array(img: np.ndarray, name: str = "image") -> None:
-    """An array given to :func:`inference_detector` must be what ``cv2.imread`` returns:
-    ``(H, W, 3)`` uint8 BGR, values 0-255.
-
-    Raises:
-        ValueError: for another dtype (a float image in [0, 1] or a 16-bit image would reach the
-            model far too dark or too bright) or another number of channels, with the conversion
-            to use.
-    """
-    if img.dtype != np.uint8:
-        if np.issubdtype(img.dtype, np.floating):
-            hint = (
-                "for a float image in [0, 1] use (img * 255).round().astype(np.uint8); "
-                "for one in [0, 255] use img.round().clip(0, 255).astype(np.uint8)"
-            )
-        elif img.dtype == np.uint16:
-            hint = "for a 16-bit image use (img >> 8).astype(np.uint8) or rescale it to 0-255"
-        else:
-            hint = "convert it to uint8 values 0-255"
-        raise ValueError(f"{name}: expected a uint8 BGR array (as cv2.imread returns), got dtype {img.dtype}; {hint}")
-    if img.ndim != 3 or img.shape[2] != 3:
-        shape = tuple(img.shape)
-        if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1):
-            hint = "for a grayscale image use cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)"
-        elif img.ndim == 3 and img.shape[2] == 4:
-            hint = "for BGRA drop the alpha channel: img[..., :3]"
-        else:
-            hint = "give an (H, W, 3) BGR image"
-        raise ValueError(f"{name}: expected shape (H, W, 3), got {shape}; {hint}")
-    if img.shape[0] == 0 or img.shape[1] == 0:
-        raise ValueError(f"{name}: the image is empty ({img.shape[0]}x{img.shape[1]} pixels, height x width)")
 
 
 @torch.no_grad()
@@ -227,27 +156,3 @@ def inference_detector(
             check_image_array(item, "image" if single else f"image {i}")
     results = run_test_pipeline(model, items, batch_size, test_pipeline_steps(model.cfg))
     return results[0] if single else results
-
-
-def run_test_pipeline(
-    model: nn.Module, items: Sequence[ImageInput], batch_size: int, steps: list[dict]
-) -> list[DetDataSample]:
-    """Each image (path or checked BGR array) through the test pipeline ``steps`` and
-    ``model.test_step``, ``batch_size`` at a time; one ``DetDataSample`` per image, in order."""
-    results: list[DetDataSample] = []
-    pipelines = {}
-    for start in range(0, len(items), batch_size):
-        batch = []
-        for item in items[start : start + batch_size]:
-            from_array = isinstance(item, np.ndarray)
-            if from_array not in pipelines:
-                pipelines[from_array] = _test_pipeline(steps, from_array)
-            data = dict(img=item, img_id=0) if from_array else dict(img_path=str(item), img_id=0)
-            packed = pipelines[from_array](data)
-            if packed is None:
-                raise ValueError(f"could not read image {item if not from_array else '(array)'}")
-            batch.append(packed)
-        results.extend(model.test_step(pseudo_collate(batch)))
-        if next(model.parameters(), torch.empty(0)).device.type == "cpu":  # (an exported model has none)
-            release_free_memory()  # so that the next batch's peak does not start higher
-    return results

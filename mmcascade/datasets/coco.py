@@ -8,9 +8,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import LocalBackend, exists, get_file_backend, get_local_path
 from pycocotools.coco import COCO
 
+from mmcascade.config.class_names import COCO_CLASSES, make_palette
 from mmcascade.registry import DATASETS
 
-from .coco_classes import COCO_CLASSES, make_palette
 from .record_checks import (
     DatasetError,
     check_annotation_records,

@@ -6,10 +6,10 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
+from mmcascade.config.class_names import make_palette
 from mmcascade.registry import DATASETS
 
 from .coco import CocoDataset, DatasetError
-from .coco_classes import make_palette
 from .embedded import CLASSES, EmbeddedSpec, ensure_embedded_dataset, generate_large_split
 
 

@@ -10,22 +10,24 @@ are pasted by the same function as the PyTorch model's
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from mmcascade.config.classes import config_class_names
 from mmcascade.models.roi_heads.detections import with_pasted_masks
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList
 
-from .export import graph_inputs, graph_test_cfg
-from .graph import MASK_OUTPUT
-from .runtimes import Runtime, check_backend, read_metadata
+from .contract import MASK_OUTPUT, graph_inputs, graph_test_cfg, read_metadata
+from .runtimes import Runtime, check_backend
 
 
 class BackendMismatchError(ValueError):
@@ -102,8 +104,16 @@ class BackendDetector(BaseModel):
             raise RuntimeError(f"an exported model ({self.model_file}) only predicts; mode {mode!r} needs PyTorch")
         return self.predict(inputs, data_samples)
 
-    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
-        """Adds ``pred_instances`` (original-image frame) to each sample."""
+    def predict(
+        self, inputs: Tensor, data_samples: SampleList, rescale: bool = True, mask_format: str | None = None
+    ) -> SampleList:
+        """Adds ``pred_instances`` (original-image frame) to each sample; ``mask_format`` overrides
+        ``test_cfg.rcnn.mask_format`` for this call.
+
+        Raises:
+            ValueError: ``rescale=False`` (the file returns original-image boxes)."""
+        if not rescale:
+            raise ValueError(f"{self.model_file} returns boxes in the original image only (rescale=True)")
         metas = [s.metainfo for s in data_samples]
         batch = self._fixed_shape(inputs)
         n = batch.shape[0]
@@ -120,7 +130,7 @@ class BackendDetector(BaseModel):
             out = self.runtime(graph_inputs(batch[start:stop], metas[start:stop]))
             for i in range(start, stop):
                 sample = data_samples[i]
-                sample.pred_instances = self._instances(out, i - start, metas[i])
+                sample.pred_instances = self._instances(out, i - start, metas[i], mask_format)
         return data_samples
 
     def _fixed_shape(self, inputs: Tensor) -> Tensor:
@@ -134,7 +144,7 @@ class BackendDetector(BaseModel):
             )
         return torch.nn.functional.pad(inputs, (0, self.input_shape[1] - w, 0, self.input_shape[0] - h))
 
-    def _instances(self, out: dict[str, np.ndarray], image: int, meta: dict) -> InstanceData:
+    def _instances(self, out: dict[str, np.ndarray], image: int, meta: dict, mask_format: str | None) -> InstanceData:
         rows = out["batch_ids"] == image
         det = InstanceData(
             bboxes=torch.from_numpy(out["bboxes"][rows]),
@@ -146,5 +156,23 @@ class BackendDetector(BaseModel):
         probs = torch.from_numpy(out[MASK_OUTPUT][rows])
         cfg = self.rcnn_test_cfg
         return with_pasted_masks(
-            det, probs, meta, True, float(cfg.get("mask_thr_binary", 0.5)), cfg.get("mask_format", "auto")
+            det,
+            probs,
+            meta,
+            True,
+            float(cfg.get("mask_thr_binary", 0.5)),
+            mask_format or cfg.get("mask_format", "auto"),
         )
+
+
+def backend_model_cfg(cfg: Config, model_file: str, backend: str) -> dict:
+    """The model config that runs ``model_file`` (an exported ``.onnx``) in ``backend`` with the
+    config's data preprocessor, test settings and classes."""
+    return dict(
+        type="BackendDetector",
+        model_file=model_file,
+        backend=backend,
+        data_preprocessor=copy.deepcopy(cfg.model.get("data_preprocessor")),
+        test_cfg=copy.deepcopy(cfg.model.get("test_cfg")),
+        classes=config_class_names(cfg),
+    )

@@ -3,9 +3,10 @@
 :class:`DetectorGraph` calls the model's own modules in the order :meth:`TwoStageDetector.predict`
 does: ``extract_feat``, the RPN's ``predict_by_feat`` and the RoI head's
 :meth:`~mmcascade.models.roi_heads.base_roi_head.BaseRoIHead.detect` (which runs ``run_stages``).
-While exporting, those take their graph-friendly paths (:mod:`mmcascade.ops.onnx_export`): there is
-no second copy of the cascade here. Mask pasting and the rest of ``DetDataSample`` assembly stay
-outside the graph (:mod:`mmcascade.models.roi_heads.detections`), shared with the PyTorch model.
+While exporting, the ops they call take their graph forms (:mod:`mmcascade.ops.traceable`,
+:mod:`mmcascade.ops.onnx_symbolic`): there is no second copy of the cascade here. Mask pasting
+and the rest of ``DetDataSample`` assembly stay outside the graph
+(:mod:`mmcascade.models.roi_heads.detections`), shared with the PyTorch model.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-INPUT_NAMES = ("inputs", "img_shapes", "scale_factors")
-BOX_OUTPUTS = ("bboxes", "scores", "labels", "batch_ids")
-MASK_OUTPUT = "mask_probs"
+from .contract import output_names
 
 
 class DetectorGraph(nn.Module):
@@ -42,7 +41,7 @@ class DetectorGraph(nn.Module):
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return BOX_OUTPUTS + ((MASK_OUTPUT,) if self.detector.with_mask else ())
+        return output_names(bool(self.detector.with_mask))
 
     def forward(self, inputs: Tensor, img_shapes: Tensor, scale_factors: Tensor) -> tuple[Tensor, ...]:
         model = self.detector

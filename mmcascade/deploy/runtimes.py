@@ -1,5 +1,4 @@
-"""The runtimes that execute an exported file (ONNX Runtime, OpenVINO) behind one call, and the
-metadata the exporter writes into the file.
+"""The runtimes that execute an exported file (ONNX Runtime, OpenVINO) behind one call.
 
 Both come with ``pip install "mmcascade[deploy]"``; without them the functions here say which
 extra to install instead of failing on an import.
@@ -8,7 +7,6 @@ extra to install instead of failing on an import.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from collections.abc import Mapping
 from types import ModuleType
@@ -83,26 +81,3 @@ class Runtime:
             return dict(zip(self.output_names, self._session.run(None, dict(feed))))
         result = self._compiled([feed[name] for name in self.input_names])
         return {name: np.asarray(result[i]) for i, name in enumerate(self.output_names)}
-
-
-def write_metadata(path: str | os.PathLike, metadata: Mapping[str, Any]) -> None:
-    """Store ``metadata`` (JSON-able values) in the file's ``metadata_props``, in place."""
-    onnx = require("onnx")
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(model, str(path))
-
-
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata :func:`write_metadata` stored (empty for a file exported elsewhere)."""
-    onnx = require("onnx")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX
-        raise ValueError(f"{path}: not an ONNX file ({type(exc).__name__}: {exc})") from None
-    return {p.key: json.loads(p.value) for p in model.metadata_props}

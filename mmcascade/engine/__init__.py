@@ -1,10 +1,9 @@
-"""Hooks, pretrained-weight schemes and checkpoint safety (importing registers them)."""
+"""Runner glue: hooks and mmengine's checkpoint-loading schemes (importing registers them)."""
 
 from . import checkpoint_schemes  # noqa: F401 (registers mmengine checkpoint schemes)
 from .checkpoint_hook import CheckpointHook
 from .epoch_reseed_hook import EpochReseedHook
 from .pretrained import TORCHVISION_URLS, torchvision_url
-from .safe_checkpoint import enable_safe_checkpoints
 from .visualization_hook import DetVisualizationHook
 from .weight_digest_hook import WeightDigestHook
 
@@ -14,6 +13,5 @@ __all__ = [
     "EpochReseedHook",
     "TORCHVISION_URLS",
     "WeightDigestHook",
-    "enable_safe_checkpoints",
     "torchvision_url",
 ]

@@ -7,6 +7,5 @@ from .detectors import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403
-from .sliced_detector import SlicedDetector  # noqa: F401
 from .task_modules import *  # noqa: F401,F403
 from .test_time_aug import DetTTAModel  # noqa: F401

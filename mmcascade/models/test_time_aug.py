@@ -5,9 +5,10 @@ from mmengine.model import BaseTTAModel
 from mmengine.structures import InstanceData
 
 from mmcascade.ops import batched_nms
+from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS
 from mmcascade.structures import CroppedMasks, DetDataSample, flip_boxes
-from mmcascade.utils.options import check_block_keys, check_nms_cfg
+from mmcascade.utils.options import check_block_keys
 
 
 def unflip(pred: InstanceData, meta: dict) -> InstanceData:

@@ -1,10 +1,5 @@
-"""Greedy NMS and batched (per-class) NMS with mmcv's semantics, in torch.
-
-:func:`nms` keeps, in descending score order, every box whose IoU with each box kept before it is
-``<= iou_threshold`` -- mmcv's rule (``ovr > thr`` suppresses), with the same area formula
-(``(x2 - x1 + offset) * (y2 - y1 + offset)``) and the same order of float operations, so the same
-boxes are kept in the same order. The IoUs are computed in blocks of rows (vectorised, any device);
-only the greedy scan over one block's boolean rows is sequential.
+"""NMS and batched (per-class) NMS: mmcv's kernels, the torch kernel (:mod:`~mmcascade.ops.nms_kernel`)
+or, while the model is exported, one ONNX ``NonMaxSuppression`` node (:mod:`~mmcascade.ops.onnx_symbolic`).
 
 :func:`batched_nms` follows ``mmcv.ops.batched_nms``: classes are separated by shifting each class's
 boxes by ``class_id * (max_coordinate + 1)`` (so IoU is computed on the shifted boxes, as there),
@@ -15,16 +10,19 @@ scan per class, which gives the same result as one scan over all boxes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from .backend import mmcv_ops, resolve_impl
-from .onnx_export import grouped_nms_onnx, is_exporting, ties_by_index
+from mmcascade.utils.options import check_block_keys
 
-_BLOCK = 1024
+from .backend import check_impl, mmcv_ops, resolve_impl
+from .nms_kernel import nms_torch
+from .onnx_symbolic import grouped_nms_onnx
+from .tracing import is_exporting, sort_descending, ties_by_index
+
 TORCH_NMS_KEYS = (
     "type",
     "iou_threshold",
@@ -37,72 +35,27 @@ TORCH_NMS_KEYS = (
 )
 
 
-def _pairwise_overlap(a: Tensor, b: Tensor, area_a: Tensor, area_b: Tensor, offset: int) -> Tensor:
-    """``(n, m)`` IoU of ``a (n, 4)`` with ``b (m, 4)``, float ops in mmcv's kernel order."""
-    xx1 = torch.maximum(a[:, None, 0], b[None, :, 0])
-    yy1 = torch.maximum(a[:, None, 1], b[None, :, 1])
-    xx2 = torch.minimum(a[:, None, 2], b[None, :, 2])
-    yy2 = torch.minimum(a[:, None, 3], b[None, :, 3])
-    inter = (xx2 - xx1 + offset).clamp(min=0) * (yy2 - yy1 + offset).clamp(min=0)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
+NMS_TYPES = ("nms", "soft_nms")
+NMS_KEYS = (*TORCH_NMS_KEYS, "sigma", "min_score", "method")
+"""Every key an NMS config may hold: the torch and exported paths' plus mmcv's soft-NMS settings."""
 
 
-def _greedy_keep(sorted_boxes: Tensor, iou_threshold: float, offset: int) -> np.ndarray:
-    """``(n,)`` bool numpy: which of ``sorted_boxes (n, 4)`` (score-descending) greedy NMS keeps."""
-    n = sorted_boxes.shape[0]
-    areas = (sorted_boxes[:, 2] - sorted_boxes[:, 0] + offset) * (sorted_boxes[:, 3] - sorted_boxes[:, 1] + offset)
-    removed = np.zeros(n, dtype=bool)
-    kept = np.zeros(n, dtype=bool)
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        # Rows of this block against every box from the block on; columns before the block are decided.
-        over = (
-            (
-                _pairwise_overlap(
-                    sorted_boxes[start:stop], sorted_boxes[start:], areas[start:stop], areas[start:], offset
-                )
-                > iou_threshold
-            )
-            .cpu()
-            .numpy()
-        )
-        tail = removed[start:]
-        for i in range(stop - start):
-            if tail[i]:
-                continue
-            kept[start + i] = True
-            tail |= over[i]  # marks only boxes after i that are still open; earlier ones are decided
-    return kept
+def check_nms_cfg(owner: str, nms: Mapping[str, Any] | None) -> None:
+    """An ``nms=dict(...)`` for :func:`mmcascade.ops.batched_nms`: checked when the component is built
+    rather than at the first prediction. ``impl`` is ``'auto'``, ``'mmcv'`` or ``'torch'``;
+    ``soft_nms`` exists only as an mmcv kernel.
 
-
-def nms_torch(
-    boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0, groups: Tensor | None = None
-) -> Tensor:
-    """Indices kept by greedy NMS, in descending score order.
-
-    Args:
-        boxes: ``(N, 4)`` float, xyxy.
-        scores: ``(N,)`` float.
-        iou_threshold: a box is dropped when its IoU with a kept, higher-scoring box is above this.
-        offset: 0, or 1 for the legacy ``x2 - x1 + 1`` box size.
-        groups: optional ``(N,)`` int64; boxes of different groups are known not to overlap (the scan
-            then runs per group, which is faster and gives the same result).
-
-    Returns:
-        ``(K,)`` int64 indices into ``boxes``.
+    Raises:
+        TypeError / ValueError: an unknown key or NMS type.
     """
-    if boxes.shape[0] == 0:
-        return boxes.new_zeros((0,), dtype=torch.long)
-    order = scores.sort(dim=0, descending=True, stable=ties_by_index())[1]
-    kept = np.zeros(boxes.shape[0], dtype=bool)
-    if groups is None:
-        kept[:] = _greedy_keep(boxes[order], iou_threshold, offset)
-    else:
-        sorted_groups = groups[order]
-        for g in sorted_groups.unique().tolist():
-            pos = torch.nonzero(sorted_groups == g).squeeze(1)  # ascending: still score order
-            kept[pos.cpu().numpy()] = _greedy_keep(boxes[order[pos]], iou_threshold, offset)
-    return order[torch.from_numpy(kept).to(order.device)]
+    if nms is None:
+        return
+    if nms.get("type", "nms") not in NMS_TYPES:
+        raise ValueError(f"{owner}: nms type {nms.get('type')!r} is not one of {NMS_TYPES}")
+    check_block_keys(f"{owner} nms", nms, NMS_KEYS)
+    check_impl(f"{owner} nms", nms.get("impl", "auto"))
+    if nms.get("type", "nms") == "soft_nms" and nms.get("impl", "auto") == "torch":
+        raise ValueError(f"{owner}: nms type 'soft_nms' has no torch implementation; drop impl='torch'")
 
 
 def nms(
@@ -143,7 +96,7 @@ def batched_nms(
         ``dets (K, 5)`` sorted by score and ``keep (K,)`` indices into the input.
     """
     if nms_cfg is None:
-        scores, inds = scores.sort(descending=True, stable=ties_by_index())
+        scores, inds = sort_descending(scores)
         return torch.cat([boxes[inds], scores[:, None]], -1), inds
     cfg = dict(nms_cfg)
     if is_exporting():
@@ -206,7 +159,7 @@ def _batched_nms_torch(
         _, keep_cls = nms(boxes_for_nms[mask], scores[mask], thr, offset, score_threshold, impl="torch")
         total[mask[keep_cls]] = True
     keep = torch.nonzero(total).view(-1)
-    kept_scores, order = scores[keep].sort(descending=True, stable=ties_by_index())
+    kept_scores, order = sort_descending(scores[keep])
     keep = keep[order]
     if max_num > 0:
         keep, kept_scores = keep[:max_num], kept_scores[:max_num]
@@ -217,7 +170,7 @@ def _batched_nms_onnx(
     boxes: Tensor, scores: Tensor, idxs: Tensor, cfg: dict[str, Any], class_agnostic: bool
 ) -> tuple[Tensor, Tensor]:
     """:func:`batched_nms` while the model is exported: one ONNX ``NonMaxSuppression`` node that
-    keeps the boxes the torch path keeps (:func:`~mmcascade.ops.onnx_export.grouped_nms_onnx`)."""
+    keeps the boxes the torch path keeps (:func:`~mmcascade.ops.onnx_symbolic.grouped_nms_onnx`)."""
     nms_type = cfg.pop("type", "nms")
     cfg.pop("impl", None)
     if nms_type != "nms":

@@ -8,8 +8,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from .backend import check_impl, mmcv_ops, resolve_impl
-from .onnx_export import is_exporting, roi_align_onnx
+from .onnx_symbolic import roi_align_onnx
 from .roi_align import as_pair, roi_align_torch
+from .tracing import is_exporting
 
 
 def roi_align(

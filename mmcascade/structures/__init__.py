@@ -1,7 +1,7 @@
 """Boxes, masks and the per-image data sample."""
 
 from .bbox import bbox2roi, bbox_overlaps, box_area, clip_boxes, flip_boxes, scale_boxes, valid_box_mask
-from .coder import decode_deltas, encode_deltas
+from .coder import ImageSize, decode_deltas, encode_deltas
 from .cropped_masks import CroppedMasks
 from .det_data_sample import DetDataSample, SampleList
 from .masks import BitmapMasks, paste_masks, paste_masks_cropped, paste_windows, segm_to_bitmap
@@ -14,6 +14,7 @@ __all__ = [
     "flip_boxes",
     "scale_boxes",
     "valid_box_mask",
+    "ImageSize",
     "decode_deltas",
     "encode_deltas",
     "DetDataSample",

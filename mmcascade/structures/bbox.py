@@ -15,20 +15,24 @@ def box_area(boxes: Tensor) -> Tensor:
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 
+OVERLAP_MODES = ("iou", "iof", "ios")
+
+
 def bbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = "iou", eps: float = _EPS) -> Tensor:
-    """Pairwise IoU (or IoF: intersection over the area of ``boxes1``).
+    """Pairwise IoU, IoF (intersection over the area of ``boxes1``) or IoS (intersection over the
+    smaller of the two areas: one box inside another scores 1, as sliced inference merges).
 
     Args:
         boxes1: ``(M, 4)`` float, xyxy pixels.
         boxes2: ``(N, 4)`` float, xyxy pixels.
-        mode: ``'iou'`` or ``'iof'``.
+        mode: ``'iou'``, ``'iof'`` or ``'ios'``.
         eps: lower bound of the denominator, so empty boxes give 0, not NaN.
 
     Returns:
         ``(M, N)`` float overlaps in ``[0, 1]``.
     """
-    if mode not in ("iou", "iof"):
-        raise ValueError(f"mode must be 'iou' or 'iof', got {mode!r}")
+    if mode not in OVERLAP_MODES:
+        raise ValueError(f"mode must be one of {OVERLAP_MODES}, got {mode!r}")
     if boxes1.numel() == 0 or boxes2.numel() == 0:
         return boxes1.new_zeros((boxes1.shape[0], boxes2.shape[0]))
     area1 = box_area(boxes1)
@@ -38,10 +42,12 @@ def bbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = "iou", eps: float 
     wh = (rb - lt).clamp(min=0)
     overlap = wh[..., 0] * wh[..., 1]
     if mode == "iou":
-        union = area1[:, None] + area2[None, :] - overlap
+        denom = area1[:, None] + area2[None, :] - overlap
+    elif mode == "ios":
+        denom = torch.minimum(area1[:, None], area2[None, :])
     else:
-        union = area1[:, None].expand_as(overlap)
-    return overlap / union.clamp(min=eps)
+        denom = area1[:, None].expand_as(overlap)
+    return overlap / denom.clamp(min=eps)
 
 
 def bbox2roi(boxes_per_image: Sequence[Tensor]) -> Tensor:

@@ -13,6 +13,9 @@ import torch
 from torch import Tensor
 
 DEFAULT_WH_RATIO_CLIP = 16 / 1000
+ImageSize = Sequence[int] | Tensor
+"""An image's ``(height, width, ...)``: ints, or a ``(2,)`` tensor where an exported graph takes
+the size as an input. Functions that clip to it accept both without branching."""
 
 
 def encode_deltas(
@@ -50,7 +53,7 @@ def decode_deltas(
     deltas: Tensor,
     means: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
     stds: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
-    max_shape: tuple[int, int] | Tensor | None = None,
+    max_shape: ImageSize | None = None,
     wh_ratio_clip: float = DEFAULT_WH_RATIO_CLIP,
     clip_border: bool = True,
 ) -> Tensor:
@@ -60,8 +63,8 @@ def decode_deltas(
         rois: ``(N, 4)`` float, xyxy pixels.
         deltas: ``(N, 4 * k)`` normalised deltas (``k`` classes, or 1 when class-agnostic).
         means, stds: the normalisation used at encoding.
-        max_shape: ``(height, width)`` to clip the result to (a ``(2,)`` tensor in an exported
-            graph), or None.
+        max_shape: ``(height, width)`` to clip the result to (ints, or a ``(2,)`` tensor, as an
+            exported graph has it), or None.
         wh_ratio_clip: the largest allowed ``exp(|dw|)`` is ``1 / wh_ratio_clip``.
         clip_border: clip to ``max_shape`` when it is given.
 
@@ -85,13 +88,8 @@ def decode_deltas(
     return boxes.reshape(num_rois, 4 * num_groups)
 
 
-def _clip_to(boxes: Tensor, max_shape: tuple[int, int] | Tensor) -> Tensor:
-    """``(N, 4)`` xyxy boxes clamped to ``[0, width] x [0, height]``."""
-    if isinstance(max_shape, Tensor):
-        # a traced (exported) graph: the image size is an input; clamp(0, w) is min(max(x, 0), w)
-        hw = max_shape.to(boxes.dtype)
-        return torch.minimum(boxes.clamp(min=0), torch.stack([hw[1], hw[0], hw[1], hw[0]])[None])
-    h, w = max_shape[0], max_shape[1]
-    return torch.stack(
-        [boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h), boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], dim=-1
-    )
+def _clip_to(boxes: Tensor, max_shape: ImageSize) -> Tensor:
+    """``(N, 4)`` xyxy boxes clamped to ``[0, width] x [0, height]`` of ``max_shape`` (``(h, w, ...)``
+    ints, or a tensor: in an exported graph the image size is an input); ``min(max(x, 0), w)``."""
+    hw = torch.as_tensor(max_shape, device=boxes.device).to(boxes.dtype)
+    return torch.minimum(boxes.clamp(min=0), torch.stack([hw[1], hw[0], hw[1], hw[0]])[None])

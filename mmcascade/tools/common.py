@@ -6,8 +6,9 @@ import os
 
 from mmengine.config import Config, DictAction
 
+from mmcascade.config.loading import load_tool_config
+from mmcascade.slicing.tiles import MATCH_METRICS, MERGE_MODES, SliceSettings
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_tools import load_tool_config
 
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 
@@ -48,44 +49,50 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> 
 
 def read_tool_config(args: argparse.Namespace) -> Config:
     """Register mmcascade's modules and read ``args.config`` with ``--cfg-options``, work dir and
-    launcher applied (:func:`~mmcascade.utils.config_tools.load_tool_config`)."""
+    launcher applied (:func:`~mmcascade.config.loading.load_tool_config`)."""
     register_all_modules(init_default_scope=False)
     return load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
 
 
 def add_slice_args(parser: argparse.ArgumentParser) -> None:
-    """Sliced inference options (:func:`~mmcascade.apis.sliced.inference_sliced`)."""
+    """Sliced inference options (:class:`~mmcascade.slicing.SliceSettings`, whose defaults they show)."""
+    d = SliceSettings()
     group = parser.add_argument_group("sliced inference (large images)")
     group.add_argument(
         "--slice",
         metavar="WxH",
         help="detect tile by tile: tiles of W x H pixels (or N for N x N), merged in the full image",
     )
-    group.add_argument("--slice-overlap", type=float, default=0.2, help="overlap of neighbouring tiles (fraction)")
-    group.add_argument("--merge-iou-thr", type=float, default=0.5, help="overlap above which detections merge")
+    group.add_argument(
+        "--slice-overlap", type=float, default=d.overlap, help="overlap of neighbouring tiles (fraction)"
+    )
+    group.add_argument(
+        "--merge-iou-thr", type=float, default=d.merge_iou_thr, help="overlap above which detections merge"
+    )
     group.add_argument(
         "--merge",
-        choices=("nms", "nmm"),
-        default="nms",
+        choices=MERGE_MODES,
+        default=d.merge,
         help="nms: keep the best of overlapping detections; nmm: unite them (boxes and masks of cut objects)",
     )
     group.add_argument(
-        "--match-metric", choices=("iou", "ios"), default="iou", help="ios: intersection over the smaller box (nmm)"
+        "--match-metric",
+        choices=MATCH_METRICS,
+        default=d.match_metric,
+        help="ios: intersection over the smaller box (nmm)",
     )
     group.add_argument(
         "--no-full-image", action="store_true", help="tiles only (no whole-image view for large objects)"
     )
-    group.add_argument("--slice-batch-size", type=int, default=4, help="tiles per forward pass")
+    group.add_argument("--slice-batch-size", type=int, default=d.batch_size, help="tiles per forward pass")
 
 
-def slice_options(args: argparse.Namespace) -> dict | None:
-    """``inference_sliced`` keyword arguments from :func:`add_slice_args`'s options (``None``
-    without ``--slice``); a bad size or combination raises ``ValueError`` naming it."""
+def slice_options(args: argparse.Namespace) -> SliceSettings | None:
+    """The sliced-inference settings of :func:`add_slice_args`'s options (``None`` without
+    ``--slice``); a bad size or combination raises ``ValueError`` naming it."""
     if not args.slice:
         return None
-    from mmcascade.apis.sliced import slice_settings
-
-    return slice_settings(
+    return SliceSettings(
         slice_size=args.slice,
         overlap=args.slice_overlap,
         merge_iou_thr=args.merge_iou_thr,

@@ -7,9 +7,11 @@ import os.path as osp
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmcascade.apis.checkpoint import check_checkpoint_classes, check_checkpoint_covers, check_finite_weights
-from mmcascade.utils.config_tools import check_run_config, setup_runtime, sliced_test_settings, tta_settings
-from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks
+from mmcascade.checkpoint import check_checkpoint_classes, check_checkpoint_covers, check_finite_weights
+from mmcascade.config.loading import check_run_config
+from mmcascade.config.pipelines import tta_settings
+from mmcascade.slicing import sliced_test_settings
+from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks, setup_runtime
 from mmcascade.utils.work_dir_lock import work_dir_lock
 from mmcascade.zoo.resolve import resolve_checkpoint
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         cfg.tta_model = dict(tta_model, module=cfg.model)
         cfg.model = cfg.tta_model
     if sliced:
-        cfg.model, cfg.test_dataloader.dataset.pipeline = sliced_test_settings(cfg, **sliced)
+        cfg.model, cfg.test_dataloader.dataset.pipeline = sliced_test_settings(cfg, sliced)
     if args.out is not None:
         _add_dump(cfg, args.out)
     check_run_config(cfg)
@@ -112,9 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
 def _use_exported(cfg, args: argparse.Namespace) -> str:
     """Point ``cfg.model`` at the exported file (``BackendDetector``), checked against the config
     before any work."""
-    from mmcascade.apis.inference import backend_model_cfg
     from mmcascade.deploy import BackendMismatchError, MissingDeployPackageError, read_metadata
-    from mmcascade.deploy.backend_detector import check_file_matches
+    from mmcascade.deploy.backend_detector import backend_model_cfg, check_file_matches
 
     backend = args.backend or "onnxruntime"
     if not args.checkpoint.endswith(".onnx"):

@@ -7,10 +7,10 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmcascade.apis.checkpoint import check_checkpoint_covers, class_change_note
-from mmcascade.engine.resume import latest_readable_checkpoint, remove_stale_temporaries
-from mmcascade.utils.config_tools import check_run_config, setup_runtime
-from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks
+from mmcascade.checkpoint import check_checkpoint_covers, class_change_note
+from mmcascade.checkpoint.resume import latest_readable_checkpoint, remove_stale_temporaries
+from mmcascade.config.loading import check_run_config
+from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks, setup_runtime
 from mmcascade.utils.work_dir_lock import work_dir_lock
 from mmcascade.zoo.resolve import resolve_checkpoint
 

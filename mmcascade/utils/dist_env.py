@@ -18,6 +18,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
+from .memory import set_malloc_mmap_threshold
+
 # How long a collective waits for the other ranks before the job ends (env_cfg.dist_cfg.timeout,
 # seconds): a few minutes on CPU, where no step takes that long; torch's 30 minutes with CUDA.
 CPU_TIMEOUT_S = 300
@@ -182,3 +184,19 @@ def finish_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def setup_runtime(cfg: Config) -> Config:
+    """Prepare this process for running ``cfg``: the distributed backend for this machine (gloo
+    without CUDA; the process group is started here when a launcher is used on CPU), the
+    distributed timeout, and ``env_cfg.malloc_mmap_threshold``. Modifies and returns ``cfg``."""
+    env = cfg.setdefault("env_cfg", {})
+    dist_cfg = env.setdefault("dist_cfg", {})
+    if not torch.cuda.is_available() and dist_cfg.get("backend", "nccl") == "nccl":
+        dist_cfg["backend"] = "gloo"
+    dist_cfg.setdefault("timeout", default_dist_timeout())
+    threshold = env.get("malloc_mmap_threshold")
+    if threshold:
+        set_malloc_mmap_threshold(threshold)
+    setup_cpu_distributed(cfg)
+    return cfg

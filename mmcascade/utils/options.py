@@ -4,8 +4,6 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmcascade.ops.backend import check_impl
-
 
 def check_extra_options(owner: str, extra: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> None:
     """Accept MMDetection options that we implement only at one value; refuse everything else.
@@ -57,37 +55,3 @@ def check_block_keys(
         close = difflib.get_close_matches(name, [*known, *fixed], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {sorted([*known, *fixed])}"
         raise TypeError(f"{owner} got an unknown key {name!r}{hint}")
-
-
-NMS_TYPES = ("nms", "soft_nms")
-NMS_KEYS = (
-    "type",
-    "iou_threshold",
-    "class_agnostic",
-    "split_thr",
-    "offset",
-    "score_threshold",
-    "max_num",
-    "sigma",
-    "min_score",
-    "method",
-    "impl",
-)
-
-
-def check_nms_cfg(owner: str, nms: Mapping[str, Any] | None) -> None:
-    """An ``nms=dict(...)`` for :func:`mmcascade.ops.batched_nms`: checked when the component is built
-    rather than at the first prediction. ``impl`` is ``'auto'``, ``'mmcv'`` or ``'torch'``;
-    ``soft_nms`` exists only as an mmcv kernel.
-
-    Raises:
-        TypeError / ValueError: an unknown key or NMS type.
-    """
-    if nms is None:
-        return
-    if nms.get("type", "nms") not in NMS_TYPES:
-        raise ValueError(f"{owner}: nms type {nms.get('type')!r} is not one of {NMS_TYPES}")
-    check_block_keys(f"{owner} nms", nms, NMS_KEYS)
-    check_impl(f"{owner} nms", nms.get("impl", "auto"))
-    if nms.get("type", "nms") == "soft_nms" and nms.get("impl", "auto") == "torch":
-        raise ValueError(f"{owner}: nms type 'soft_nms' has no torch implementation; drop impl='torch'")

@@ -3,22 +3,20 @@
 import datetime
 import warnings
 
+import torch
 from mmengine import DefaultScope
+
+from mmcascade.registry import import_all_locations
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import all modules that register components.
+    """Import all modules that register components (every location of mmcascade's registries).
 
     Args:
         init_default_scope: also make ``mmcascade`` the current default scope,
             so that ``type=`` names resolve to our components first.
     """
-    import mmcascade.datasets  # noqa: F401
-    import mmcascade.deploy  # noqa: F401
-    import mmcascade.engine  # noqa: F401
-    import mmcascade.evaluation  # noqa: F401
-    import mmcascade.models  # noqa: F401
-    import mmcascade.visualization  # noqa: F401
+    import_all_locations()
 
     if not init_default_scope:
         return
@@ -38,6 +36,4 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 def default_device() -> str:
     """``'cuda'`` when PyTorch sees a GPU, else ``'cpu'``: the default of the inference API,
     the demos and the analysis tools."""
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 from mmengine.visualization import Visualizer
 
-from mmcascade.datasets.coco_classes import make_palette
+from mmcascade.config.class_names import make_palette
 from mmcascade.registry import VISUALIZERS
 from mmcascade.structures import CroppedMasks, DetDataSample
 from mmcascade.utils.options import check_extra_options

@@ -18,16 +18,12 @@ pytest.importorskip("openvino", reason="the deploy extra (pip install 'mmcascade
 
 import pycocotools.mask as mask_utils  # noqa: E402
 
-from mmcascade.apis import inference as inference_api  # noqa: E402
 from mmcascade.apis import inference_detector, init_detector  # noqa: E402
+from mmcascade.config.classes import config_class_names  # noqa: E402
+from mmcascade.config.pipelines import test_pipeline_steps  # noqa: E402
 from mmcascade.deploy import export_onnx, read_metadata  # noqa: E402
-from mmcascade.deploy.export import (  # noqa: E402
-    ExportError,
-    check_image,
-    match_detections,
-    score_cutoffs,
-    to_plain,
-)
+from mmcascade.deploy.contract import ExportError, to_plain  # noqa: E402
+from mmcascade.deploy.verify import check_image, match_detections, score_cutoffs  # noqa: E402
 from mmcascade.evaluation.results_io import load_predictions  # noqa: E402
 
 BACKENDS = ("onnxruntime", "openvino")
@@ -94,9 +90,9 @@ def test_export_checks_the_file_and_records_what_it_was_made_from(main_export):
     from mmengine.config import Config
 
     cfg = Config.fromfile(main_export["cfg"])
-    assert meta["classes"] == list(inference_api.config_class_names(cfg))
+    assert meta["classes"] == list(config_class_names(cfg))
     assert meta["checkpoint_sha256"] == hashlib.sha256(open(main_export["ckpt"], "rb").read()).hexdigest()
-    assert meta["test_pipeline"] == to_plain(inference_api.test_pipeline_steps(cfg))
+    assert meta["test_pipeline"] == to_plain(test_pipeline_steps(cfg))
     assert meta["test_cfg"]["rcnn"] == {k: cfg.model.test_cfg.rcnn[k] for k in ("score_thr", "max_per_img", "nms")}
     assert meta["batch_size"] == 1 and meta["input_shape"] is None and meta["with_mask"] is True
     import onnx
@@ -176,7 +172,7 @@ def test_export_refusals_name_the_reason(main_export, tmp_path):
     assert not list(tmp_path.iterdir())
     tta = "configs/detectron_cascade/cascade_mask_rcnn_x152_32x8d_fpn_in5k_s1x_tta_detectron.py"
     with pytest.raises(Exception, match="test-time augmentation"):
-        export_onnx(tta, None, tmp_path / "tta.onnx")
+        export_onnx(init_detector(tta, None, device="cpu"), tmp_path / "tta.onnx")
     assert not list(tmp_path.iterdir())
 
 
@@ -238,7 +234,8 @@ def test_full_size_cascade_mask_rcnn_r50(tmp_path):
     cfg = f"{REPO}/configs/cascade_rcnn/cascade_mask_rcnn_r50_fpn_1x_coco.py"
     options = {"model.test_cfg.rcnn.score_thr": 0.001}
     ckpt = random_checkpoint(cfg, tmp_path / "r50.pth", seed=2)
-    report = export_onnx(cfg, ckpt, tmp_path / "r50.onnx", cfg_options=options)
+    model = init_detector(cfg, ckpt, device="cpu", cfg_options=options)
+    report = export_onnx(model, tmp_path / "r50.onnx", checkpoint=ckpt)
     assert report.detections == 100 and report.box_diff <= 1e-2
     small = dict(options, **{"test_dataloader.dataset.pipeline.1.scale": (666, 400)})
 

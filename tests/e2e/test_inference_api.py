@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from mmcascade.apis import CheckpointError, inference_detector, init_detector
-from mmcascade.datasets.coco_classes import COCO_CLASSES
+from mmcascade.config.class_names import COCO_CLASSES
 from mmcascade.datasets.embedded import CLASSES as SHAPES
 from mmcascade.registry import DATASETS
 

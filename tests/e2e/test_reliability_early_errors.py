@@ -13,9 +13,9 @@ import torch
 from mmengine.config import Config
 
 from mmcascade.apis import inference_detector, init_detector
+from mmcascade.config.files import ConfigFileError, check_config_file
+from mmcascade.config.loading import load_tool_config
 from mmcascade.datasets.embedded import CLASSES
-from mmcascade.utils.config_files import ConfigFileError, check_config_file
-from mmcascade.utils.config_tools import load_tool_config
 
 from helpers import REPO
 from helpers.coco_fixtures import write_fixture

@@ -13,10 +13,10 @@ import pytest
 from mmengine.config import Config
 
 from mmcascade.apis import inference_detector, init_detector
+from mmcascade.config.checks import UnusedConfigKeyError
+from mmcascade.config.loading import load_tool_config
 from mmcascade.datasets import CocoDataset, DatasetError
 from mmcascade.datasets.embedded_dataset import EmbeddedShapesDataset
-from mmcascade.utils.config_check import UnusedConfigKeyError
-from mmcascade.utils.config_tools import load_tool_config
 
 from helpers import REPO
 from helpers.coco_fixtures import write_fixture

@@ -188,8 +188,8 @@ def test_heads_and_datasets_must_agree_on_classes_before_any_work(tmp_path, opti
 
 @pytest.mark.parametrize("heads", [[3, 80, 80]])
 def test_model_build_refuses_heads_that_disagree(heads):
+    from mmcascade.config.classes import ClassesMismatchError
     from mmcascade.registry import MODELS
-    from mmcascade.utils.config_classes import ClassesMismatchError
 
     from helpers import tiny_model_cfg
 

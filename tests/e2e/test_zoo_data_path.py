@@ -13,10 +13,10 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 from pycocotools.coco import COCO
 
+from mmcascade.config.checks import check_config_types
+from mmcascade.config.classes import LOADERS, check_config_classes
+from mmcascade.config.loading import load_tool_config
 from mmcascade.structures import DetDataSample
-from mmcascade.utils.config_check import check_config_types
-from mmcascade.utils.config_classes import LOADERS, check_config_classes
-from mmcascade.utils.config_tools import load_tool_config
 
 from helpers import REPO
 from helpers.coco_layout import write_coco2017

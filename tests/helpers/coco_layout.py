@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from mmcascade.datasets.coco_classes import COCO_CLASSES
+from mmcascade.config.class_names import COCO_CLASSES
 from mmcascade.datasets.embedded import EmbeddedSpec, _render_image
 
 COCO_IDS = [

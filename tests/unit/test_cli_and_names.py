@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from mmcascade.utils.config_tools import adopt_default_scope
+from mmcascade.config.loading import adopt_default_scope
 from mmcascade.zoo import find_config, get_entry, load_manifest
 from mmcascade.zoo.manifest import v3_name
 
@@ -73,7 +73,7 @@ def test_config_lookup_by_path_name_and_typo():
 
 
 def test_mmdetection3_scope_is_adopted_with_a_notice_and_others_refused(monkeypatch):
-    import mmcascade.utils.config_tools as tools
+    import mmcascade.config.loading as tools
 
     logged = []
     monkeypatch.setattr(tools, "print_log", lambda msg, **kwargs: logged.append(msg))
@@ -93,9 +93,9 @@ def test_mmdetection3_config_trains_through_train_py(tmp_path):
     cfg.default_scope = "mmdet"
     path = tmp_path / "mmdet_style.py"
     cfg.dump(str(path))
+    from mmcascade.config.loading import check_run_config
     from mmcascade.tools.common import read_tool_config
     from mmcascade.tools.train import parse_args
-    from mmcascade.utils.config_tools import check_run_config
 
     args = parse_args([str(path), "--work-dir", str(tmp_path / "w")])
     loaded = read_tool_config(args)
@@ -106,7 +106,8 @@ def test_mmdetection3_config_trains_through_train_py(tmp_path):
 
 
 def test_runtime_setup_is_a_step_of_its_own(tmp_path):
-    from mmcascade.utils.config_tools import load_tool_config, setup_runtime
+    from mmcascade.config.loading import load_tool_config
+    from mmcascade.utils.dist_env import setup_runtime
 
     from helpers.e2e import MAIN_CFG
 

@@ -8,11 +8,11 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmcascade.ops import batched_nms
-from mmcascade.ops.onnx_export import is_exporting, ties_by_index, topk_at_most
+from mmcascade.ops import batched_nms, top_k_rows
+from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS, TASK_UTILS
-from mmcascade.structures import SampleList
-from mmcascade.utils.options import check_block_keys, check_extra_options, check_nms_cfg
+from mmcascade.structures import ImageSize, SampleList
+from mmcascade.utils.options import check_block_keys, check_extra_options
 
 from ..layers import finite_rows
 from ..task_modules.prior_generators import anchor_inside_flags
@@ -182,21 +182,13 @@ class RPNHead(BaseModule):
         scores_lvls: list[Tensor],
         deltas_lvls: list[Tensor],
         anchors_lvls: list[Tensor],
-        img_shape: tuple[int, int] | Tensor,
+        img_shape: ImageSize,
         cfg: ConfigDict,
     ) -> InstanceData:
         nms_pre = cfg.get("nms_pre", -1)
-        exporting = is_exporting()  # a traced graph: sizes are not known, no shortcut is taken
         scores, deltas, priors, level_ids = [], [], [], []
         for lvl, (s, d, a) in enumerate(zip(scores_lvls, deltas_lvls, anchors_lvls)):
-            s = s.reshape(-1).sigmoid()
-            if exporting and nms_pre > 0:
-                s, top = topk_at_most(s, nms_pre)
-                d, a = d[top], a[top]
-            elif 0 < nms_pre < s.shape[0]:
-                s, order = s.sort(descending=True, stable=ties_by_index())
-                s, top = s[:nms_pre], order[:nms_pre]
-                d, a = d[top], a[top]
+            s, d, a = top_k_rows(s.reshape(-1).sigmoid(), nms_pre, d, a)
             scores.append(s)
             deltas.append(d)
             priors.append(a)
@@ -208,12 +200,8 @@ class RPNHead(BaseModule):
         min_size = cfg.get("min_bbox_size", -1)
         if min_size >= 0:
             keep = keep & ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
-        if exporting or not bool(keep.all()):
-            boxes, scores, level_ids = boxes[keep], scores[keep], level_ids[keep]
+        boxes, scores, level_ids = boxes[keep], scores[keep], level_ids[keep]
         result = InstanceData()
-        if boxes.numel() == 0 and not exporting:
-            result.bboxes, result.scores = boxes.new_zeros((0, 4)), scores.new_zeros((0,))
-            return result
         dets, _ = batched_nms(boxes, scores, level_ids, cfg["nms"])
         dets = dets[: cfg["max_per_img"]]
         result.bboxes, result.scores = dets[:, :4], dets[:, 4]

@@ -9,9 +9,10 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, valid_box_mask
-from mmcascade.utils.options import check_block_keys, check_nms_cfg
+from mmcascade.utils.options import check_block_keys
 
 from ..dense_heads.rpn_head import PROPOSAL_KEYS
 
@@ -166,15 +167,19 @@ class TwoStageDetector(BaseModel):
         losses.update(self.roi_head.loss(feats, proposals, data_samples))
         return losses
 
-    def predict(self, inputs: Tensor, data_samples: SampleList, rescale: bool = True) -> SampleList:
-        """Adds ``pred_instances`` to each sample (boxes in the original image when ``rescale``)."""
+    def predict(
+        self, inputs: Tensor, data_samples: SampleList, rescale: bool = True, mask_format: str | None = None
+    ) -> SampleList:
+        """Adds ``pred_instances`` to each sample (boxes in the original image when ``rescale``).
+        ``mask_format`` (``'auto'``, ``'bitmap'``, ``'cropped'``) overrides ``test_cfg.rcnn.mask_format``
+        for this call."""
         dtype = INFERENCE_DTYPES[self.inference_dtype]
         if dtype is torch.bfloat16 and inputs.device.type == "cpu":
             warn_if_no_cpu_bf16()
         with torch.autocast(inputs.device.type, dtype=dtype, enabled=dtype is not torch.float32):
             feats = self.roi_feature_layout(self.extract_feat(inputs))
             proposals = self.rpn_head.predict(feats, data_samples)
-            results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
+            results = self.roi_head.predict(feats, proposals, data_samples, rescale=rescale, mask_format=mask_format)
         for sample, result in zip(data_samples, results):
             sample.pred_instances = result
         return data_samples

@@ -4,14 +4,14 @@ import torch
 from torch import Tensor
 
 from mmcascade.ops import batched_nms
-from mmcascade.ops.onnx_export import is_exporting
 
 
 def finite_rows(*tensors: Tensor) -> Tensor:
     """``(N,)`` bool: rows that are finite in every given ``(N, ...)`` tensor."""
     keep = torch.ones(tensors[0].shape[0], dtype=torch.bool, device=tensors[0].device)
     for t in tensors:
-        keep = keep & torch.isfinite(t.reshape(t.shape[0], -1)).all(dim=1)
+        finite = torch.isfinite(t)
+        keep = keep & (finite if t.dim() == 1 else finite.flatten(1).all(dim=1))
     return keep
 
 
@@ -43,8 +43,6 @@ def multiclass_nms(
     valid = (flat_scores > score_thr) & finite_rows(flat_boxes, flat_scores)
     inds = valid.nonzero(as_tuple=False).squeeze(1)
     flat_boxes, flat_scores, flat_labels = flat_boxes[inds], flat_scores[inds], flat_labels[inds]
-    if flat_boxes.numel() == 0 and not is_exporting():  # (an exported graph has no shortcut)
-        return torch.cat([flat_boxes, flat_scores[:, None]], dim=-1), flat_labels
     dets, keep = batched_nms(flat_boxes, flat_scores, flat_labels, nms_cfg)
     if max_num > 0:
         dets, keep = dets[:max_num], keep[:max_num]

@@ -11,7 +11,6 @@ of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shap
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
@@ -19,9 +18,10 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmcascade.ops.onnx_export import is_exporting
+from mmcascade.ops import image_rows
+from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.structures import SampleList, bbox2roi
-from mmcascade.utils.options import check_block_keys, check_nms_cfg
+from mmcascade.utils.options import check_block_keys
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ..layers import multiclass_nms, scale_grad
@@ -247,9 +247,6 @@ class BaseRoIHead(BaseModule):
         refined = []
         for i, meta in enumerate(metas):
             inds = torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1)
-            if inds.numel() == 0 and not is_exporting():  # an image without RoIs (no proposals survived for it)
-                refined.append(rois.new_zeros((0, 4)))
-                continue
             boxes_img = head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta["img_shape"])
             refined.append(boxes_img.to(rois.dtype))
         return refined
@@ -316,16 +313,17 @@ class BaseRoIHead(BaseModule):
         rpn_results: list[InstanceData],
         batch_data_samples: SampleList,
         rescale: bool = True,
+        mask_format: str | None = None,
     ) -> list[InstanceData]:
         """Detections per image: ``bboxes (D, 4)`` xyxy (original-image pixels when ``rescale``,
         else input-image pixels), ``scores (D,)``, ``labels (D,)`` and, with a mask branch,
         ``masks`` in the same frame: ``(D, H, W)`` bool, or :class:`CroppedMasks` by
-        ``test_cfg.mask_format`` (large images by default)."""
+        ``mask_format`` (default ``test_cfg.mask_format``; large images by default)."""
         metas = [s.metainfo for s in batch_data_samples]
         proposals = [r.bboxes for r in rpn_results]
         feats = self.pooling_layout(feats)
         cfg = self._test_settings()
-        mask_format = cfg.get("mask_format", "auto")
+        mask_format = mask_format or cfg.get("mask_format", "auto")
         if sum(len(p) for p in proposals) == 0:
             shapes = [output_shape(m, rescale) for m in metas]
             return [empty_instances(feats[0], self.with_mask, s, use_cropped_masks(s, mask_format)) for s in shapes]
@@ -362,7 +360,7 @@ class BaseRoIHead(BaseModule):
         probs = self.ensemble_probs(feats, records)
         # with masks, boxes stay in the input frame until the masks are pooled from them
         box_rescale = rescale and not self.with_mask
-        rows = self._image_rows(last.rois, [len(p) for p in proposals])
+        rows = image_rows(last.rois[:, 0], [len(p) for p in proposals])
         results = [
             self._detect_image(last.rois[r], probs[r], last.bbox_pred[r], meta, box_rescale)
             for r, meta in zip(rows, metas)
@@ -374,27 +372,12 @@ class BaseRoIHead(BaseModule):
                     det.bboxes = to_original_frame(det.bboxes, meta)
         return results
 
-    @staticmethod
-    def _image_rows(rois: Tensor, counts: list[int]) -> list[slice | Tensor]:
-        """Each image's rows of ``rois (K, 5)`` (sorted by image, ``counts`` rows each): slices,
-        or, in a traced graph (where counts are not known), the indices whose batch index is the
-        image's."""
-        rows: list[slice | Tensor]
-        if is_exporting():
-            rows = [torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1) for i in range(len(counts))]
-        else:
-            ends = np.cumsum(counts).tolist()
-            rows = [slice(end - n, end) for end, n in zip(ends, counts)]
-        return rows
-
     def _detect_image(
         self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: MetaInfo, rescale: bool
     ) -> InstanceData:
         """One image's detections from the last stage's ``rois (K, 5)`` and deltas and the
         ensembled ``probs (K, C + 1)``: decode, rescale to the original image when ``rescale``,
         score threshold, class-wise NMS, top ``max_per_img``."""
-        if rois.shape[0] == 0 and not is_exporting():
-            return empty_instances(rois, False)
         head = self.stage_bbox_head(self.num_stages - 1)
         boxes = head.decode_all(rois[:, 1:], bbox_pred, meta["img_shape"])
         if rescale:
@@ -413,5 +396,5 @@ class BaseRoIHead(BaseModule):
             [self.mask_forward(stage, feats, mask_rois).sigmoid() for stage in range(self.num_stages)]
         ).mean(dim=0)
         head = self.stage_mask_head(self.num_stages - 1)
-        rows = self._image_rows(mask_rois, [len(r) for r in dets_img])
+        rows = image_rows(mask_rois[:, 0], [len(r) for r in dets_img])
         return [head.select_probs(probs[r], det.labels) for r, det in zip(rows, dets_img)]

@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import torch.nn as nn
 
+from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
-from mmcascade.utils.config_classes import check_heads_agree
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import ConfigType, MultiConfig, OptConfigType, OptMultiConfig
 

@@ -55,8 +55,7 @@ def output_shape(meta: MetaInfo, rescale: bool) -> tuple[int, int]:
 def to_original_frame(boxes_img: Tensor, meta: MetaInfo) -> Tensor:
     """``(K, 4 M)`` boxes in input-image pixels divided by ``scale_factor`` (original image).
     ``scale_factor`` is ``(w, h)`` floats, or a ``(2,)`` tensor in an exported graph."""
-    factor = meta["scale_factor"]
-    factor = factor.to(boxes_img) if isinstance(factor, Tensor) else boxes_img.new_tensor(factor)
+    factor = torch.as_tensor(meta["scale_factor"], dtype=boxes_img.dtype, device=boxes_img.device)
     return boxes_img / factor.repeat(boxes_img.shape[1] // 2)
 
 

@@ -3,8 +3,8 @@ unindexed modules (checkpoint keys ``roi_head.bbox_head.fc_cls.*``, loss keys ``
 
 from typing import Any
 
+from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
-from mmcascade.utils.config_classes import check_heads_agree
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 

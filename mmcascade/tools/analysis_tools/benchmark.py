@@ -16,9 +16,9 @@ from mmengine.runner import Runner
 
 from mmcascade.analysis.benchmarking import peak_memory_gb, time_calls
 from mmcascade.apis import init_detector
+from mmcascade.config.loading import load_tool_config
 from mmcascade.registry import MODELS
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_tools import load_tool_config
 
 
 def _batches(loader_cfg, count: int) -> list[dict]:

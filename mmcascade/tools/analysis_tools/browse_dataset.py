@@ -14,9 +14,9 @@ import mmcv
 from mmengine.config import DictAction
 from tqdm import tqdm
 
+from mmcascade.config.loading import load_tool_config
 from mmcascade.registry import DATASETS
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_tools import load_tool_config
 from mmcascade.visualization import DetLocalVisualizer
 
 

@@ -16,11 +16,11 @@ import numpy as np
 from mmengine.config import DictAction
 
 from mmcascade.analysis.confusion import image_confusion, plot_confusion
-from mmcascade.apis.inference import config_class_names
+from mmcascade.config.classes import config_class_names
+from mmcascade.config.loading import load_tool_config
 from mmcascade.evaluation.coco_eval import load_coco
 from mmcascade.evaluation.results_io import load_detections
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_tools import load_tool_config
 
 
 def _xyxy(anns: list[dict]) -> np.ndarray:

@@ -13,9 +13,9 @@ from mmengine.config import DictAction
 from terminaltables import AsciiTable
 
 from mmcascade.analysis.complexity import ComponentCost, count_costs
+from mmcascade.config.loading import load_tool_config
 from mmcascade.registry import MODELS
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_tools import load_tool_config
 
 
 def cost_table(costs: list[ComponentCost], shape: tuple[int, int]) -> str:

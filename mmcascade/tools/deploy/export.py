@@ -5,8 +5,21 @@ it is kept; run it with ``--backend onnxruntime|openvino`` in ``mmcascade test``
 import argparse
 import re
 import sys
+import warnings
+from pathlib import Path
 
+import torch
+
+from mmcascade.apis import init_detector
 from mmcascade.tools.common import CfgOptionsAction
+from mmcascade.zoo.resolve import resolve_checkpoint
+
+
+def build_model(config: str, checkpoint: str, cfg_options: dict | None) -> torch.nn.Module:
+    """The detector to export, on the CPU, with its weights, config and classes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        return init_detector(config, checkpoint, device="cpu", cfg_options=cfg_options)
 
 
 def parse_shape(text: str) -> tuple[int, int]:
@@ -56,18 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     from mmcascade.deploy.runtimes import MissingDeployPackageError
 
     try:
-        from mmcascade.deploy import ExportError, export_onnx
+        from mmcascade.deploy import ExportError, check_export_target, export_onnx
 
+        check_export_target(Path(args.out), args.opset, args.batch_size, not args.no_verify, args.overwrite)
+        checkpoint = str(resolve_checkpoint(args.checkpoint))
+        model = build_model(args.config, checkpoint, args.cfg_options)
         report = export_onnx(
-            args.config,
-            args.checkpoint,
+            model,
             args.out,
             opset=args.opset,
             shape=args.shape,
             batch_size=args.batch_size,
             verify=not args.no_verify,
             overwrite=args.overwrite,
-            cfg_options=args.cfg_options,
+            checkpoint=checkpoint,
         )
     except (ExportError, MissingDeployPackageError, FileExistsError, ValueError) as exc:
         print(f"mmcascade export: {exc}", file=sys.stderr)

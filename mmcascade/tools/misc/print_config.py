@@ -3,10 +3,10 @@ will run it (``mmcascade print-config CONFIG [--cfg-options k=v ...] [--save-pat
 
 import argparse
 
+from mmcascade.config.checks import check_config_types
+from mmcascade.config.loading import load_tool_config
 from mmcascade.tools.common import CfgOptionsAction
 from mmcascade.utils import register_all_modules
-from mmcascade.utils.config_check import check_config_types
-from mmcascade.utils.config_tools import load_tool_config
 
 
 def main(argv: list[str] | None = None) -> str:

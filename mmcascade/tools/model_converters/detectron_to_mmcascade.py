@@ -16,19 +16,19 @@ import sys
 
 import torch
 
+from mmcascade.config.class_names import COCO_CLASSES
 from mmcascade.converters.detectron import (
     ConversionError,
     convert_backbone,
     convert_detector,
     read_detectron_blobs,
 )
-from mmcascade.datasets.coco_classes import COCO_CLASSES
 
 
 def _check_against_config(state: dict, config: str) -> None:
     from mmengine.config import Config
 
-    from mmcascade.apis.checkpoint import install_state_dict
+    from mmcascade.checkpoint import install_state_dict
     from mmcascade.registry import MODELS
     from mmcascade.utils import register_all_modules
 

@@ -13,7 +13,7 @@ import os
 
 import torch
 
-from mmcascade.apis.checkpoint import extract_state_dict, read_checkpoint
+from mmcascade.checkpoint import extract_state_dict, read_checkpoint
 from mmcascade.zoo.download import sha256_of
 
 PLAIN_META_KEYS = (

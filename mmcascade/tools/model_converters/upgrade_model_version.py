@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from mmcascade.apis.checkpoint import extract_state_dict, read_checkpoint
+from mmcascade.checkpoint import extract_state_dict, read_checkpoint
 from mmcascade.converters.upgrade import is_v1_layout, upgrade_v1_state
 
 

@@ -11,7 +11,7 @@ import pytest
 from mmengine.config import Config, ConfigDict
 
 from mmcascade import registry as R
-from mmcascade.utils.config_tools import load_tool_config
+from mmcascade.config.loading import load_tool_config
 
 from helpers import REPO, tiny_model_cfg
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmcascade.config.checks import check_config_types
 from mmcascade.registry import MODELS
-from mmcascade.utils.config_check import check_config_types
 
 from helpers import REPO
 

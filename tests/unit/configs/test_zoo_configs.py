@@ -79,13 +79,13 @@ ALL_CONFIGS = CONFIGS + [osp.join(REPO, "configs", "embedded", "cascade-mask-rcn
 
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=osp.basename)
 def test_every_type_is_registered(path):
-    from mmcascade.utils.config_check import check_config_types
+    from mmcascade.config.checks import check_config_types
 
     check_config_types(Config.fromfile(path))
 
 
 def test_unknown_type_names_registry_path_and_neighbours():
-    from mmcascade.utils.config_check import UnknownTypeError, check_config_types
+    from mmcascade.config.checks import UnknownTypeError, check_config_types
 
     cfg = Config.fromfile(CONFIGS[0])
     cfg.model.roi_head.bbox_head[1].type = "Shared2FCBoxHead"

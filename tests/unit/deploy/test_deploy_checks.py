@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mmcascade.deploy.backend_detector import BackendMismatchError, check_file_matches
-from mmcascade.deploy.export import ExportError, graph_test_cfg, match_detections, score_cutoffs
+from mmcascade.deploy.contract import ExportError, graph_test_cfg
+from mmcascade.deploy.verify import match_detections, score_cutoffs
 
 from helpers import REPO
 

@@ -1,4 +1,4 @@
-"""The ONNX forms of RoIAlign, NMS and top-k (mmcascade.ops.onnx_export) equal the torch ops:
+"""The ONNX forms of RoIAlign, NMS and top-k (mmcascade.ops.onnx_symbolic) equal the torch ops:
 each exported alone and run by ONNX Runtime and OpenVINO."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from mmcascade.ops import batched_nms, roi_align_torch
-from mmcascade.ops.onnx_export import topk_at_most
+from mmcascade.ops.onnx_symbolic import topk_at_most
 from mmcascade.ops.roi_align_layer import roi_align
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
@@ -146,7 +146,7 @@ def test_topk_at_most_takes_min_of_k_and_the_length(tmp_path):
 def test_equal_scores_rank_by_index_as_in_onnx(tmp_path):
     """Overlapping boxes of exactly equal scores: ONNX keeps the lower index; so does PyTorch
     inside ``index_tie_order`` (what the exporter compares against)."""
-    from mmcascade.ops.onnx_export import index_tie_order
+    from mmcascade.ops import index_tie_order
 
     xy = torch.arange(300).float()[:, None] * 3  # neighbours overlap (IoU 0.57 at width 10)
     boxes = torch.cat([xy, torch.zeros_like(xy), xy + 10, torch.full_like(xy, 10)], 1)

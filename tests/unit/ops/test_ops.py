@@ -14,7 +14,7 @@ import torch
 from mmcascade.models.roi_heads.roi_extractors.single_level_roi_extractor import SingleRoIExtractor
 from mmcascade.ops import CompiledOpsMissingError, RoIAlign, batched_nms, nms, nms_torch, roi_align_torch
 from mmcascade.ops import backend as ops_backend
-from mmcascade.utils.options import check_nms_cfg
+from mmcascade.ops.nms import check_nms_cfg
 
 mmcv_ops = ops_backend.mmcv_ops()
 needs_mmcv = pytest.mark.skipif(mmcv_ops is None, reason="the comparison needs mmcv built with compiled ops")

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
+from mmcascade.structures import ImageSize
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import OptConfigType, OptMultiConfig
 
@@ -163,7 +164,7 @@ class Shared2FCBBoxHead(BaseModule):
         rows = torch.arange(bbox_pred.shape[0], device=bbox_pred.device)
         return bbox_pred.view(bbox_pred.shape[0], self.num_classes, 4)[rows, labels]
 
-    def decode_all(self, boxes: Tensor, bbox_pred: Tensor, img_shape: tuple[int, int]) -> Tensor:
+    def decode_all(self, boxes: Tensor, bbox_pred: Tensor, img_shape: ImageSize) -> Tensor:
         """Every class's refinement of ``boxes (K, 4)``: ``(K, 4)`` when class-agnostic, else
         ``(K, 4 * num_classes)``; clipped to ``img_shape``."""
         if self.reg_class_agnostic:
@@ -172,7 +173,7 @@ class Shared2FCBBoxHead(BaseModule):
         decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
         return decoded.reshape(boxes.shape[0], 4 * self.num_classes)
 
-    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: tuple[int, int]) -> Tensor:
+    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: ImageSize) -> Tensor:
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
         deltas = self.select_deltas(bbox_pred, labels.clamp(max=self.num_classes - 1))
         return self.bbox_coder.decode(boxes, deltas, max_shape=img_shape)

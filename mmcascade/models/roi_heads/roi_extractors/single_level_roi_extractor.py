@@ -5,8 +5,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmcascade.ops import RoIAlign, mmcv_ops, resolve_impl
-from mmcascade.ops.onnx_export import is_exporting
+from mmcascade.ops import RoIAlign, mmcv_ops, pool_by_level, resolve_impl
+from mmcascade.ops.traceable import PoolFn
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType
 
@@ -100,43 +100,28 @@ class SingleRoIExtractor(BaseModule):
         ``channels_last`` maps without a copy, mmcv's kernel makes them contiguous itself.
         """
         feats = feats[: self.num_inputs]
-        if is_exporting():
-            return self._forward_traced(feats, rois)
-        shape = (rois.shape[0], self.out_channels, *self.output_size)
-        if rois.shape[0] == 0:
-            return self._with_unused(feats[0].new_zeros(shape), feats)
         levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
-        # Every RoI has exactly one level, so every row of ``pooled`` is written below; in the
-        # layout the torch RoIAlign writes (NHWC) so that the row copies are contiguous.
+        # Written in the layout the torch RoIAlign writes (NHWC) so that the row copies are contiguous.
         layout = (
             torch.channels_last
             if feats[0].is_contiguous(memory_format=torch.channels_last)
             else torch.contiguous_format
         )
-        pooled = torch.empty(shape, dtype=feats[0].dtype, device=feats[0].device, memory_format=layout)
-        unused = []
-        for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+        shape = (rois.shape[0], self.out_channels, *self.output_size)
+        out = torch.empty(shape, dtype=feats[0].dtype, device=feats[0].device, memory_format=layout)
+        pooled, unused = pool_by_level(self._pool_level(feats), rois, levels, self.num_inputs, out)
+        return self._with_unused(pooled, [feats[i] for i in unused])
+
+    def _pool_level(self, feats: tuple[Tensor, ...]) -> PoolFn:
+        """Pools a level's RoIs from ``feats`` with that level's layer."""
+
+        def pool(level: int, rois: Tensor) -> Tensor:
+            layer, feat = self.roi_layers[level], feats[level]
             if not isinstance(layer, RoIAlign):  # mmcv.ops layers read NCHW whatever the strides
                 feat = feat.contiguous()
-            inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
-            if inds.numel() == rois.shape[0]:
-                pooled = layer(feat, rois).to(pooled.dtype)
-            elif inds.numel() > 0:
-                pooled[inds] = layer(feat, rois[inds]).to(pooled.dtype)
-            else:
-                unused.append(feat)
-        return self._with_unused(pooled, unused)
+            return layer(feat, rois)
 
-    def _forward_traced(self, feats: tuple[Tensor, ...], rois: Tensor) -> Tensor:
-        """:meth:`forward` as an exported graph runs it: every level pools its RoIs (none, some or
-        all, decided when the graph runs); the rows, level by level, are put back in RoI order."""
-        levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
-        rows, pooled = [], []
-        for i, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
-            inds = torch.nonzero(levels == i, as_tuple=False).squeeze(1)
-            rows.append(inds)
-            pooled.append(layer(feat, rois[inds]))
-        return torch.cat(pooled)[torch.argsort(torch.cat(rows))]
+        return pool
 
     @staticmethod
     def _with_unused(pooled: Tensor, unused: list[Tensor] | tuple[Tensor, ...]) -> Tensor:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
-from mmcascade.structures.coder import DEFAULT_WH_RATIO_CLIP, decode_deltas, encode_deltas
+from mmcascade.structures.coder import DEFAULT_WH_RATIO_CLIP, ImageSize, decode_deltas, encode_deltas
 from mmcascade.utils.options import check_extra_options
 
 
@@ -37,6 +37,6 @@ class DeltaXYWHBBoxCoder:
         """``(N, 4)`` deltas of ``targets`` relative to ``proposals``."""
         return encode_deltas(proposals, targets, self.means, self.stds)
 
-    def decode(self, rois: Tensor, deltas: Tensor, max_shape: tuple[int, int] | None = None) -> Tensor:
+    def decode(self, rois: Tensor, deltas: Tensor, max_shape: ImageSize | None = None) -> Tensor:
         """Boxes ``(N, 4k)`` from ``rois (N, 4)`` and ``deltas (N, 4k)``, clipped to ``max_shape``."""
         return decode_deltas(rois, deltas, self.means, self.stds, max_shape, self.wh_ratio_clip, self.clip_border)

@@ -1,4 +1,6 @@
-"""What the model's own code calls while ``torch.onnx.export`` traces it: RoIAlign as ONNX
+"""The graph forms of the ops, which the dispatchers (:mod:`~mmcascade.ops.nms`,
+:mod:`~mmcascade.ops.roi_align_layer`, :mod:`~mmcascade.ops.traceable`) call while
+``torch.onnx.export`` traces the model: RoIAlign as ONNX
 ``RoiAlign`` (opset 16: ``coordinate_transformation_mode='half_pixel'`` is mmcv's
 ``aligned=True``), NMS as ONNX ``NonMaxSuppression`` and top-k with a shape-dependent ``k``.
 
@@ -10,44 +12,14 @@ Outside an export none of this runs.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 import torch
 from torch import Tensor
 
+from .nms_kernel import nms_torch
 from .roi_align import roi_align_torch
 
 MIN_OPSET = 16  # RoiAlign's coordinate_transformation_mode
 _LOWEST = float(torch.finfo(torch.float32).min)
-
-
-_INDEX_TIE_ORDER = contextvars.ContextVar("index_tie_order", default=False)
-
-
-@contextlib.contextmanager
-def index_tie_order() -> Iterator[None]:
-    """Within the block, scores that are exactly equal are ranked by index (lower first) in the
-    RPN's top-k and in NMS, as ONNX ``TopK`` and ``NonMaxSuppression`` rank them; NMS runs
-    mmcascade's torch implementation. Outside it, ties keep the order of ``torch.sort`` (which
-    mmcv's NMS and MMDetection use, and no ONNX runtime reproduces). The exporter compares its
-    file with PyTorch inside this block."""
-    token = _INDEX_TIE_ORDER.set(True)
-    try:
-        yield
-    finally:
-        _INDEX_TIE_ORDER.reset(token)
-
-
-def ties_by_index() -> bool:
-    """Whether :func:`index_tie_order` is in effect."""
-    return _INDEX_TIE_ORDER.get()
-
-
-def is_exporting() -> bool:
-    """True while ``torch.onnx.export`` traces the model (the graph-friendly code paths run)."""
-    return bool(torch.onnx.is_in_onnx_export())
 
 
 def _const(g, value, dtype: torch.dtype):
@@ -103,8 +75,6 @@ def roi_align_onnx(
 class _OnnxNMS(torch.autograd.Function):
     @staticmethod
     def forward(ctx, boxes, scores, iou_threshold, score_threshold):
-        from .nms import nms_torch
-
         rows = []
         for group in range(scores.shape[1]):
             cand = torch.nonzero(scores[0, group] > score_threshold).squeeze(1)

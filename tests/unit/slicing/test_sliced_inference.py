@@ -6,21 +6,14 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from mmcascade.apis import inference_detector, init_detector
-from mmcascade.apis.sliced import (
-    Tile,
-    inference_sliced,
-    merge_instances,
-    pairwise_overlap,
-    parse_slice_size,
-    shift_instances,
-    tile_grid,
-    tile_starts,
-)
 from mmcascade.models.roi_heads.detections import CROPPED_MASKS_ABOVE
-from mmcascade.structures import CroppedMasks, DetDataSample
+from mmcascade.slicing import Tile, inference_sliced, merge_instances, parse_slice_size, tile_grid, tile_starts
+from mmcascade.slicing.merging import shift_instances
+from mmcascade.structures import CroppedMasks, DetDataSample, bbox_overlaps
 
 from helpers.e2e import MAIN_CFG
 
@@ -71,14 +64,15 @@ def test_slice_size_is_written_width_by_height():
 def test_overlap_metrics_by_hand():
     box = torch.tensor([0.0, 0.0, 10.0, 10.0])
     others = torch.tensor([[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 5.0, 5.0], [20.0, 20.0, 30.0, 30.0]])
-    assert torch.allclose(pairwise_overlap(box, others, "iou"), torch.tensor([50 / 150, 25 / 100, 0.0]))
-    assert torch.allclose(pairwise_overlap(box, others, "ios"), torch.tensor([0.5, 1.0, 0.0]))
+    assert torch.allclose(bbox_overlaps(box[None], others, mode="iou")[0], torch.tensor([50 / 150, 25 / 100, 0.0]))
+    assert torch.allclose(bbox_overlaps(box[None], others, mode="ios")[0], torch.tensor([0.5, 1.0, 0.0]))
 
 
 # ---------------------------------------------------------------------- a detector of white blobs
-class BlobDetector(nn.Module):
+class BlobDetector(BaseModel):
     """A stand-in detector with exactly known output: every white connected component of the
-    image it is given is one detection (label 0, score from the blob's area), box and mask exact."""
+    image it is given is one detection (label 0, score from the blob's area), box and mask exact.
+    Its data preprocessor is mmengine's plain one (the uint8 images as they are)."""
 
     with_mask = True
 
@@ -94,9 +88,12 @@ class BlobDetector(nn.Module):
         )
         self.calls = 0
 
-    def test_step(self, data):
+    def forward(self, inputs, data_samples=None, mode="predict"):
+        return self.predict(inputs, data_samples)
+
+    def predict(self, inputs, data_samples, mask_format=None):
         out = []
-        for img, sample in zip(data["inputs"], data["data_samples"]):
+        for img, sample in zip(inputs, data_samples):
             self.calls += 1
             gray = img[0].numpy()
             n, labels, stats, _ = cv2.connectedComponentsWithStats((gray > 127).astype(np.uint8), connectivity=4)

@@ -131,3 +131,14 @@ def check_config_classes(cfg: Mapping) -> None:
                 f"{expected} ({heads[0][0]}={expected}). Set `classes = (...)` at the top of the "
                 f"config to set the heads and every dataset at once, or set {key}.metainfo.classes"
             )
+
+
+def config_class_names(cfg: Mapping) -> tuple[str, ...] | None:
+    """Class names the config's test dataset declares (its ``metainfo`` or its type's default)."""
+    dataset = cfg.get("test_dataloader", {}).get("dataset", {})
+    meta = dataset.get("metainfo") or {}
+    if meta.get("classes"):
+        return tuple(meta["classes"])
+    dataset_cls = DATASETS.get(dataset.get("type", "")) if dataset.get("type") else None
+    classes = getattr(dataset_cls, "METAINFO", {}).get("classes")
+    return tuple(classes) if classes else None

@@ -8,7 +8,7 @@ import os.path as osp
 import re
 import warnings
 
-from mmcascade.apis.checkpoint import CheckpointError, read_checkpoint
+from .reading import CheckpointError, read_checkpoint
 
 
 def _step(path: str) -> int:

@@ -1,0 +1,117 @@
+"""Reading a config the way the tools and the inference API read it: a file, a shipped config's
+name or a model-zoo name; ``--cfg-options``, ``data_root``, classes and scope applied; checked."""
+
+import copy
+import logging
+import os
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from mmcascade.utils.dist_env import check_launcher_env
+from mmcascade.zoo.manifest import find_config
+
+from .checks import check_cfg_options, check_config_types, check_top_level_typos
+from .classes import apply_classes, check_config_classes
+from .files import check_config_file
+
+
+def rebase_data_root(node, old: str, new: str):
+    """``node`` with every string that starts with ``old`` (the config's own ``data_root``)
+    re-pointed at ``new``: the datasets' roots and the evaluators' annotation files follow a
+    changed ``data_root``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = rebase_data_root(value, old, new)
+        return node
+    if isinstance(node, list):
+        return [rebase_data_root(v, old, new) for v in node]
+    if isinstance(node, tuple):
+        return tuple(rebase_data_root(v, old, new) for v in node)
+    if isinstance(node, str) and node.startswith(old):
+        rest = node[len(old) :].lstrip("/")
+        return new if not rest else new.rstrip("/") + "/" + rest
+    return node
+
+
+def load_tool_config(
+    config: str, cfg_options: dict | None = None, work_dir: str | None = None, launcher: str = "none"
+) -> Config:
+    """Read ``config`` (a file, a shipped config's name or a model-zoo name: see
+    :func:`mmcascade.zoo.manifest.find_config`), apply ``--cfg-options``, and set ``launcher`` and ``work_dir``
+    (default ``./work_dirs/<config name>``, as MMDetection does).
+
+    ``--cfg-options data_root=PATH`` re-points every path the config built from its own
+    ``data_root`` (dataset roots, evaluator annotation files) at ``PATH``; a top-level
+    ``classes = (...)`` sets every box / mask head and dataset (:func:`apply_classes`); an
+    MMDetection 3 config's ``default_scope='mmdet'`` is adopted (:func:`adopt_default_scope`).
+    """
+    config = str(find_config(config))
+    check_config_file(config)
+    check_launcher_env(launcher)
+    cfg = Config.fromfile(config)
+    check_cfg_options(cfg, cfg_options)
+    cfg.launcher = launcher
+    old_root = cfg.get("data_root")
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    new_root = cfg.get("data_root")
+    if isinstance(old_root, str) and old_root and isinstance(new_root, str) and new_root != old_root:
+        for key in list(cfg.keys()):
+            if key != "data_root":
+                cfg[key] = rebase_data_root(cfg[key], old_root, new_root)
+    apply_classes(cfg)
+    adopt_default_scope(cfg)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def adopt_default_scope(cfg: Config) -> None:
+    """Run every config in the ``mmcascade`` scope. An MMDetection 3 config (``default_scope='mmdet'``)
+    is adopted with a one-line notice: its ``type=`` names are MMDetection's, which mmcascade
+    registers under the same names. Any other scope is refused before any work.
+
+    Raises:
+        ValueError: ``default_scope`` names another OpenMMLab project.
+    """
+    scope = cfg.get("default_scope")
+    if scope in (None, "mmcascade"):
+        cfg.default_scope = "mmcascade"
+        return
+    if scope == "mmdet":
+        print_log(
+            "default_scope='mmdet' (an MMDetection 3 config): running it in the 'mmcascade' scope, "
+            "which registers the same type names",
+            logger="current",
+            level=logging.WARNING,
+        )
+        cfg.default_scope = "mmcascade"
+        return
+    raise ValueError(
+        f"default_scope={scope!r}: mmcascade runs configs in its own scope ('mmcascade') or "
+        "MMDetection 3 configs ('mmdet'); set default_scope = 'mmcascade' in the config"
+    )
+
+
+def check_run_config(cfg: Config) -> None:
+    """Check a config before any work, without changing it or the process: top-level keys
+    (typos), every ``type=`` against its registry, and that heads and datasets agree on the
+    classes.
+
+    Raises:
+        KeyError / ValueError: naming the config key that is wrong and what it should be.
+    """
+    check_top_level_typos(cfg)
+    check_config_types(cfg)
+    check_config_classes(cfg)
+
+
+def resolve_config(config: "str | os.PathLike | Config") -> Config:
+    """A ``Config`` from a Config (a copy), a config file path, or a shipped or model-zoo name."""
+    if isinstance(config, Config):
+        return copy.deepcopy(config)
+    return Config.fromfile(str(find_config(config)))

@@ -1,0 +1,82 @@
+"""The exported file's contract: its input and output names, what the graph holds of the test
+settings, how a preprocessed batch becomes its inputs, and the metadata stored in the file.
+
+The exporter writes by it, the backends (:class:`~mmcascade.deploy.backend_detector.BackendDetector`)
+and the check (:mod:`~mmcascade.deploy.verify`) read by it; nothing here traces or runs a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .runtimes import require
+
+INPUT_NAMES = ("inputs", "img_shapes", "scale_factors")
+BOX_OUTPUTS = ("bboxes", "scores", "labels", "batch_ids")
+MASK_OUTPUT = "mask_probs"
+GRAPH_RCNN_KEYS = ("score_thr", "nms", "max_per_img")
+"""``test_cfg.rcnn`` settings the graph holds; ``mask_thr_binary`` and ``mask_format`` apply
+outside it (when masks are pasted) and may differ between export and use."""
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported, or the exported file does not reproduce PyTorch."""
+
+
+def output_names(with_mask: bool) -> tuple[str, ...]:
+    """The file's outputs, in order: :data:`BOX_OUTPUTS`, and :data:`MASK_OUTPUT` for mask models."""
+    return BOX_OUTPUTS + ((MASK_OUTPUT,) if with_mask else ())
+
+
+def to_plain(obj: Any) -> Any:
+    """Configs as JSON-able values (tuples become lists)."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj
+
+
+def graph_test_cfg(test_cfg: Mapping) -> dict:
+    """The part of a model's ``test_cfg`` an exported graph holds: all of ``rpn``, and ``rcnn``'s
+    :data:`GRAPH_RCNN_KEYS`."""
+    rcnn = {k: v for k, v in dict(test_cfg.get("rcnn") or {}).items() if k in GRAPH_RCNN_KEYS}
+    return to_plain(dict(rpn=dict(test_cfg.get("rpn") or {}), rcnn=rcnn))
+
+
+def graph_inputs(batch: torch.Tensor, metas: Sequence[Mapping]) -> dict[str, np.ndarray]:
+    """The graph's inputs for a preprocessed batch: ``inputs``, ``img_shapes``, ``scale_factors``."""
+    return {
+        "inputs": batch.detach().cpu().float().numpy(),
+        "img_shapes": np.array([m["img_shape"][:2] for m in metas], dtype=np.int64),
+        "scale_factors": np.array([m["scale_factor"] for m in metas], dtype=np.float32),
+    }
+
+
+def write_metadata(path: str | os.PathLike, metadata: Mapping[str, Any]) -> None:
+    """Store ``metadata`` (JSON-able values) in the file's ``metadata_props``, in place."""
+    onnx = require("onnx")
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(model, str(path))
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata :func:`write_metadata` stored (empty for a file exported elsewhere)."""
+    onnx = require("onnx")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX
+        raise ValueError(f"{path}: not an ONNX file ({type(exc).__name__}: {exc})") from None
+    return {p.key: json.loads(p.value) for p in model.metadata_props}
