@@ -19,8 +19,8 @@ pytest.importorskip("openvino", reason="the deploy extra (pip install 'mmcascade
 import pycocotools.mask as mask_utils  # noqa: E402
 
 from mmcascade.apis import inference_detector, init_detector  # noqa: E402
+from mmcascade.config import pipelines  # noqa: E402
 from mmcascade.config.classes import config_class_names  # noqa: E402
-from mmcascade.config.pipelines import test_pipeline_steps  # noqa: E402
 from mmcascade.deploy import export_onnx, read_metadata  # noqa: E402
 from mmcascade.deploy.contract import ExportError, to_plain  # noqa: E402
 from mmcascade.deploy.verify import check_image, match_detections, score_cutoffs  # noqa: E402
@@ -92,7 +92,7 @@ def test_export_checks_the_file_and_records_what_it_was_made_from(main_export):
     cfg = Config.fromfile(main_export["cfg"])
     assert meta["classes"] == list(config_class_names(cfg))
     assert meta["checkpoint_sha256"] == hashlib.sha256(open(main_export["ckpt"], "rb").read()).hexdigest()
-    assert meta["test_pipeline"] == to_plain(test_pipeline_steps(cfg))
+    assert meta["test_pipeline"] == to_plain(pipelines.test_pipeline_steps(cfg))
     assert meta["test_cfg"]["rcnn"] == {k: cfg.model.test_cfg.rcnn[k] for k in ("score_thr", "max_per_img", "nms")}
     assert meta["batch_size"] == 1 and meta["input_shape"] is None and meta["with_mask"] is True
     import onnx

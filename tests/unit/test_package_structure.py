@@ -141,6 +141,17 @@ def test_every_package_is_a_layer_and_imports_only_layers_below_it():
     assert not upward, "\n".join(sorted(upward))
 
 
+def test_every_package_folder_is_a_regular_package():
+    """A folder of modules without ``__init__.py`` imports (a namespace package) but is left out of
+    the wheel by ``find_packages``."""
+    missing = [
+        str(d.relative_to(REPO))
+        for d in sorted(PACKAGE.rglob("*"))
+        if d.is_dir() and any(d.glob("*.py")) and not (d / "__init__.py").is_file() and ".mim" not in d.parts
+    ]
+    assert not missing, f"folders of modules without __init__.py: {missing}"
+
+
 def test_models_and_structures_never_ask_whether_they_are_exported():
     offenders = [
         f"{path.relative_to(REPO)}:{i}"
