@@ -16,7 +16,7 @@
     mmcascade print-config CONFIG [--cfg-options k=v ...] [--save-path FULL.py]
                                                         the config as the tools run it
     mmcascade configs [PATTERN]                         lists the shipped configs whose path has PATTERN
-    mmcascade --version
+    mmcascade --version                                 versions, and which RoIAlign / NMS run
 
 Every subcommand takes --help. Output piped into a command that stops reading early
 (``mmcascade zoo list | head``) ends quietly.
@@ -120,7 +120,12 @@ def _main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command in ("-V", "--version", "version"):
-        print(f"mmcascade {__version__}")
+        import torch
+
+        from mmcascade.ops.backend import describe_ops
+
+        print(f"mmcascade {__version__}, torch {torch.__version__}")
+        print("\n".join(describe_ops()))
         return 0
     if command in MODULES:
         return run_script(MODULES[command], rest, module=True)

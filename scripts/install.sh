@@ -6,9 +6,12 @@
 #      https://download.pytorch.org/whl/cpu; a CUDA index such as .../whl/cu126 for GPUs), or,
 #      when that index cannot be reached within a few seconds (a machine that sees only a
 #      package registry), from the registry;
-#   2. mmcv 2.2.0 with its compiled ops: a prebuilt wheel from MMCASCADE_WHEELS when that folder
-#      has one, otherwise built from source (MMCV_WITH_OPS=1, setuptools<70, about 13 minutes on
-#      2 cores; needs a C++ compiler and Python's headers, checked first);
+#   2. mmcv 2.2.0: on a machine without a CUDA device the mmcv-lite wheel (no compiled ops:
+#      mmcascade's own RoIAlign and NMS are the CPU default anyway), or mmcv with ops from a
+#      prebuilt wheel when MMCASCADE_WHEELS has one; with a CUDA device, or MMCV_WITH_OPS=1, mmcv
+#      with its compiled ops (that wheel, or a source build: 13 to 50 minutes on 2 cores, needs a
+#      C++ compiler and Python's headers, checked first); MMCV_WITH_OPS=0 insists on mmcv-lite.
+#      Run again with another choice, it switches (mmcv-lite <-> mmcv with ops);
 #   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino), and
 #      mmcascade itself in editable mode.
 set -euo pipefail
@@ -41,14 +44,47 @@ if ! "$PY" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$
   "$PY" -c "import torch; print('[install] torch', torch.__version__, 'CUDA', torch.version.cuda or 'none (CPU build)')"
 fi
 
-if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
-  # mmcv's own dependencies first, so that mmcv itself can go in with --no-deps either way.
-  pip_install numpy addict packaging Pillow pyyaml yapf "mmengine>=0.10.4,<0.11" opencv-python-headless
+# What mmcv is installed now: "ops" (mmcv with its compiled extension), "lite" (mmcv without it:
+# the mmcv-lite wheel, or a build without MMCV_WITH_OPS), or "none"; another version counts as none.
+mmcv_state() {
+  "$PY" - "$MMCV_VERSION" <<'PYSTATE' 2>/dev/null || echo none
+import importlib, sys
+try:
+    import mmcv
+except ImportError:
+    print("none"); sys.exit()
+if mmcv.__version__ != sys.argv[1]:
+    print("none"); sys.exit()
+try:
+    importlib.import_module("mmcv._ext")
+    print("ops")
+except ImportError:
+    print("lite")
+PYSTATE
+}
+# Compiled ops are wanted on a machine with a CUDA device (the GPU kernels), or when asked for
+# (MMCV_WITH_OPS=1); MMCV_WITH_OPS=0 asks for mmcv-lite even then. On a CPU mmcascade's own
+# RoIAlign and NMS run either way (the CPU default), so the quick wheel is enough there.
+has_cuda_device() { command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+if [ -n "${MMCV_WITH_OPS:-}" ]; then
+  WANT_OPS=$([ "$MMCV_WITH_OPS" = 1 ] && echo 1 || echo 0)
+elif has_cuda_device; then
+  WANT_OPS=1
+else
+  WANT_OPS=0
+fi
+STATE=$(mmcv_state)
+# mmcv's own dependencies, so that mmcv itself can go in with --no-deps either way.
+mmcv_deps() { pip_install numpy addict packaging Pillow pyyaml yapf "mmengine>=0.10.4,<0.11" opencv-python-headless; }
+if [ "$WANT_OPS" = 1 ] && [ "$STATE" != ops ]; then
+  mmcv_deps
+  started=$(date +%s)
+  [ "$STATE" = lite ] && "$PY" -m pip uninstall -y -q mmcv-lite mmcv >/dev/null 2>&1 || true
   if [ -d "$WHEELS" ] && ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
-    echo "[install] mmcv==$MMCV_VERSION from $WHEELS"
+    echo "[install] mmcv==$MMCV_VERSION with compiled ops from $WHEELS"
     pip_install --no-deps --no-index --find-links "$WHEELS" "mmcv==$MMCV_VERSION"
   else
-    echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (about 13 minutes on 2 cores)"
+    echo "[install] building mmcv==$MMCV_VERSION with compiled ops from source (13 to 50 minutes on 2 cores)"
     if ! command -v c++ >/dev/null || ! "$PY" -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; then
       echo "[install] building mmcv needs a C++ compiler and Python's headers: on Debian / Ubuntu" \
         "sudo apt-get install g++ python3-dev (or point MMCASCADE_WHEELS at a folder with a prebuilt mmcv wheel)" >&2
@@ -58,8 +94,28 @@ if ! "$PY" -c "import sys, mmcv, mmcv.ops; sys.exit(mmcv.__version__ != '$MMCV_V
     MMCV_WITH_OPS=1 pip_install --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION"
     pip_install "setuptools>=77.0.3"  # what torch declares; the old one was only for building mmcv
   fi
-  "$PY" -c "import mmcv.ops" || { echo "[install] mmcv.ops does not import" >&2; exit 1; }
+  "$PY" -c "import mmcv.ops, mmcv._ext" || { echo "[install] mmcv's compiled ops do not import" >&2; exit 1; }
+  echo "[install] mmcv with compiled ops installed in $(($(date +%s) - started)) s"
+elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = none ]; then
+  mmcv_deps
+  if [ -d "$WHEELS" ] && ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "[install] mmcv==$MMCV_VERSION with compiled ops from $WHEELS (a prebuilt wheel: no build)"
+    pip_install --no-deps --no-index --find-links "$WHEELS" "mmcv==$MMCV_VERSION"
+  else
+    echo "[install] mmcv-lite==$MMCV_VERSION (no compiled ops: mmcascade's own RoIAlign and NMS run on the CPU;" \
+      "MMCV_WITH_OPS=1 builds mmcv's ops)"
+    pip_install --no-deps "mmcv-lite==$MMCV_VERSION"
+  fi
+elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = ops ]; then
+  echo "[install] mmcv==$MMCV_VERSION with compiled ops is installed: kept (MMCV_WITH_OPS=0 and" \
+    "'pip uninstall mmcv' first would install mmcv-lite instead)"
 fi
+if [ "$WANT_OPS" = 0 ] && [ "${MMCV_WITH_OPS:-}" = 0 ] && [ "$STATE" = ops ]; then
+  "$PY" -m pip uninstall -y -q mmcv
+  echo "[install] mmcv-lite==$MMCV_VERSION (MMCV_WITH_OPS=0: compiled ops removed)"
+  pip_install --no-deps "mmcv-lite==$MMCV_VERSION"
+fi
+"$PY" -c "import mmcv" || { echo "[install] mmcv does not import" >&2; exit 1; }
 
 # Re-install when a dependency is missing or mmcascade resolves to another checkout.
 if ! "$PY" - <<'PYCHECK' 2>/dev/null; then

@@ -9,12 +9,22 @@ CONFIG=${CONFIG:-configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py}
 NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/$NAME}
 
-bash scripts/install.sh
-"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
+STEPS=()
+START=$(date +%s)
+step() {  # step NAME COMMAND...: run it and record how long it took
+  local name=$1 t0
+  shift
+  t0=$(date +%s)
+  "$@"
+  STEPS+=("$name $(($(date +%s) - t0)) s")
+}
+step install bash scripts/install.sh
+step train "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir detections --score-thr 0.3
-"$PY" tools/misc/tile_images.py "$WORK_DIR" --pattern "*/detections/*.png" --out "$WORK_DIR/detections.png"
-"$PY" tools/analysis_tools/cascade_analysis.py "$CONFIG" "$CKPT" --out-dir "$WORK_DIR/cascade_analysis"
+step test "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir detections --score-thr 0.3
+step pictures "$PY" tools/misc/tile_images.py "$WORK_DIR" --pattern "*/detections/*.png" --out "$WORK_DIR/detections.png"
+step stage-analysis "$PY" tools/analysis_tools/cascade_analysis.py "$CONFIG" "$CKPT" --out-dir "$WORK_DIR/cascade_analysis"
 echo "[main job] checkpoint: $CKPT"
 echo "[main job] picture of detections: $WORK_DIR/detections.png"
 echo "[main job] per-stage table and plots: $WORK_DIR/cascade_analysis/"
+echo "[main job] time per step: $(IFS=,; echo "${STEPS[*]}" | sed 's/,/, /g'); total $(($(date +%s) - START)) s"

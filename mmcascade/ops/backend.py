@@ -7,7 +7,9 @@ torch one is a multi-threaded gather over NHWC rows with the same values (tests 
 on forward and backward). (NMS stays mmcv's on CPU: its kernel is faster there, 29 ms against
 43 ms for the RPN's 4741 boxes of an 800x1216 image.) Without compiled ops for the device (an
 mmcv built without ``MMCV_WITH_OPS``, or a GPU machine whose mmcv has no CUDA kernels) the torch
-implementations run everywhere, with a one-line warning.
+implementations run everywhere; a one-line warning says so for a GPU (where mmcv's CUDA kernels
+would have run), not for the CPU, where mmcascade's RoIAlign is the default anyway and its NMS
+keeps the same boxes. :func:`describe_ops` (``mmcascade --version``) says what runs.
 
 ``impl='mmcv'`` insists on mmcv's kernels (an error naming the missing build when there are none
 for the tensor's device); ``impl='torch'`` always uses the torch implementation.
@@ -95,6 +97,29 @@ def resolve_impl(impl: str, device: torch.device | str, op: str) -> str:
             )
         return "mmcv"
     if not mmcv_has_ops_for(device_type):
-        _warn_missing(device_type)
+        if device_type != "cpu":  # on the CPU mmcascade's ops are the default (RoIAlign) or equal (NMS)
+            _warn_missing(device_type)
         return "torch"
     return "torch" if device_type == "cpu" and op in TORCH_ON_CPU else "mmcv"
+
+
+def describe_ops() -> list[str]:
+    """Lines saying which mmcv is installed (with or without compiled ops) and which RoIAlign and
+    NMS run on the CPU (and on CUDA when PyTorch sees a GPU) with ``impl='auto'``."""
+    try:
+        import mmcv
+
+        version = f"mmcv {mmcv.__version__}"
+    except ImportError:
+        version = "mmcv not installed"
+    if mmcv_ops() is None:
+        lines = [f"{version}: no compiled ops (mmcv-lite or a build without MMCV_WITH_OPS)"]
+    else:
+        devices = "CPU and CUDA" if mmcv_has_ops_for("cuda") else "CPU"
+        lines = [f"{version}: compiled ops for {devices}"]
+    names = {"torch": "mmcascade's (torch)", "mmcv": "mmcv's"}
+    for device in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
+        roi = names[resolve_impl("auto", device, "RoIAlign")]
+        nms = names[resolve_impl("auto", device, "nms")]
+        lines.append(f"{device}: RoIAlign {roi}, NMS {nms}")
+    return lines

@@ -18,6 +18,13 @@ from helpers import REPO
 def test_python_m_mmcascade_version_and_usage():
     out = subprocess.run([sys.executable, "-m", "mmcascade", "--version"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and out.stdout.strip().startswith("mmcascade ")
+    from mmcascade.ops import mmcv_ops
+
+    lines = out.stdout.splitlines()
+    assert ("compiled ops for CPU" if mmcv_ops() is not None else "no compiled ops") in lines[1]
+    roi_align = "mmcascade's (torch)"  # the CPU default with or without mmcv's ops
+    nms = "mmcv's" if mmcv_ops() is not None else "mmcascade's (torch)"
+    assert lines[2] == f"cpu: RoIAlign {roi_align}, NMS {nms}"
     out = subprocess.run([sys.executable, "-m", "mmcascade", "bogus"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 2 and "unknown command 'bogus'" in out.stderr and "mmcascade train" in out.stderr
 

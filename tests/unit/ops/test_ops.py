@@ -217,6 +217,9 @@ def test_auto_picks_torch_on_cpu_and_mmcv_only_when_compiled(monkeypatch):
     monkeypatch.setattr(ops_backend, "print_log", lambda msg, logger, level: logged.append((msg, level)))
     assert ops_backend.resolve_impl("auto", "cuda", "nms") == "torch"
     assert ops_backend.resolve_impl("auto", "cuda", "RoIAlign") == "torch"
+    # no warning for the CPU: mmcascade's ops run there by default (RoIAlign) or keep the same boxes (NMS)
+    monkeypatch.setattr(ops_backend, "mmcv_has_ops_for", lambda device_type: False)
+    assert ops_backend.resolve_impl("auto", "cpu", "nms") == "torch"
     assert len(logged) == 1 and logged[0][1] == logging.WARNING and "\n" not in logged[0][0]
     assert logged[0][0].endswith("mmcascade runs its torch RoIAlign and NMS")
     monkeypatch.setattr(ops_backend, "mmcv_has_ops_for", lambda device_type: True)
