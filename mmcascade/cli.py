@@ -86,7 +86,10 @@ def run_script(path: Path | str, argv: list[str], module: bool = False) -> int:
         else:
             runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)  # what Python prints for SystemExit("reason") at exit
+        return 1
     finally:
         sys.argv = saved
     return 0

@@ -8,8 +8,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
-# Re-seed every epoch from (seed, epoch), so a resumed run draws what the uninterrupted run drew.
-custom_hooks = [dict(type='EpochReseedHook')]
+# Re-seed every epoch from (seed, epoch), so a resumed run draws what the uninterrupted run drew;
+# warn when the loss grows by orders of magnitude (stop=True ends such a run).
+custom_hooks = [dict(type='EpochReseedHook'), dict(type='LossDivergenceHook', factor=1e3, stop=False)]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -57,6 +57,7 @@ def init_detector(
     cfg_options: dict | None = None,
     bf16: bool = False,
     backend: str | None = None,
+    allow_other_architecture: bool = False,
     **download_kwargs,
 ) -> nn.Module:
     """Build a detector in eval mode, load its weights and attach ``dataset_meta``.
@@ -71,7 +72,8 @@ def init_detector(
         backend: ``'onnxruntime'`` or ``'openvino'`` to run an exported ``.onnx`` file (``mmcascade
             export``) instead of PyTorch: the same preprocessing, outputs and mask pasting
             (:class:`~mmcascade.deploy.BackendDetector`); a ``.onnx`` checkpoint alone means
-            ``'onnxruntime'``. The file's classes and test settings must match the config's.
+            ``'onnxruntime'``. The file's classes and test settings must match the config's, and
+            its recorded architecture too unless ``allow_other_architecture``.
         download_kwargs: passed to the downloader (``offline``, ``allow_http``, ``mirror``...).
 
     Class names come from the checkpoint (newer ``meta['dataset_meta']['classes']`` or v2.0
@@ -83,7 +85,7 @@ def init_detector(
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if backend is not None or str(checkpoint or "").endswith(".onnx"):
-        return _init_backend(cfg, checkpoint, backend or "onnxruntime", device, bf16)
+        return _init_backend(cfg, checkpoint, backend or "onnxruntime", device, bf16, allow_other_architecture)
     model_cfg = copy.deepcopy(cfg.model)
     if model_cfg.get("backbone", {}).get("init_cfg"):
         model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
@@ -121,14 +123,16 @@ def _load_weights(
     return classes
 
 
-def _init_backend(cfg: Config, checkpoint, backend: str, device: str | None, bf16: bool) -> nn.Module:
+def _init_backend(
+    cfg: Config, checkpoint, backend: str, device: str | None, bf16: bool, allow_other_architecture: bool
+) -> nn.Module:
     if checkpoint is None or not str(checkpoint).endswith(".onnx"):
         raise ValueError(f"backend={backend!r} runs an exported .onnx file (mmcascade export), got {checkpoint!r}")
     if bf16:
         raise ValueError(f"bf16 is a PyTorch setting; the {backend} backend runs the exported float32 file")
     if device not in (None, "cpu"):
         raise ValueError(f"the {backend} backend runs on the CPU (device={device!r})")
-    model = MODELS.build(backend_model_cfg(cfg, str(checkpoint), backend))
+    model = MODELS.build(backend_model_cfg(cfg, str(checkpoint), backend, allow_other_architecture))
     classes = model.metadata.get("classes") or config_class_names(cfg)
     model.dataset_meta = dataset_meta(classes)
     model.cfg = cfg

@@ -19,7 +19,7 @@ from .reading import (
     load_checkpoint,
     read_checkpoint,
 )
-from .resume import latest_readable_checkpoint, remove_stale_temporaries, resume_candidates
+from .resume import latest_readable_checkpoint, nothing_left_to_train, remove_stale_temporaries, resume_candidates
 from .safe_unpickle import enable_safe_checkpoints
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "install_state_dict",
     "latest_readable_checkpoint",
     "load_checkpoint",
+    "nothing_left_to_train",
     "read_checkpoint",
     "remove_stale_temporaries",
     "resume_candidates",

@@ -18,9 +18,11 @@ def config_num_classes(model_cfg: Mapping) -> int | None:
     return int(head["num_classes"]) if head and "num_classes" in head else None
 
 
-def check_checkpoint_classes(path: str, model_cfg: Mapping) -> None:
+def check_checkpoint_classes(path: str, model_cfg: Mapping, classes: Sequence[str] | None = None) -> None:
     """Fail early, before a test run, when ``path`` was trained for another number of classes
-    than ``model_cfg`` declares (from its recorded class names or its classifier's shape).
+    than ``model_cfg`` declares (from its recorded class names or its classifier's shape), or,
+    given the config's ``classes``, for the same classes in another order (every score would be
+    credited to another class).
 
     Raises:
         CheckpointError: explaining the mismatch and what to change.
@@ -34,6 +36,26 @@ def check_checkpoint_classes(path: str, model_cfg: Mapping) -> None:
     found = len(names) if names is not None else (cls[-1].shape[0] - 1 if cls else None)
     if found is not None and found != expected:
         raise CheckpointError(classes_mismatch(path, found, expected, names))
+    if names is not None and classes is not None:
+        check_class_order(path, names, classes)
+
+
+def check_class_order(path: str, names: Sequence[str], classes: Sequence[str]) -> None:
+    """Refuse a checkpoint whose class names are the config's in another order, naming the first
+    difference and the converter that reorders the classifier.
+
+    Raises:
+        CheckpointError
+    """
+    if list(names) == list(classes) or sorted(names) != sorted(classes):
+        return
+    i = next(i for i, (a, b) in enumerate(zip(names, classes)) if a != b)
+    raise CheckpointError(
+        f"{path}: its classes are the config's in another order: class {i} is {names[i]!r} in the "
+        f"checkpoint and {classes[i]!r} in the config, so every result would be credited to another "
+        "class. Reorder the checkpoint's classifier to the config's order with "
+        f"`mmcascade convert remap_classes {path} CONFIG OUT.pth`, or give the config the checkpoint's order"
+    )
 
 
 def classes_mismatch(source: str, found: int, expected: int, names: Sequence[str] | None = None) -> str:

@@ -1,5 +1,6 @@
 """Load published or locally trained checkpoints safely (``torch.load(weights_only=True)``)."""
 
+import os
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,36 @@ class KeyMismatch:
         return "\n".join(lines)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format since PyTorch 1.6
+_PICKLE_MAGIC = b"\x80"  # the legacy format: a pickle (protocol 2 or higher)
+
+
+def check_checkpoint_format(path: str) -> None:
+    """Refuse, naming what the file is instead, a file that is not a PyTorch checkpoint at all
+    (a text or json file, an image, an ONNX file, a Detectron ``.pkl`` of another layout...).
+
+    Raises:
+        CheckpointError: the file is missing, empty or of another format.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
+        return
+    if not head:
+        kind = "an empty file"
+    elif path.endswith(".onnx"):
+        kind = "an ONNX file (run it with --backend onnxruntime or openvino)"
+    elif head.lstrip()[:1] in (b"{", b"["):
+        kind = "a JSON / text file"
+    else:
+        kind = f"a file starting with {head[:8]!r}"
+    raise CheckpointError(
+        f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive or a pickle); this is {kind}"
+    )
+
+
 def read_checkpoint(path: str, map_location=None) -> dict:
     """Read a checkpoint file without executing pickled code (tensors onto ``map_location``,
     default the CPU).
@@ -49,6 +80,7 @@ def read_checkpoint(path: str, map_location=None) -> dict:
             not a checkpoint.
     """
     enable_safe_checkpoints()  # our own checkpoints' message hub is plain data
+    check_checkpoint_format(path)
     try:
         ckpt = torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

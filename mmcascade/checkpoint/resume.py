@@ -64,3 +64,22 @@ def remove_stale_temporaries(work_dir: str) -> list[str]:
         except FileNotFoundError:  # another rank of the same run removed it first
             pass
     return stale
+
+
+def nothing_left_to_train(path: str, train_cfg: dict) -> str | None:
+    """Why resuming ``path`` under ``train_cfg`` would train nothing (it has already reached
+    ``max_epochs`` / ``max_iters``), as a message; ``None`` when there is training left."""
+    meta = read_checkpoint(path).get("meta") or {}
+    by_epoch = "max_epochs" in train_cfg or train_cfg.get("by_epoch", False)
+    done, limit, unit, key = (
+        (int(meta.get("epoch", 0)), train_cfg.get("max_epochs"), "epoch", "max_epochs")
+        if by_epoch
+        else (int(meta.get("iter", 0)), train_cfg.get("max_iters"), "iteration", "max_iters")
+    )
+    if limit is None or done < int(limit):
+        return None
+    return (
+        f"--resume: {path} has already trained {done} {unit}s and train_cfg.{key} is {limit}: nothing "
+        f"left to train. To train further raise it (--cfg-options train_cfg.{key}=N, N > {done}); to "
+        "evaluate the checkpoint use mmcascade test"
+    )

@@ -16,6 +16,42 @@ from .checks import check_cfg_options, check_config_types, check_top_level_typos
 from .classes import apply_classes, check_config_classes
 from .files import check_config_file
 
+PATH_KEYS = ("load_from", "resume", "work_dir", "data_root", "ann_file", "checkpoint", "filename", "out_dir")
+"""Config keys (last part of a dotted key) whose value is a path, also where the config leaves them ``None``."""
+
+
+class CfgOptions(dict):
+    """``--cfg-options`` parsed by mmengine (``a,b`` becomes a list), with ``raw``: each value's
+    text as typed."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.raw: dict[str, str] = {}
+
+
+def join_comma_split_paths(cfg: Config, options: dict) -> dict:
+    """``options`` with a value that mmengine split at its commas (``load_from=/data/a,b.pth`` ->
+    ``['/data/a', 'b.pth']``) put back as the one string typed, where the config expects a path
+    or a string there; each one is logged."""
+    raw = getattr(options, "raw", {})
+    out = dict(options)
+    for key, value in options.items():
+        text = raw.get(key, "")
+        if not isinstance(value, (list, tuple)) or "," not in text or text.strip()[:1] in "[(":
+            continue
+        node: object = cfg._cfg_dict
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str) or (node is None and key.split(".")[-1] in PATH_KEYS):
+            out[key] = text
+            print_log(
+                f"--cfg-options {key}={text}: kept as one string (the config's {key} is a path or text; "
+                "a comma would otherwise make it a list)",
+                logger="current",
+                level=logging.INFO,
+            )
+    return out
+
 
 def rebase_data_root(node, old: str, new: str):
     """``node`` with every string that starts with ``old`` (the config's own ``data_root``)
@@ -51,6 +87,8 @@ def load_tool_config(
     check_config_file(config)
     check_launcher_env(launcher)
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg_options = join_comma_split_paths(cfg, cfg_options)
     check_cfg_options(cfg, cfg_options)
     cfg.launcher = launcher
     old_root = cfg.get("data_root")

@@ -10,6 +10,7 @@ from pycocotools.coco import COCO
 
 from mmcascade.config.class_names import COCO_CLASSES, make_palette
 from mmcascade.registry import DATASETS
+from mmcascade.utils.json_files import JsonFileError, read_coco
 
 from .record_checks import (
     DatasetError,
@@ -142,9 +143,11 @@ class CocoDataset(BaseDataset):
 
     def _load_coco(self, path: str) -> COCO:
         try:
-            coco = COCO(path)
-        except Exception as exc:  # json errors, missing keys
-            raise DatasetError(f"{self.ann_file}: not a readable COCO annotation file: {exc}") from exc
+            coco = read_coco(path)
+        except JsonFileError as exc:  # named by line; the user's name for the file, not a local copy's
+            raise DatasetError(str(exc).replace(path, str(self.ann_file), 1)) from None
+        except Exception as exc:  # records without the keys pycocotools indexes by
+            raise DatasetError(f"{self.ann_file}: not a readable COCO annotation file: {exc!r}") from exc
         for key in ("images", "categories"):
             if not coco.dataset.get(key):
                 raise DatasetError(f"{self.ann_file}: the annotation file has no '{key}'")

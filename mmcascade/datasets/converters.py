@@ -20,7 +20,6 @@ the file and the record.
 
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
 import xml.etree.ElementTree as ET
@@ -28,6 +27,8 @@ from collections.abc import Sequence
 
 import pycocotools.mask as mask_utils
 from PIL import Image
+
+from mmcascade.utils.json_files import load_json
 
 FORMATS = ("voc", "labelme", "via")
 
@@ -129,7 +130,7 @@ def labelme_to_coco(folder: str, classes: Sequence[str] | None = None) -> dict:
     relative to ``folder``. Polygons keep their outline as ``segmentation``; rectangles are boxes."""
     out = _Builder(classes)
     for path in sorted(osp.join(folder, f) for f in os.listdir(folder) if f.endswith(".json")):
-        data = json.load(open(path))
+        data = load_json(path, "labelme file")
         try:
             image_id = out.add_image(data["imagePath"], data["imageWidth"], data["imageHeight"])
         except KeyError as exc:
@@ -158,7 +159,7 @@ def via_to_coco(
     """A VIA 2 project (or its exported annotations) as COCO; sizes from the images' headers in
     ``image_dir``. The class is ``region_attributes[label_attr]`` (default: the region's only
     attribute)."""
-    data = json.load(open(via_json))
+    data = load_json(via_json, "VIA project file")
     entries = data.get("_via_img_metadata", data)
     out = _Builder(classes)
     for key, entry in entries.items():

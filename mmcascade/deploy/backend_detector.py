@@ -26,7 +26,7 @@ from mmcascade.models.roi_heads.detections import with_pasted_masks
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList
 
-from .contract import MASK_OUTPUT, graph_inputs, graph_test_cfg, read_metadata
+from .contract import MASK_OUTPUT, architecture, graph_inputs, graph_test_cfg, read_metadata
 from .runtimes import Runtime, check_backend
 
 
@@ -35,11 +35,27 @@ class BackendMismatchError(ValueError):
 
 
 def check_file_matches(
-    path: str | os.PathLike, metadata: dict, test_cfg: dict | None, classes: Sequence[str] | None
+    path: str | os.PathLike,
+    metadata: dict,
+    test_cfg: dict | None,
+    classes: Sequence[str] | None,
+    model_architecture: dict | None = None,
+    allow_other_architecture: bool = False,
 ) -> None:
-    """Refuse a file whose classes or in-graph test settings differ from the config's, naming both."""
+    """Refuse a file whose architecture (unless ``allow_other_architecture``), classes or in-graph
+    test settings differ from the config's, naming both."""
     if not metadata.get("test_cfg"):
         raise BackendMismatchError(f"{path}: no mmcascade metadata (export it with mmcascade export)")
+    exported_arch = metadata.get("architecture")
+    if model_architecture and exported_arch and exported_arch != model_architecture and not allow_other_architecture:
+        differ = [k for k in model_architecture if exported_arch.get(k) != model_architecture[k]]
+        raise BackendMismatchError(
+            f"{path}: exported from {metadata.get('config') or 'another config'} "
+            f"({', '.join(f'{k}={exported_arch.get(k)}' for k in differ)}), but the config builds "
+            f"{', '.join(f'{k}={model_architecture[k]}' for k in differ)}: the results would be another "
+            "model's. Use the config the file was exported from (allow_other_architecture=True, "
+            "--allow-other-architecture, to run it anyway)"
+        )
     if test_cfg is not None:
         expected = graph_test_cfg(test_cfg)
         for part in ("rpn", "rcnn"):
@@ -69,6 +85,8 @@ class BackendDetector(BaseModel):
             ``rcnn.mask_thr_binary`` and ``rcnn.mask_format`` are applied here.
         classes: the config's class names, checked against the file's (optional).
         num_threads: the runtime's threads (default: its own choice).
+        architecture: the config's :func:`~mmcascade.deploy.contract.architecture`, checked
+            against the file's unless ``allow_other_architecture``.
     """
 
     def __init__(
@@ -79,12 +97,14 @@ class BackendDetector(BaseModel):
         test_cfg: dict | None = None,
         classes: Sequence[str] | None = None,
         num_threads: int | None = None,
+        architecture: dict | None = None,
+        allow_other_architecture: bool = False,
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         check_backend(backend)
         self.metadata = read_metadata(model_file)
-        check_file_matches(model_file, self.metadata, test_cfg, classes)
+        check_file_matches(model_file, self.metadata, test_cfg, classes, architecture, allow_other_architecture)
         self.model_file = str(model_file)
         self.backend = backend
         self.runtime = Runtime(model_file, backend, num_threads)
@@ -165,9 +185,9 @@ class BackendDetector(BaseModel):
         )
 
 
-def backend_model_cfg(cfg: Config, model_file: str, backend: str) -> dict:
+def backend_model_cfg(cfg: Config, model_file: str, backend: str, allow_other_architecture: bool = False) -> dict:
     """The model config that runs ``model_file`` (an exported ``.onnx``) in ``backend`` with the
-    config's data preprocessor, test settings and classes."""
+    config's data preprocessor, test settings and classes (and its architecture to check)."""
     return dict(
         type="BackendDetector",
         model_file=model_file,
@@ -175,4 +195,6 @@ def backend_model_cfg(cfg: Config, model_file: str, backend: str) -> dict:
         data_preprocessor=copy.deepcopy(cfg.model.get("data_preprocessor")),
         test_cfg=copy.deepcopy(cfg.model.get("test_cfg")),
         classes=config_class_names(cfg),
+        architecture=architecture(cfg.model),
+        allow_other_architecture=allow_other_architecture,
     )

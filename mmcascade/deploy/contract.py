@@ -7,6 +7,7 @@ and the check (:mod:`~mmcascade.deploy.verify`) read by it; nothing here traces 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,32 @@ class ExportError(RuntimeError):
 def output_names(with_mask: bool) -> tuple[str, ...]:
     """The file's outputs, in order: :data:`BOX_OUTPUTS`, and :data:`MASK_OUTPUT` for mask models."""
     return BOX_OUTPUTS + ((MASK_OUTPUT,) if with_mask else ())
+
+
+def architecture(model_cfg: Mapping) -> dict[str, Any]:
+    """What a model config builds, read from the dict alone: detector, backbone (type and depth),
+    neck, RoI head, number of stages and whether it has a mask branch. Two configs of one
+    architecture may still differ in settings; the exported file records :func:`config_digest`
+    for those."""
+    backbone = dict(model_cfg.get("backbone") or {})
+    neck = model_cfg.get("neck") or {}
+    roi = dict(model_cfg.get("roi_head") or {})
+    heads = roi.get("bbox_head")
+    stages = roi.get("num_stages", len(heads) if isinstance(heads, (list, tuple)) else 1)
+    return dict(
+        detector=model_cfg.get("type"),
+        backbone=f"{backbone.get('type')}{backbone.get('depth', '')}",
+        neck=neck.get("type") if isinstance(neck, Mapping) else [n.get("type") for n in neck],
+        roi_head=roi.get("type"),
+        num_stages=int(stages),
+        with_mask=roi.get("mask_head") is not None,
+    )
+
+
+def config_digest(model_cfg: Mapping) -> str:
+    """sha256 (16 hex digits) of the model section as JSON, keys sorted: equal for equal settings."""
+    text = json.dumps(to_plain(model_cfg), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def to_plain(obj: Any) -> Any:

@@ -27,7 +27,15 @@ from mmcascade.config.pipelines import test_pipeline_steps
 from mmcascade.models.detectors.two_stage import TwoStageDetector
 from mmcascade.ops.onnx_symbolic import MIN_OPSET
 
-from .contract import INPUT_NAMES, ExportError, graph_test_cfg, to_plain, write_metadata
+from .contract import (
+    INPUT_NAMES,
+    ExportError,
+    architecture,
+    config_digest,
+    graph_test_cfg,
+    to_plain,
+    write_metadata,
+)
 from .graph import DetectorGraph
 from .runtimes import Runtime, require
 from .verify import compare_outputs, example_batch, run_graph, score_cutoffs
@@ -108,6 +116,8 @@ def export_metadata(
     return dict(
         mmcascade_version=__version__,
         config=Path(cfg.filename).name if cfg.filename else None,
+        architecture=architecture(cfg.model),
+        config_digest=config_digest(cfg.model),
         checkpoint=Path(checkpoint).name if checkpoint else None,
         checkpoint_sha256=sha256_of(checkpoint) if checkpoint else None,
         classes=list(classes) if classes else None,

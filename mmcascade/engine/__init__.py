@@ -2,6 +2,7 @@
 
 from . import checkpoint_schemes  # noqa: F401 (registers mmengine checkpoint schemes)
 from .checkpoint_hook import CheckpointHook
+from .divergence_hook import LossDivergenceHook, TrainingDivergedError
 from .epoch_reseed_hook import EpochReseedHook
 from .pretrained import TORCHVISION_URLS, torchvision_url
 from .visualization_hook import DetVisualizationHook
@@ -11,7 +12,9 @@ __all__ = [
     "CheckpointHook",
     "DetVisualizationHook",
     "EpochReseedHook",
+    "LossDivergenceHook",
     "TORCHVISION_URLS",
+    "TrainingDivergedError",
     "WeightDigestHook",
     "torchvision_url",
 ]

@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from terminaltables import AsciiTable
 from tqdm import tqdm
 
 from mmcascade.structures import CroppedMasks
+from mmcascade.utils.json_files import load_json, read_coco
 
 # Index of each summary number in COCOeval.stats, under MMDetection's result-key suffixes.
 STAT_KEYS = ("mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l")
@@ -276,7 +276,7 @@ def load_coco(ann_file: str, name: str | None = None) -> COCO:
             ground-truth box, so the evaluation would fail only at its end), naming it.
     """
     with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(ann_file)
+        coco = read_coco(ann_file)
     bad = [a for a in coco.dataset.get("annotations", []) if not isinstance(a.get("area"), (int, float))]
     if bad:
         first = bad[0]
@@ -289,8 +289,8 @@ def load_coco(ann_file: str, name: str | None = None) -> COCO:
 
 
 def load_results_file(path: str) -> list[dict]:
-    with open(path) as f:
-        results = json.load(f)
+    """The detections of a COCO results json (a list), read with errors naming the file."""
+    results = load_json(path, "COCO results file")
     if not isinstance(results, list):
         raise ValueError(f"{path}: a COCO results file is a json list of detections")
     return results

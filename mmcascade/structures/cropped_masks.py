@@ -13,7 +13,7 @@ Frames: ``origins`` are ``(x, y)`` integer pixels of the image the masks belong 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,10 @@ import torch
 from torch import Tensor
 
 Index = int | slice | Sequence[int] | np.ndarray | Tensor
+FULL_ARRAY_LIMIT = 2**30
+"""Bytes above which an implicit conversion of all masks to one ``(N, H, W)`` array
+(``np.asarray``, ``.numpy()``) is refused, naming :meth:`CroppedMasks.to_rle` and
+:meth:`CroppedMasks.to_bitmaps` (which always converts)."""
 
 
 class CroppedMasks:
@@ -47,13 +51,14 @@ class CroppedMasks:
     def __len__(self) -> int:
         return len(self.crops)
 
-    def __getitem__(self, index: Index) -> CroppedMasks:
-        """The masks at ``index`` (int, slice, int / bool array or tensor) as a new object."""
+    def __getitem__(self, index: Index) -> CroppedMasks | np.ndarray:
+        """An int gives one full-size ``(H, W)`` bool mask, as indexing ``(N, H, W)`` bitmaps does;
+        a slice, an int / bool array or a tensor of them gives those masks as a new object."""
         if isinstance(index, Tensor):
             index = index.cpu().numpy()
-        if isinstance(index, (int, np.integer)):
-            picked = [int(index) % max(len(self), 1)]
-        elif isinstance(index, slice):
+        if isinstance(index, (int, np.integer)) or (isinstance(index, np.ndarray) and index.ndim == 0):
+            return self.mask(int(index))
+        if isinstance(index, slice):
             picked = list(range(len(self)))[index]
         else:
             arr = np.asarray(index)
@@ -84,6 +89,44 @@ class CroppedMasks:
     def cpu(self) -> CroppedMasks:
         """Itself: the crops always live in host memory."""
         return self
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each mask as a full-size ``(H, W)`` bool array, one at a time."""
+        return (self.mask(i) for i in range(len(self)))
+
+    def mask(self, i: int) -> np.ndarray:
+        """Mask ``i`` (negative counts from the end) as a full-size ``(H, W)`` bool array.
+
+        Raises:
+            IndexError: ``i`` is outside ``[-N, N)``.
+        """
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"mask index {i} is out of range for {len(self)} masks")
+        out = np.zeros((self.height, self.width), dtype=bool)
+        crop, x, y = self.visible(i % len(self))
+        out[y : y + crop.shape[0], x : x + crop.shape[1]] = crop
+        return out
+
+    def numpy(self) -> np.ndarray:
+        """``(N, H, W)`` bool array of the full-size masks, as ``bitmaps.cpu().numpy()`` gives.
+
+        Raises:
+            MemoryError: the array would take more than :data:`FULL_ARRAY_LIMIT` bytes.
+        """
+        nbytes = len(self) * self.height * self.width
+        if nbytes > FULL_ARRAY_LIMIT:
+            raise MemoryError(
+                f"{len(self)} full-size masks of {self.height}x{self.width} pixels would take "
+                f"{nbytes / 2**30:.1f} GiB as one array (more than the {FULL_ARRAY_LIMIT / 2**30:.0f} GiB "
+                "converted implicitly): keep them compact with masks.to_rle() (COCO RLE), take one with "
+                "masks[i], or convert on purpose with masks.to_bitmaps()"
+            )
+        return self.to_bitmaps().numpy()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(masks)``: :meth:`numpy` (refused above :data:`FULL_ARRAY_LIMIT` bytes)."""
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -54,6 +54,18 @@ class BitmapMasks:
     def __repr__(self) -> str:
         return f"BitmapMasks(num_masks={len(self)}, height={self.height}, width={self.width})"
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(masks)``: the ``(N, H, W)`` uint8 array (``to_ndarray``)."""
+        return self.masks if dtype is None else self.masks.astype(dtype)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each mask as an ``(H, W)`` uint8 array."""
+        return iter(self.masks)
+
+    def to_ndarray(self) -> np.ndarray:
+        """The ``(N, H, W)`` uint8 array."""
+        return self.masks
+
     @classmethod
     def cat(cls, masks_list: Sequence[BitmapMasks]) -> BitmapMasks:
         h, w = masks_list[0].height, masks_list[0].width

@@ -6,7 +6,7 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from mmcascade.config.loading import load_tool_config
+from mmcascade.config.loading import CfgOptions, load_tool_config
 from mmcascade.slicing.tiles import MATCH_METRICS, MERGE_MODES, SliceSettings
 from mmcascade.utils import register_all_modules
 
@@ -14,13 +14,18 @@ LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 
 
 class CfgOptionsAction(DictAction):
-    """mmengine's ``DictAction``, refusing an item without ``=`` by name instead of a traceback."""
+    """mmengine's ``DictAction``, refusing an item without ``=`` by name instead of a traceback,
+    and keeping each value's text as typed (:class:`~mmcascade.config.loading.CfgOptions`), so
+    that a path with a comma can be put back together where the config expects one string."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         for item in values:
             if "=" not in item:
                 parser.error(f"{option_string} {item!r}: expected KEY=VALUE, e.g. train_cfg.max_epochs=1")
         super().__call__(parser, namespace, values, option_string)
+        options = CfgOptions(getattr(namespace, self.dest) or {})
+        options.raw.update(dict(item.split("=", 1) for item in values))
+        setattr(namespace, self.dest, options)
 
 
 def tool_parser(description: str, config_help: str, work_dir_help: str) -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmcascade.checkpoint import check_checkpoint_classes, check_checkpoint_covers, check_finite_weights
+from mmcascade.config.classes import config_class_names
 from mmcascade.config.loading import check_run_config
 from mmcascade.config.pipelines import tta_settings
 from mmcascade.slicing import sliced_test_settings
@@ -58,6 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="test an exported CHECKPOINT.onnx (mmcascade export) in this runtime instead of PyTorch: "
         "same pipeline, evaluator and outputs",
     )
+    parser.add_argument(
+        "--allow-other-architecture",
+        action="store_true",
+        help="with --backend: run an exported file whose recorded architecture differs from the config's",
+    )
     add_slice_args(parser)
     return parse_tool_args(parser, argv)
 
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
         cfg.load_from = checkpoint
-        check_checkpoint_classes(checkpoint, cfg.model)  # before any work, not after a test run
+        check_checkpoint_classes(checkpoint, cfg.model, config_class_names(cfg))  # before any work
         check_finite_weights(checkpoint)
     if args.skip_bad_images:
         cfg.test_dataloader.dataset.skip_bad_images = True
@@ -125,9 +131,16 @@ def _use_exported(cfg, args: argparse.Namespace) -> str:
             f"--backend {backend} runs the exported graph as it is: --tta, --slice and --bf16 need a PyTorch "
             "checkpoint (for large images use inference_sliced or demo --slice with the exported model)"
         )
-    model_cfg = backend_model_cfg(cfg, args.checkpoint, backend)
+    model_cfg = backend_model_cfg(cfg, args.checkpoint, backend, args.allow_other_architecture)
     try:
-        check_file_matches(args.checkpoint, read_metadata(args.checkpoint), model_cfg["test_cfg"], model_cfg["classes"])
+        check_file_matches(
+            args.checkpoint,
+            read_metadata(args.checkpoint),
+            model_cfg["test_cfg"],
+            model_cfg["classes"],
+            model_cfg["architecture"],
+            args.allow_other_architecture,
+        )
     except (BackendMismatchError, MissingDeployPackageError, FileNotFoundError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
     cfg.model = model_cfg

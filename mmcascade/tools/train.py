@@ -8,7 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmcascade.checkpoint import check_checkpoint_covers, class_change_note
-from mmcascade.checkpoint.resume import latest_readable_checkpoint, remove_stale_temporaries
+from mmcascade.checkpoint.resume import latest_readable_checkpoint, nothing_left_to_train, remove_stale_temporaries
 from mmcascade.config.loading import check_run_config
 from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks, setup_runtime
 from mmcascade.utils.work_dir_lock import work_dir_lock
@@ -77,6 +77,8 @@ def _train(cfg, args: argparse.Namespace) -> None:
         cfg.load_from = str(resolve_checkpoint(cfg.load_from, purpose="load_from checkpoint"))
         if not cfg.get("resume"):
             note = class_change_note(cfg.load_from, cfg.model)
+        elif reason := nothing_left_to_train(cfg.load_from, cfg.get("train_cfg") or {}):
+            raise SystemExit(reason)
     check_run_config(cfg)
     setup_runtime(cfg)
     runner = Runner.from_cfg(cfg)

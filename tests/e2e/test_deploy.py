@@ -263,3 +263,25 @@ def test_sliced_inference_runs_the_exported_file(main_export):
     match_detections(
         *arrays, cutoffs=[float(i.scores.min()) for i in best]
     )  # raises on a detection without counterpart
+
+
+def test_a_config_of_another_architecture_is_refused_unless_asked(main_export, tmp_path):
+    from mmengine.config import Config
+
+    from mmcascade.deploy import BackendMismatchError
+
+    meta = read_metadata(main_export["onnx"])
+    assert meta["architecture"] == dict(
+        detector="CascadeRCNN", backbone="ResNet18", neck="FPN", roi_head="CascadeRoIHead", num_stages=3, with_mask=True
+    )
+    assert re.fullmatch(r"[0-9a-f]{16}", meta["config_digest"])
+    cfg = Config.fromfile(main_export["cfg"])
+    cfg.model.backbone.depth = 34  # the same classes and test settings, another network
+    other = str(tmp_path / "other.py")
+    cfg.dump(other)
+    proc = run_tool_failing("tools/test.py", other, main_export["onnx"], "--backend", "onnxruntime")
+    assert "backbone=ResNet18" in proc.stderr and "backbone=ResNet34" in proc.stderr and "Traceback" not in proc.stderr
+    with pytest.raises(BackendMismatchError, match="--allow-other-architecture"):
+        init_detector(other, main_export["onnx"], backend="onnxruntime")
+    model = init_detector(other, main_export["onnx"], backend="onnxruntime", allow_other_architecture=True)
+    assert model.metadata["architecture"]["backbone"] == "ResNet18"

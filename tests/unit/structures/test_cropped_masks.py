@@ -81,3 +81,45 @@ def test_cropped_paste_equals_full_paste():
     # each crop is the box grown by one pixel and clipped: memory follows the box
     assert cropped.origins[0].tolist() == [0, 1] and cropped.crops[0].shape == (20, 31)
     assert cropped.crops[4].shape == (0, 0)  # entirely outside the image
+
+
+@pytest.mark.timeout(60)
+def test_cropped_masks_convert_as_bitmaps_do():
+    bitmaps = torch.zeros((3, 20, 30), dtype=torch.bool)
+    bitmaps[0, 2:5, 3:9] = True
+    bitmaps[1, 10:20, 25:30] = True  # to the border
+    masks = CroppedMasks.from_bitmaps(bitmaps)
+    full = bitmaps.numpy()
+    assert np.array_equal(np.asarray(masks), full)  # (was: numpy walked an endless nested sequence)
+    assert np.asarray(masks, dtype=np.uint8).dtype == np.uint8
+    assert np.array_equal(masks.cpu().numpy(), full)
+    assert torch.equal(torch.as_tensor(np.asarray(masks)), bitmaps)
+    assert torch.equal(torch.as_tensor(masks), bitmaps)
+    assert np.array_equal(masks[1], full[1]) and np.array_equal(masks[-1], full[2])  # one mask, (H, W)
+    assert [m.shape for m in masks] == [(20, 30)] * 3 and np.array_equal(np.stack(list(masks)), full)
+    assert isinstance(masks[[0, 2]], CroppedMasks) and len(masks[1:]) == 2  # several: still cropped
+    with pytest.raises(IndexError, match="out of range for 3 masks"):
+        masks[3]
+
+
+def test_cropped_masks_refuse_a_full_array_too_large(monkeypatch):
+    import mmcascade.structures.cropped_masks as module
+
+    masks = CroppedMasks([np.ones((2, 2), bool)] * 4, [[0, 0]] * 4, 5000, 5000)
+    monkeypatch.setattr(module, "FULL_ARRAY_LIMIT", 2**20)
+    with pytest.raises(
+        MemoryError, match=r"4 full-size masks of 5000x5000 .* masks.to_rle\(\) .* masks.to_bitmaps\(\)"
+    ):
+        np.asarray(masks)
+    assert masks[0].shape == (5000, 5000)  # one mask at a time is fine
+    assert len(masks.to_rle()) == 4
+
+
+def test_bitmap_masks_convert_with_numpy():
+    from mmcascade.structures import BitmapMasks
+
+    arr = np.zeros((2, 4, 5), np.uint8)
+    arr[1, 1:3, 2:4] = 1
+    masks = BitmapMasks(arr, 4, 5)
+    assert np.array_equal(np.asarray(masks), arr) and np.array_equal(masks.to_ndarray(), arr)
+    assert [m.sum() for m in masks] == [0, 4]
