@@ -106,14 +106,12 @@ elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = none ]; then
       "MMCV_WITH_OPS=1 builds mmcv's ops)"
     pip_install --no-deps "mmcv-lite==$MMCV_VERSION"
   fi
-elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = ops ]; then
-  echo "[install] mmcv==$MMCV_VERSION with compiled ops is installed: kept (MMCV_WITH_OPS=0 and" \
-    "'pip uninstall mmcv' first would install mmcv-lite instead)"
-fi
-if [ "$WANT_OPS" = 0 ] && [ "${MMCV_WITH_OPS:-}" = 0 ] && [ "$STATE" = ops ]; then
+elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = ops ] && [ "${MMCV_WITH_OPS:-}" = 0 ]; then
   "$PY" -m pip uninstall -y -q mmcv
-  echo "[install] mmcv-lite==$MMCV_VERSION (MMCV_WITH_OPS=0: compiled ops removed)"
+  echo "[install] mmcv-lite==$MMCV_VERSION (MMCV_WITH_OPS=0: mmcv's compiled ops removed)"
   pip_install --no-deps "mmcv-lite==$MMCV_VERSION"
+elif [ "$WANT_OPS" = 0 ] && [ "$STATE" = ops ]; then
+  echo "[install] mmcv==$MMCV_VERSION with compiled ops is installed: kept (MMCV_WITH_OPS=0 replaces it by mmcv-lite)"
 fi
 "$PY" -c "import mmcv" || { echo "[install] mmcv does not import" >&2; exit 1; }
 
