@@ -171,3 +171,21 @@ def test_results_json_cut_short_names_file_and_line(tmp_path):
         load_json(path, "COCO results file")
     path.write_text(json.dumps([{"image_id": 1}]))
     assert load_json(path) == [{"image_id": 1}]
+
+
+@pytest.mark.parametrize("command", ["test", "demo"])
+def test_missing_deploy_extra_is_named_by_every_tool_that_needs_it(command, bad_files):
+    """The deploy packages blocked as if not installed; the tools run through the mmcascade command."""
+    args = (
+        ["test", MAIN_CFG, bad_files["onnx"], "--backend", "onnxruntime"]
+        if command == "test"
+        else ["demo", f"{REPO}/demo/demo.jpg", MAIN_CFG, bad_files["onnx"], "--backend", "openvino"]
+    )
+    code = (
+        "import sys\n"
+        "for name in ('onnx', 'onnxruntime', 'openvino'): sys.modules[name] = None\n"
+        "from mmcascade.cli import main\n"
+        f"sys.exit(main({args!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert_refused(proc, 'pip install "mmcascade[deploy]"')
