@@ -144,8 +144,8 @@ class CocoDataset(BaseDataset):
     def _load_coco(self, path: str) -> COCO:
         try:
             coco = read_coco(path)
-        except JsonFileError as exc:  # named by line; the user's name for the file, not a local copy's
-            raise DatasetError(str(exc).replace(path, str(self.ann_file), 1)) from None
+        except JsonFileError as exc:  # the user's name for the file, not a local copy's
+            raise DatasetError(f"{self.ann_file}: not a readable COCO annotation file: {exc.reason}") from None
         except Exception as exc:  # records without the keys pycocotools indexes by
             raise DatasetError(f"{self.ann_file}: not a readable COCO annotation file: {exc!r}") from exc
         for key in ("images", "categories"):

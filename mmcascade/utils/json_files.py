@@ -8,7 +8,12 @@ from typing import Any
 
 
 class JsonFileError(ValueError):
-    """A JSON file that does not parse; the message names the file, the line and the cause."""
+    """A JSON file that does not parse; the message names the file, the line and the cause
+    (``path`` and ``reason``: the message without the file's name)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 def load_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
@@ -27,24 +32,25 @@ def load_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise JsonFileError(describe_json_error(path, text, exc, what)) from None
+        raise JsonFileError(path, describe_json_error(text, exc, what)) from None
 
 
-def describe_json_error(path: str, text: str, exc: json.JSONDecodeError, what: str) -> str:
-    """``path``: not valid JSON, with the position and, at the end of the text, the likely cause."""
+def describe_json_error(text: str, exc: json.JSONDecodeError, what: str) -> str:
+    """Why ``text`` (a ``what``) is not valid JSON: the position and, for a text that never closes
+    its outer bracket, that it is cut short."""
     where = f"line {exc.lineno}, column {exc.colno}"
     if not text.strip():
-        return f"{path}: the {what} is empty"
+        return f"the {what} is empty"
     body = text.strip()
     closing = {"[": "]", "{": "}"}.get(body[:1])
     if closing and body[-1:] != closing:  # never closed: cut short
         lines = text.rstrip().count("\n") + 1
         return (
-            f"{path}: the {what} ends in the middle of its JSON (at line {lines}, without the closing "
+            f"the {what} ends in the middle of its JSON (at line {lines}, without the closing "
             f"{closing!r}; {exc.msg} at {where}): the file is cut short (an interrupted write or copy?); "
             "write it again"
         )
-    return f"{path}: the {what} is not valid JSON: {exc.msg} at {where}"
+    return f"the {what} is not valid JSON: {exc.msg} at {where}"
 
 
 def read_coco(path: str | os.PathLike, what: str = "COCO annotation file") -> Any:
