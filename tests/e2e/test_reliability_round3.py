@@ -10,6 +10,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmcascade.checkpoint import read_checkpoint
+
 from helpers import REPO
 from helpers.e2e import MAIN_CFG, run_tool, tiny_embedded_cfg
 
@@ -122,7 +124,7 @@ def test_resuming_a_finished_run_says_nothing_is_left_and_fails(one_epoch):
 
 
 def test_classes_in_another_order_are_refused_and_remapped(one_epoch):
-    ckpt = torch.load(one_epoch["ckpt"], map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(str(one_epoch["ckpt"]))
     classes = list(ckpt["meta"]["dataset_meta"]["classes"])
     swapped = [classes[1], classes[0], *classes[2:]]
     ckpt["meta"]["dataset_meta"]["classes"] = tuple(swapped)
@@ -134,7 +136,7 @@ def test_classes_in_another_order_are_refused_and_remapped(one_epoch):
     fixed = one_epoch["tmp"] / "fixed.pth"
     proc = mmcascade("convert", "remap_classes", str(permuted), one_epoch["cfg"], str(fixed))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = torch.load(fixed, map_location="cpu", weights_only=False)
+    out = read_checkpoint(str(fixed))
     assert list(out["meta"]["dataset_meta"]["classes"]) == classes
     key = next(k for k in out["state_dict"] if k.endswith("fc_cls.weight"))
     before = ckpt["state_dict"][key]
