@@ -39,5 +39,5 @@ def remap_state(state: Mapping[str, Tensor], perm: Sequence[int]) -> dict[str, T
             value = value.reshape(c, 4, *value.shape[1:])[index].reshape(value.shape)
         elif ".conv_logits." in key and rows == c:
             value = value[index]
-        out[key] = value.clone()
+        out[key] = value  # the moved rows are new tensors; the rest is shared, not copied
     return out

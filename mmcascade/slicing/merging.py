@@ -56,8 +56,8 @@ def greedy_merge_groups(boxes: Tensor, scores: Tensor, labels: Tensor, thr: floa
             open_[pos] = False
             rest = torch.nonzero(open_).squeeze(1)
             rest = rest[rest > pos]
-            overlap = bbox_overlaps(boxes[idx[pos]][None], boxes[idx[rest]], mode=metric)[0]
-            taken = rest[overlap > thr] if len(rest) else rest
+            overlap = bbox_overlaps(boxes[idx[pos]][None], boxes[idx[rest]], mode=metric)[0]  # (0,) for none
+            taken = rest[overlap > thr]
             open_[taken] = False
             groups.append([int(idx[pos]), *idx[taken].tolist()])
     groups.sort(key=lambda g: (-float(scores[g[0]]), g[0]))
