@@ -15,6 +15,9 @@ seeded, with the classifiers scaled so that the image gives 100 detections) and 
   ``--deploy`` exports the model once (``mmcascade.deploy.export_onnx``; its time and file size
   are printed) and adds ONNX Runtime and OpenVINO through ``init_detector(config, 'model.onnx',
   backend=...)``; the speed-up of the faster runtime over MMDetection is printed last.
+  ``--int8`` (with ``--deploy``) adds that file quantized to int8 by NNCF
+  (:func:`mmcascade.quantization.openvino_int8.quantize_file`, calibrated on the benchmark image:
+  speed only; accuracy is measured by ``mmcascade export --int8`` on a val set) in OpenVINO.
 - ``train``: seconds per training step (forward, backward, SGD step) on a batch of two 800x1216
   images with ten boxes each, for MMDetection's defaults, mmcascade's defaults and mmcascade with
   ``channels_last`` + activation checkpointing in layer2-3 (``with_cp``); peak RSS of each.
@@ -83,6 +86,7 @@ def config_path(side: str, arch: str) -> str:
 
 
 DEPLOY_BACKENDS = ("onnxruntime", "openvino")
+INT8 = "openvino int8"
 
 
 def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, out: str, variant: str) -> dict:
@@ -99,6 +103,8 @@ def child_infer(side: str, arch: str, weights: str, image: str, repeats: int, ou
 
         if variant in DEPLOY_BACKENDS:  # weights: the exported .onnx
             model = init_detector(config_path(side, arch), weights, backend=variant)
+        elif variant == INT8:  # weights: the int8 OpenVINO IR
+            model = init_detector(config_path(side, arch), weights, backend="openvino")
         else:
             model = init_detector(config_path(side, arch), weights, device="cpu", bf16=variant == "bf16")
     result = inference_detector(model, image)  # warm-up
@@ -195,6 +201,27 @@ def export_for_benchmark(arch: str, weights: str, tmp: str) -> str:
     return path
 
 
+def quantize_for_benchmark(arch: str, onnx_file: str, image: str, tmp: str) -> str:
+    """``onnx_file`` quantized to int8 (NNCF, calibrated on the benchmark image), in a child process."""
+    path = os.path.join(tmp, "model_int8.xml")
+    code = (
+        f"import sys, time; sys.path.insert(0, {REPO!r}); "
+        "from mmcascade.apis import init_detector; from mmcascade.deploy import read_metadata; "
+        "from mmcascade.deploy.contract import write_metadata; "
+        "from mmcascade.quantization.calibration import graph_feeds; "
+        "from mmcascade.quantization.openvino_int8 import quantize_file, save_model; "
+        f"m = init_detector({config_path('ours', arch)!r}, None, device='cpu'); t = time.perf_counter(); "
+        f"save_model(quantize_file({onnx_file!r}, list(graph_feeds(m, [{image!r}]))), {path!r}); "
+        f"write_metadata({path!r}, read_metadata({onnx_file!r})); "
+        "print(f'quantized to int8 in {time.perf_counter() - t:.1f} s')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"int8 quantization failed:\n{proc.stderr[-3000:]}")
+    print(proc.stdout.strip().splitlines()[-1])
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["infer", "train"])
@@ -206,6 +233,7 @@ def main() -> None:
     parser.add_argument(
         "--deploy", action="store_true", help="infer: also the exported model in ONNX Runtime and OpenVINO"
     )
+    parser.add_argument("--int8", action="store_true", help="infer --deploy: also the file quantized to int8")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
@@ -234,10 +262,13 @@ def main() -> None:
     contestants.append(("mmcascade", "ours", sys.executable, "default"))
     if args.task == "infer" and args.bf16:
         contestants.append(("mmcascade bf16", "ours", sys.executable, "bf16"))
-    onnx_file = None
+    onnx_file = int8_file = None
     if args.task == "infer" and args.deploy:
         onnx_file = export_for_benchmark(args.arch, weights, tmp)
         contestants += [(f"mmcascade {b}", "ours", sys.executable, b) for b in DEPLOY_BACKENDS]
+        if args.int8:
+            int8_file = quantize_for_benchmark(args.arch, onnx_file, image, tmp)
+            contestants.append((f"mmcascade {INT8}", "ours", sys.executable, INT8))
     if args.task == "train":
         contestants.append(("mmcascade channels_last+with_cp", "ours", sys.executable, "fast"))
     times = {c[0]: [] for c in contestants}
@@ -264,7 +295,7 @@ def main() -> None:
                 "--variant",
                 variant,
                 "--weights",
-                onnx_file if variant in DEPLOY_BACKENDS else weights,
+                {**dict.fromkeys(DEPLOY_BACKENDS, onnx_file), INT8: int8_file}.get(variant, weights),
                 "--image",
                 image,
                 "--out",

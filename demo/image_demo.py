@@ -45,12 +45,12 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--out-dir", default="outputs")
     parser.add_argument("--score-thr", type=float, default=0.3)
     parser.add_argument("--classes", nargs="+", help="draw only these classes")
-    parser.add_argument("--device", help="default: cuda when available, else cpu (an exported .onnx runs on the cpu)")
+    parser.add_argument("--device", help="default: cuda when available, else cpu (an exported model runs on the cpu)")
     parser.add_argument("--bf16", action="store_true", help="inference under bfloat16 autocast")
     parser.add_argument(
         "--backend",
         choices=("onnxruntime", "openvino"),
-        help="run an exported CHECKPOINT.onnx (mmcascade export) in this runtime instead of PyTorch",
+        help="run an exported CHECKPOINT.onnx (or int8 CHECKPOINT.xml: OpenVINO) in this runtime instead of PyTorch",
     )
     add_slice_args(parser)
     args = parser.parse_args(argv)
@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         targets = dict(zip(files, output_paths(files, args.out_dir)))
     except ValueError as exc:
         parser.error(str(exc))
-    exported = args.backend or args.checkpoint.endswith(".onnx")
+    exported = args.backend or args.checkpoint.endswith((".onnx", ".xml"))
     if exported and (args.bf16 or args.device not in (None, "cpu")):
-        parser.error("an exported .onnx runs on the CPU in float32: --bf16 and --device cuda need a PyTorch checkpoint")
+        parser.error("an exported model runs on the CPU as exported: --bf16 and --device cuda need PyTorch weights")
     device = args.device or ("cpu" if exported else default_device())
     model = init_detector(args.config, args.checkpoint, device, bf16=args.bf16, backend=args.backend)
     names = tuple(model.dataset_meta["classes"] or ())

@@ -3,7 +3,8 @@
     mmcascade train CONFIG [train.py options]          tools/train.py (mmcascade.tools.train)
     mmcascade test CONFIG CHECKPOINT [test.py options]  tools/test.py (mmcascade.tools.test)
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
-    mmcascade export CONFIG CHECKPOINT OUT.onnx [...]   tools/deploy/export.py (ONNX, checked in ONNX Runtime)
+    mmcascade export CONFIG CHECKPOINT OUT.onnx [...]   tools/deploy/export.py (ONNX, checked in ONNX Runtime;
+                                                        --int8 OUT.xml: OpenVINO int8 with an AP gate)
     mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py (--slice WxH: large images)
     mmcascade demo-video VIDEO CONFIG CHECKPOINT --out OUT.mp4 [...]
                                                         demo/video_demo.py

@@ -12,7 +12,7 @@
 #      with its compiled ops (that wheel, or a source build: 13 to 50 minutes on 2 cores, needs a
 #      C++ compiler and Python's headers, checked first); MMCV_WITH_OPS=0 insists on mmcv-lite.
 #      Run again with another choice, it switches (mmcv-lite <-> mmcv with ops);
-#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino), and
+#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino, nncf), and
 #      mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -25,6 +25,7 @@ from mmcascade.config.loading import resolve_config
 from mmcascade.config.pipelines import test_pipeline_steps
 from mmcascade.converters.detectron import detector_state_from_pkl
 from mmcascade.deploy.backend_detector import backend_model_cfg
+from mmcascade.deploy.contract import default_backend, is_exported_file
 from mmcascade.engine.inference_loop import ImageInput, check_image_array, run_test_pipeline
 from mmcascade.registry import MODELS
 from mmcascade.structures import DetDataSample
@@ -84,8 +85,9 @@ def init_detector(
     cfg = resolve_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if backend is not None or str(checkpoint or "").endswith(".onnx"):
-        return _init_backend(cfg, checkpoint, backend or "onnxruntime", device, bf16, allow_other_architecture)
+    if backend is not None or is_exported_file(checkpoint):
+        backend = backend or default_backend(checkpoint)
+        return _init_backend(cfg, checkpoint, backend, device, bf16, allow_other_architecture)
     model_cfg = copy.deepcopy(cfg.model)
     if model_cfg.get("backbone", {}).get("init_cfg"):
         model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
@@ -126,10 +128,12 @@ def _load_weights(
 def _init_backend(
     cfg: Config, checkpoint, backend: str, device: str | None, bf16: bool, allow_other_architecture: bool
 ) -> nn.Module:
-    if checkpoint is None or not str(checkpoint).endswith(".onnx"):
-        raise ValueError(f"backend={backend!r} runs an exported .onnx file (mmcascade export), got {checkpoint!r}")
+    if not is_exported_file(checkpoint):
+        raise ValueError(
+            f"backend={backend!r} runs an exported .onnx or OpenVINO .xml file (mmcascade export), got {checkpoint!r}"
+        )
     if bf16:
-        raise ValueError(f"bf16 is a PyTorch setting; the {backend} backend runs the exported float32 file")
+        raise ValueError(f"bf16 is a PyTorch setting; the {backend} backend runs the exported file as it is")
     if device not in (None, "cpu"):
         raise ValueError(f"the {backend} backend runs on the CPU (device={device!r})")
     model = MODELS.build(backend_model_cfg(cfg, str(checkpoint), backend, allow_other_architecture))

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,11 @@ import torch
 
 from .runtimes import require
 
+EXPORTED_SUFFIXES = (".onnx", ".xml")
+"""An exported model: one ONNX file (any runtime), or an OpenVINO IR (``.xml`` with its ``.bin``
+beside it; what ``mmcascade export --int8`` writes, OpenVINO only)."""
+METADATA_KEY = ("mmcascade", "metadata")
+"""Where an OpenVINO IR keeps the metadata (its ``rt_info``), as one JSON text."""
 INPUT_NAMES = ("inputs", "img_shapes", "scale_factors")
 BOX_OUTPUTS = ("bboxes", "scores", "labels", "batch_ids")
 MASK_OUTPUT = "mask_probs"
@@ -86,8 +92,30 @@ def graph_inputs(batch: torch.Tensor, metas: Sequence[Mapping]) -> dict[str, np.
     }
 
 
+def is_exported_file(path: str | os.PathLike | None) -> bool:
+    """Whether ``path`` names an exported model (:data:`EXPORTED_SUFFIXES`) rather than a checkpoint."""
+    return path is not None and str(path).endswith(EXPORTED_SUFFIXES)
+
+
+def default_backend(path: str | os.PathLike) -> str:
+    """The runtime an exported file runs in when none is named: OpenVINO for an IR, else ONNX Runtime."""
+    return "openvino" if str(path).endswith(".xml") else "onnxruntime"
+
+
 def write_metadata(path: str | os.PathLike, metadata: Mapping[str, Any]) -> None:
-    """Store ``metadata`` (JSON-able values) in the file's ``metadata_props``, in place."""
+    """Store ``metadata`` (JSON-able values) in the file, in place: an ONNX file's
+    ``metadata_props`` (one entry per key), an OpenVINO IR's ``rt_info`` (:data:`METADATA_KEY`)."""
+    if str(path).endswith(".xml"):
+        ov = require("openvino")
+        model = ov.Core().read_model(str(path))
+        model.set_rt_info(json.dumps(dict(metadata)), list(METADATA_KEY))
+        # written beside and moved into place: the model read maps the .bin it would overwrite
+        xml, staged = Path(path), Path(f"{path}.part.xml")
+        ov.save_model(model, str(staged), compress_to_fp16=False)
+        del model
+        os.replace(staged.with_suffix(".bin"), xml.with_suffix(".bin"))
+        os.replace(staged, xml)
+        return
     onnx = require("onnx")
     model = onnx.load(str(path))
     del model.metadata_props[:]
@@ -99,9 +127,18 @@ def write_metadata(path: str | os.PathLike, metadata: Mapping[str, Any]) -> None
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The metadata :func:`write_metadata` stored (empty for a file exported elsewhere)."""
-    onnx = require("onnx")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
+    if str(path).endswith(".xml"):
+        ov = require("openvino")
+        try:
+            model = ov.Core().read_model(str(path))
+        except Exception as exc:  # openvino raises RuntimeError for a file that is not an IR
+            raise ValueError(f"{path}: not an OpenVINO IR ({type(exc).__name__}: {str(exc)[:200]})") from None
+        if not model.has_rt_info(list(METADATA_KEY)):
+            return {}
+        return json.loads(model.get_rt_info(list(METADATA_KEY)).astype(str))
+    onnx = require("onnx")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX

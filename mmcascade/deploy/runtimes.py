@@ -16,7 +16,7 @@ import numpy as np
 
 BACKENDS = ("onnxruntime", "openvino")
 EXTRA = 'pip install "mmcascade[deploy]"'
-_PACKAGES = {"onnx": "onnx", "onnxruntime": "onnxruntime", "openvino": "openvino"}
+_PACKAGES = {"onnx": "onnx", "onnxruntime": "onnxruntime", "openvino": "openvino", "nncf": "nncf"}
 
 
 class MissingDeployPackageError(ImportError):
@@ -24,13 +24,13 @@ class MissingDeployPackageError(ImportError):
 
 
 def require(name: str) -> ModuleType:
-    """Import ``onnx``, ``onnxruntime`` or ``openvino``, or raise naming the extra to install."""
+    """Import ``onnx``, ``onnxruntime``, ``openvino`` or ``nncf``, or raise naming the extra to install."""
     try:
         return importlib.import_module(_PACKAGES[name])
     except ImportError as exc:
         raise MissingDeployPackageError(
             f"{name} is not installed; exported models need the deploy extra: {EXTRA} "
-            f"(onnx, onnxruntime, openvino) ({exc})"
+            f"(onnx, onnxruntime, openvino, nncf) ({exc})"
         ) from None
 
 
@@ -44,7 +44,7 @@ class Runtime:
     arrays and returns the outputs by name.
 
     Args:
-        path: the ``.onnx`` file.
+        path: the ``.onnx`` file, or an OpenVINO IR (``.xml``, OpenVINO only).
         backend: ``'onnxruntime'`` (CPU execution provider, all graph optimisations) or
             ``'openvino'`` (CPU plugin, float32 inference precision, latency hint).
         num_threads: threads of the runtime's operators; ``None``: the runtime's default (one
@@ -53,6 +53,8 @@ class Runtime:
 
     def __init__(self, path: str | os.PathLike, backend: str = "onnxruntime", num_threads: int | None = None) -> None:
         check_backend(backend)
+        if str(path).endswith(".xml") and backend != "openvino":
+            raise ValueError(f"{path} is an OpenVINO IR; it runs in OpenVINO (backend='openvino')")
         self.path = str(path)
         self.backend = backend
         if backend == "onnxruntime":

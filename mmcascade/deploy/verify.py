@@ -1,8 +1,11 @@
 """The exporter's check: the file against PyTorch on a generated image, detections paired.
 
 PyTorch runs the same graph (:class:`~mmcascade.deploy.graph.DetectorGraph`) with equal scores
-ranked by index, as the runtimes rank them; detections are paired by image, label, box and score
-rather than compared by position, and a detection within rounding of a score cutoff may be on one
+ranked by index, as the runtimes rank them, once as it is and again rounded otherwise (another
+memory layout; rounding-size noise on every layer's weights): how far those runs agree sets each
+detection's tolerance (:func:`~mmcascade.deploy.matching.self_agreement`).
+Detections are paired by image, label, box and score rather than compared by position; a
+detection PyTorch does not reproduce itself, or within rounding of a score cutoff, may be on one
 side only. Anything else unpaired is a failure, named.
 """
 
@@ -13,16 +16,24 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 import torch
+import torch.nn as nn
 from mmengine.dataset import pseudo_collate
+from torch import Tensor
 
 from mmcascade.config.pipelines import build_test_pipeline, test_pipeline_steps
 from mmcascade.ops import index_tie_order
 
 from .contract import INPUT_NAMES, MASK_OUTPUT, ExportError, graph_inputs
 from .graph import DetectorGraph
+from .matching import Tolerance, match_detections, self_agreement
 
-BOX_TOLERANCE = 1e-2  # pixels
-SCORE_TOLERANCE = 1e-4
+ULP = float(np.finfo(np.float32).eps)
+"""The rounding runs of :func:`run_graph` move each weight of a layer with ``n`` inputs per output
+by ``sqrt(n)`` float32 ulps (relative, normal): as much as summing its ``n`` products in another
+order moves each output."""
+NOISE_RUNS = 3
+
+__all__ = ["check_image", "compare_outputs", "example_batch", "match_detections", "reference_runs", "score_cutoffs"]
 
 
 def check_image() -> np.ndarray:
@@ -70,82 +81,6 @@ def example_batch(model: torch.nn.Module, batch_size: int, shape: tuple[int, int
     return feed
 
 
-def match_detections(
-    expected: Mapping[str, np.ndarray],
-    got: Mapping[str, np.ndarray],
-    box_tol: float = BOX_TOLERANCE,
-    score_tol: float = SCORE_TOLERANCE,
-    cutoffs: Sequence[float] = (),
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pair each expected detection with the same detection in ``got``: same image
-    (``batch_ids`` when given) and label, box within ``box_tol`` px, score within ``score_tol``.
-    Detections whose scores differ by less than two runtimes' rounding may be listed in either
-    order, so they are matched, not compared by position; for the same reason a detection whose
-    score is within ``score_tol`` of a cutoff (``score_thr``, or the last score kept by
-    ``max_per_img``) may be on one side only.
-
-    Args:
-        expected, got: ``bboxes (D, 4)``, ``scores (D,)``, ``labels (D,)`` (and ``batch_ids``).
-        cutoffs: the score cutoffs of the run.
-
-    Returns:
-        ``(expected indices, got indices)`` of the pairs.
-
-    Raises:
-        ExportError: a detection away from the cutoffs has no match (it is named).
-    """
-    n_exp, n_got = len(expected["scores"]), len(got["scores"])
-    at_cutoff = lambda score: any(abs(float(score) - c) <= score_tol for c in cutoffs)  # noqa: E731
-    keys = [expected["labels"], expected.get("batch_ids", np.zeros(n_exp, np.int64))]
-    got_keys = [got["labels"], got.get("batch_ids", np.zeros(n_got, np.int64))]
-    used = np.zeros(n_got, dtype=bool)
-    pairs: list[tuple[int, int]] = []
-    for i in range(n_exp):
-        box_diff = np.abs(got["bboxes"] - expected["bboxes"][i]).max(axis=1) if n_got else np.zeros(0)
-        score_diff = np.abs(got["scores"] - expected["scores"][i])
-        ok = ~used & (box_diff <= box_tol) & (score_diff <= score_tol)
-        for k_exp, k_got in zip(keys, got_keys):
-            ok &= k_got == k_exp[i]
-        candidates = np.nonzero(ok)[0]
-        if candidates.size:
-            j = int(candidates[np.argmin(box_diff[candidates] + score_diff[candidates])])
-            pairs.append((i, j))
-            used[j] = True
-        elif not at_cutoff(expected["scores"][i]):
-            raise ExportError(_unmatched(i, expected, got, box_diff + score_diff, box_tol, score_tol))
-    extra = [j for j in np.nonzero(~used)[0] if not at_cutoff(got["scores"][j])]
-    if extra:
-        j = int(extra[0])
-        raise ExportError(
-            f"the exported file has {len(extra)} detection(s) PyTorch does not, e.g. label {int(got_keys[0][j])}, "
-            f"score {float(got['scores'][j]):.6f}, box {np.round(got['bboxes'][j], 3).tolist()}"
-        )
-    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
-
-
-def _unmatched(
-    i: int,
-    expected: Mapping[str, np.ndarray],
-    got: Mapping[str, np.ndarray],
-    distance: np.ndarray,
-    box_tol: float,
-    score_tol: float,
-) -> str:
-    """Why PyTorch's detection ``i`` has no counterpart, with the nearest detection of the file."""
-    text = (
-        f"detection {i} of PyTorch (label {int(expected['labels'][i])}, score {float(expected['scores'][i]):.6f}, "
-        f"box {np.round(expected['bboxes'][i], 3).tolist()}) has no counterpart in the exported "
-        f"file within {box_tol} px and {score_tol}"
-    )
-    if len(got["scores"]) == 0:
-        return text
-    j = int(np.argmin(distance))
-    return (
-        f"{text}; nearest: label {int(got['labels'][j])}, score {float(got['scores'][j]):.6f}, "
-        f"box {np.round(got['bboxes'][j], 3).tolist()}"
-    )
-
-
 def score_cutoffs(scores: np.ndarray, batch_ids: np.ndarray | None, score_thr: float, max_per_img: int) -> list[float]:
     """The cutoffs of :func:`match_detections`: ``score_thr``, and each image's lowest score when
     it has ``max_per_img`` detections."""
@@ -159,15 +94,18 @@ def score_cutoffs(scores: np.ndarray, batch_ids: np.ndarray | None, score_thr: f
 
 
 def compare_outputs(
-    expected: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray], cutoffs: Sequence[float] = ()
+    expected: Mapping[str, np.ndarray],
+    got: Mapping[str, np.ndarray],
+    cutoffs: Sequence[float] = (),
+    tolerance: Tolerance | None = None,
 ) -> tuple[int, float, float, float | None]:
     """``(detections, box_diff, score_diff, mask_diff)`` of two runs of the graph over the
-    detections :func:`match_detections` pairs.
+    detections :func:`~mmcascade.deploy.matching.match_detections` pairs.
 
     Raises:
-        ExportError: as :func:`match_detections`.
+        ExportError: as :func:`~mmcascade.deploy.matching.match_detections`.
     """
-    ei, gi = match_detections(expected, got, cutoffs=cutoffs)
+    ei, gi = match_detections(expected, got, cutoffs=cutoffs, tolerance=tolerance)
     if len(ei) == 0:
         return 0, 0.0, 0.0, (0.0 if MASK_OUTPUT in expected else None)
     box = float(np.abs(expected["bboxes"][ei] - got["bboxes"][gi]).max())
@@ -178,9 +116,44 @@ def compare_outputs(
     return len(ei), box, score, mask
 
 
-def run_graph(graph: DetectorGraph, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def run_graph(
+    graph: DetectorGraph, feed: Mapping[str, np.ndarray], channels_last: bool = False, noise_seed: int | None = None
+) -> dict[str, np.ndarray]:
     """The graph's outputs computed by PyTorch, equal scores ranked by index as in the file
-    (:func:`~mmcascade.ops.tracing.index_tie_order`)."""
-    with torch.no_grad(), index_tie_order():
-        outs = graph(*(torch.from_numpy(feed[k]) for k in INPUT_NAMES))
+    (:func:`~mmcascade.ops.tracing.index_tie_order`). ``channels_last``: weights and input in
+    that memory layout (other kernels, other rounding); ``noise_seed``: every convolution's and
+    linear layer's weights moved by rounding-size noise (:data:`ULP`), which moves each sum
+    as much as another runtime's order of summation does. The graph is put back
+    afterwards."""
+    inputs = [torch.from_numpy(feed[k]) for k in INPUT_NAMES]
+    saved: list[tuple[Tensor, Tensor]] = []
+    if channels_last:
+        graph.to(memory_format=torch.channels_last)
+        inputs[0] = inputs[0].contiguous(memory_format=torch.channels_last)
+    if noise_seed is not None:
+        generator = torch.Generator().manual_seed(noise_seed)
+        for layer in graph.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                weight = layer.weight.data
+                saved.append((weight, weight.clone()))
+                sigma = ULP * weight[0].numel() ** 0.5  # a sum of n products carries about sqrt(n) ulps
+                weight.mul_(1 + sigma * torch.randn(weight.shape, generator=generator))
+    try:
+        with torch.no_grad(), index_tie_order():
+            outs = graph(*inputs)
+    finally:
+        for weight, original in saved:
+            weight.copy_(original)
+        if channels_last:
+            graph.to(memory_format=torch.contiguous_format)
     return {name: t.numpy() for name, t in zip(graph.output_names, outs)}
+
+
+def reference_runs(graph: DetectorGraph, feed: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], Tolerance]:
+    """PyTorch's outputs on ``feed``, and the tolerance of each detection from PyTorch's own
+    runs rounded otherwise: the channels-last layout, and :data:`NOISE_RUNS` runs with
+    rounding-size noise on every layer's weights."""
+    expected = run_graph(graph, feed)
+    variants = [run_graph(graph, feed, channels_last=True)]
+    variants += [run_graph(graph, feed, noise_seed=seed) for seed in range(NOISE_RUNS)]
+    return expected, self_agreement(expected, variants)

@@ -1,5 +1,6 @@
 """Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out F] [--show-dir D] [--tta | --slice WxH]``,
-or an exported file: ``python tools/test.py CONFIG MODEL.onnx --backend onnxruntime|openvino``."""
+or an exported file: ``python tools/test.py CONFIG MODEL.onnx --backend onnxruntime|openvino`` (an int8
+OpenVINO IR: ``MODEL.xml --backend openvino``)."""
 
 import argparse
 import os.path as osp
@@ -56,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--backend",
         choices=("onnxruntime", "openvino"),
-        help="test an exported CHECKPOINT.onnx (mmcascade export) in this runtime instead of PyTorch: "
+        help="test an exported CHECKPOINT.onnx (or int8 CHECKPOINT.xml, OpenVINO) in this runtime instead of PyTorch: "
         "same pipeline, evaluator and outputs",
     )
     parser.add_argument(
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = read_tool_config(args)
     if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
         raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
-    if args.backend or args.checkpoint.endswith(".onnx"):
+    if args.backend or args.checkpoint.endswith((".onnx", ".xml")):
         checkpoint = _use_exported(cfg, args)
     else:
         checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
@@ -122,10 +123,17 @@ def _use_exported(cfg, args: argparse.Namespace) -> str:
     before any work."""
     from mmcascade.deploy import BackendMismatchError, MissingDeployPackageError, read_metadata
     from mmcascade.deploy.backend_detector import backend_model_cfg, check_file_matches
+    from mmcascade.deploy.contract import default_backend, is_exported_file
 
-    backend = args.backend or "onnxruntime"
-    if not args.checkpoint.endswith(".onnx"):
-        raise SystemExit(f"--backend {backend}: CHECKPOINT must be an exported .onnx file, got {args.checkpoint}")
+    backend = args.backend or default_backend(args.checkpoint)
+    if not is_exported_file(args.checkpoint):
+        raise SystemExit(
+            f"--backend {backend}: CHECKPOINT must be an exported .onnx (or OpenVINO .xml) file, got {args.checkpoint}"
+        )
+    if args.checkpoint.endswith(".xml") and backend != "openvino":
+        raise SystemExit(
+            f"{args.checkpoint} is an OpenVINO IR (an int8 export); it runs in OpenVINO (--backend openvino)"
+        )
     if args.tta or args.bf16 or args.slice:
         raise SystemExit(
             f"--backend {backend} runs the exported graph as it is: --tta, --slice and --bf16 need a PyTorch "
