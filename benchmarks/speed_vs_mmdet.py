@@ -183,8 +183,17 @@ def compare(ref: dict, ours: dict) -> str:
     return text
 
 
+def run_child(code: str, what: str) -> None:
+    """Run ``code`` in a fresh interpreter (so no contestant shares its memory) and print its
+    last line; stop with its error output when it fails."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
+    print(proc.stdout.strip().splitlines()[-1])
+
+
 def export_for_benchmark(arch: str, weights: str, tmp: str) -> str:
-    """Export ``weights`` once (in a child process, so no contestant shares its memory); prints
+    """Export ``weights`` once (in a child process, :func:`run_child`); prints
     the export time and the file size. The detections are compared below, with the others'."""
     path = os.path.join(tmp, "model.onnx")
     code = (
@@ -194,10 +203,7 @@ def export_for_benchmark(arch: str, weights: str, tmp: str) -> str:
         f"r = export_onnx(m, {path!r}, verify=False, checkpoint={weights!r}); "
         "print(f'exported in {r.seconds:.1f} s, {r.size_mb:.0f} MB')"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"export failed:\n{proc.stderr[-3000:]}")
-    print(proc.stdout.strip())
+    run_child(code, "export")
     return path
 
 
@@ -215,10 +221,7 @@ def quantize_for_benchmark(arch: str, onnx_file: str, image: str, tmp: str) -> s
         f"write_metadata({path!r}, read_metadata({onnx_file!r})); "
         "print(f'quantized to int8 in {time.perf_counter() - t:.1f} s')"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"int8 quantization failed:\n{proc.stderr[-3000:]}")
-    print(proc.stdout.strip().splitlines()[-1])
+    run_child(code, "int8 quantization")
     return path
 
 

@@ -19,9 +19,11 @@ import mmcv
 from tqdm import tqdm
 
 from mmcascade.apis import inference_detector, inference_sliced, init_detector
-from mmcascade.apis.image_io import list_images, output_paths, read_images
+from mmcascade.apis.image_io import output_paths, read_images
+from mmcascade.deploy.contract import is_exported_file
 from mmcascade.tools.common import add_slice_args, slice_options
 from mmcascade.utils import default_device
+from mmcascade.utils.image_files import list_images
 from mmcascade.visualization import DetLocalVisualizer
 
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
         targets = dict(zip(files, output_paths(files, args.out_dir)))
     except ValueError as exc:
         parser.error(str(exc))
-    exported = args.backend or args.checkpoint.endswith((".onnx", ".xml"))
+    exported = args.backend or is_exported_file(args.checkpoint)
     if exported and (args.bf16 or args.device not in (None, "cpu")):
         parser.error("an exported model runs on the CPU as exported: --bf16 and --device cuda need PyTorch weights")
     device = args.device or ("cpu" if exported else default_device())

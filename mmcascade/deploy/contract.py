@@ -1,8 +1,10 @@
 """The exported file's contract: its input and output names, what the graph holds of the test
-settings, how a preprocessed batch becomes its inputs, and the metadata stored in the file.
+settings, how packed test-pipeline items (through the data preprocessor) become its inputs, and
+the metadata stored in the file.
 
-The exporter writes by it, the backends (:class:`~mmcascade.deploy.backend_detector.BackendDetector`)
-and the check (:mod:`~mmcascade.deploy.verify`) read by it; nothing here traces or runs a model.
+The exporter writes by it, the backends (:class:`~mmcascade.deploy.backend_detector.BackendDetector`),
+the check (:mod:`~mmcascade.deploy.verify`) and int8 calibration read by it; nothing here traces
+or runs the detector.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from mmengine.dataset import pseudo_collate
 
 from .runtimes import require
 
@@ -90,6 +93,14 @@ def graph_inputs(batch: torch.Tensor, metas: Sequence[Mapping]) -> dict[str, np.
         "img_shapes": np.array([m["img_shape"][:2] for m in metas], dtype=np.int64),
         "scale_factors": np.array([m["scale_factor"] for m in metas], dtype=np.float32),
     }
+
+
+def pipeline_feed(model: torch.nn.Module, packed: Sequence[Mapping]) -> dict[str, np.ndarray]:
+    """The graph's inputs for items the test pipeline packed: collated and put through ``model``'s
+    data preprocessor (normalised, padded to one batch), then :func:`graph_inputs`."""
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate(list(packed)), False)
+    return graph_inputs(data["inputs"], [s.metainfo for s in data["data_samples"]])
 
 
 def is_exported_file(path: str | os.PathLike | None) -> bool:

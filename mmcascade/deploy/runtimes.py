@@ -39,6 +39,16 @@ def check_backend(backend: str) -> None:
         raise ValueError(f"backend {backend!r} is not one of {BACKENDS}")
 
 
+def check_backend_file(path: str | os.PathLike, backend: str) -> None:
+    """Refuse a file the runtime cannot read: an OpenVINO IR (``.xml``, an int8 export) outside OpenVINO.
+
+    Raises:
+        ValueError: naming the backend to use.
+    """
+    if str(path).endswith(".xml") and backend != "openvino":
+        raise ValueError(f"{path} is an OpenVINO IR (an int8 export); it runs in OpenVINO (--backend openvino)")
+
+
 class Runtime:
     """One exported file loaded by ``backend``; ``runtime(feed)`` maps input names to numpy
     arrays and returns the outputs by name.
@@ -53,8 +63,7 @@ class Runtime:
 
     def __init__(self, path: str | os.PathLike, backend: str = "onnxruntime", num_threads: int | None = None) -> None:
         check_backend(backend)
-        if str(path).endswith(".xml") and backend != "openvino":
-            raise ValueError(f"{path} is an OpenVINO IR; it runs in OpenVINO (backend='openvino')")
+        check_backend_file(path, backend)
         self.path = str(path)
         self.backend = backend
         if backend == "onnxruntime":

@@ -17,13 +17,12 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.dataset import pseudo_collate
 from torch import Tensor
 
 from mmcascade.config.pipelines import build_test_pipeline, test_pipeline_steps
 from mmcascade.ops import index_tie_order
 
-from .contract import INPUT_NAMES, MASK_OUTPUT, ExportError, graph_inputs
+from .contract import INPUT_NAMES, MASK_OUTPUT, ExportError, pipeline_feed
 from .graph import DetectorGraph
 from .matching import Tolerance, match_detections, self_agreement
 
@@ -65,8 +64,7 @@ def example_batch(model: torch.nn.Module, batch_size: int, shape: tuple[int, int
     for i in range(batch_size):
         scaled = img if i == 0 else cv2.resize(img, None, fx=1 - 0.15 * i, fy=1 - 0.1 * i)
         items.append(pipeline(dict(img=scaled, img_id=i)))
-    data = model.data_preprocessor(pseudo_collate(items), False)
-    feed = graph_inputs(data["inputs"], [s.metainfo for s in data["data_samples"]])
+    feed = pipeline_feed(model, items)
     if shape is not None:
         h, w = feed["inputs"].shape[-2:]
         if h > shape[0] or w > shape[1]:

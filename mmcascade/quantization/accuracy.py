@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -24,24 +24,35 @@ class AccuracyGateError(ExportError):
     """The int8 file's AP fell by more than the allowed drop; nothing was written."""
 
 
-def evaluate_exported(cfg: Config, model_file: str | os.PathLike, count: int, desc: str) -> dict[str, float]:
-    """The val evaluator's metrics of ``model_file`` run in OpenVINO on the first ``count``
-    images of ``cfg.val_dataloader``'s dataset (one image at a time, with a progress bar)."""
+def evaluate_exported(
+    cfg: Config, model_files: Sequence[str | os.PathLike], count: int, desc: str = "AP"
+) -> tuple[list[dict[str, float]], int]:
+    """The val evaluator's metrics of each of ``model_files`` run in OpenVINO on the first
+    ``count`` images of ``cfg.val_dataloader``'s dataset, in one pass over the images (each
+    loaded and prepared once, one at a time, with a progress bar).
+
+    Returns:
+        ``(metrics of each file, number of images evaluated)`` (fewer than ``count`` when the
+        val set is smaller).
+    """
     if count < 1:
         raise ValueError(f"--eval-size {count}: at least one image is needed")
     with DefaultScope.overwrite_default_scope("mmcascade"):
-        model = MODELS.build(backend_model_cfg(cfg, str(model_file), "openvino"))
+        models = [MODELS.build(backend_model_cfg(cfg, str(f), "openvino")) for f in model_files]
         loader_cfg = copy.deepcopy(cfg.val_dataloader)
         loader_cfg.update(batch_size=1, num_workers=0, persistent_workers=False)
         loader_cfg.pop("batch_sampler", None)
         loader_cfg["dataset"]["indices"] = count
         loader = Runner.build_dataloader(loader_cfg)
-        metrics = copy.deepcopy(cfg.val_evaluator)
-        evaluator = EVALUATOR.build(dict(type="Evaluator", metrics=metrics))
-        evaluator.dataset_meta = loader.dataset.metainfo
+        evaluators = [EVALUATOR.build(dict(type="Evaluator", metrics=copy.deepcopy(cfg.val_evaluator))) for _ in models]
+        for evaluator in evaluators:
+            evaluator.dataset_meta = loader.dataset.metainfo
         for batch in tqdm(loader, desc=desc, unit="img"):
-            evaluator.process(data_samples=model.test_step(batch), data_batch=batch)
-        return evaluator.evaluate(len(loader.dataset))
+            for model, evaluator in zip(models, evaluators):
+                mine = copy.deepcopy(batch)  # each model writes its predictions into the samples
+                evaluator.process(data_samples=model.test_step(mine), data_batch=mine)
+        n = len(loader.dataset)
+        return [evaluator.evaluate(n) for evaluator in evaluators], n
 
 
 def ap_drop(fp32: Mapping[str, float], int8: Mapping[str, float]) -> dict[str, float]:

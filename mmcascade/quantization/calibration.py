@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from tqdm import tqdm
 
 from mmcascade.config.pipelines import build_test_pipeline, test_pipeline_steps
-from mmcascade.deploy.contract import graph_inputs
+from mmcascade.deploy.contract import pipeline_feed
 from mmcascade.registry import DATASETS
+from mmcascade.utils.image_files import IMAGE_SUFFIXES, list_images
 
 SPLITS = ("val", "test", "train")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def calibration_images(cfg: Config, source: str | os.PathLike | None, count: int) -> list[str]:
     """The first ``count`` image paths of ``source``: ``None`` or ``'val'`` / ``'test'`` /
-    ``'train'`` (that dataloader's dataset, in its order), or a folder (its images, sorted by name).
+    ``'train'`` (that dataloader's dataset, in its order), or a folder (its images, sorted by
+    name; an image file or a glob pattern also works, as for the demo).
 
     Raises:
         ValueError: ``count`` below 1, an unknown split, a folder without images, or a dataset
@@ -37,13 +36,15 @@ def calibration_images(cfg: Config, source: str | os.PathLike | None, count: int
     if count < 1:
         raise ValueError(f"--calib-size {count}: at least one calibration image is needed")
     source = "val" if source is None else str(source)
-    if os.path.isdir(source):
-        paths = sorted(str(p) for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not paths:
-            raise ValueError(f"--calib {source}: the folder has no images ({', '.join(IMAGE_SUFFIXES)})")
-        return paths[:count]
-    if source not in SPLITS:
-        raise ValueError(f"--calib {source}: neither a folder of images nor one of the config's datasets {SPLITS}")
+    if source not in SPLITS or os.path.isdir(source):
+        try:
+            return [str(p) for p in list_images(source)[:count]]
+        except FileNotFoundError:
+            if os.path.isdir(source):
+                raise ValueError(f"--calib {source}: the folder has no images ({', '.join(IMAGE_SUFFIXES)})") from None
+            raise ValueError(
+                f"--calib {source}: neither a folder of images nor one of the config's datasets {SPLITS}"
+            ) from None
     key = f"{source}_dataloader"
     if not cfg.get(key):
         raise ValueError(f"--calib {source}: the config has no {key}")
@@ -68,6 +69,4 @@ def graph_feeds(
         packed = pipeline(dict(img_path=str(path), img_id=0))
         if packed is None:
             raise ValueError(f"{path}: could not read the calibration image")
-        with torch.no_grad():
-            data = model.data_preprocessor(pseudo_collate([packed]), False)
-        yield graph_inputs(data["inputs"], [s.metainfo for s in data["data_samples"]])
+        yield pipeline_feed(model, [packed])

@@ -12,6 +12,7 @@ from mmcascade.checkpoint import check_checkpoint_classes, check_checkpoint_cove
 from mmcascade.config.classes import config_class_names
 from mmcascade.config.loading import check_run_config
 from mmcascade.config.pipelines import tta_settings
+from mmcascade.deploy.contract import is_exported_file
 from mmcascade.slicing import sliced_test_settings
 from mmcascade.utils.dist_env import finish_distributed, name_hung_ranks, setup_runtime
 from mmcascade.utils.work_dir_lock import work_dir_lock
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = read_tool_config(args)
     if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
         raise SystemExit(f"--out {args.out}: the file name must end in .pkl or .pickle")
-    if args.backend or args.checkpoint.endswith((".onnx", ".xml")):
+    if args.backend or is_exported_file(args.checkpoint):
         checkpoint = _use_exported(cfg, args)
     else:
         checkpoint = str(resolve_checkpoint(args.checkpoint))  # one resolver: file, URL or zoo name
@@ -123,16 +124,13 @@ def _use_exported(cfg, args: argparse.Namespace) -> str:
     before any work."""
     from mmcascade.deploy import BackendMismatchError, MissingDeployPackageError, read_metadata
     from mmcascade.deploy.backend_detector import backend_model_cfg, check_file_matches
-    from mmcascade.deploy.contract import default_backend, is_exported_file
+    from mmcascade.deploy.contract import default_backend
+    from mmcascade.deploy.runtimes import check_backend_file
 
     backend = args.backend or default_backend(args.checkpoint)
     if not is_exported_file(args.checkpoint):
         raise SystemExit(
             f"--backend {backend}: CHECKPOINT must be an exported .onnx (or OpenVINO .xml) file, got {args.checkpoint}"
-        )
-    if args.checkpoint.endswith(".xml") and backend != "openvino":
-        raise SystemExit(
-            f"{args.checkpoint} is an OpenVINO IR (an int8 export); it runs in OpenVINO (--backend openvino)"
         )
     if args.tta or args.bf16 or args.slice:
         raise SystemExit(
@@ -141,6 +139,7 @@ def _use_exported(cfg, args: argparse.Namespace) -> str:
         )
     model_cfg = backend_model_cfg(cfg, args.checkpoint, backend, args.allow_other_architecture)
     try:
+        check_backend_file(args.checkpoint, backend)
         check_file_matches(
             args.checkpoint,
             read_metadata(args.checkpoint),

@@ -29,6 +29,11 @@ def export(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def export_int8(cfg: str, ckpt: str, out, *options: str) -> subprocess.CompletedProcess:
+    """``export CFG CKPT OUT --int8``, the gate on the 4 val images of the session's model."""
+    return export(cfg, ckpt, str(out), "--int8", "--eval-size", "4", *options)
+
+
 def printed_ap(stdout: str) -> dict[str, tuple[float, float, float]]:
     found = re.findall(r"(bbox|segm) AP on 4 val images: float32 ([0-9.]+), int8 ([0-9.]+) \(drop (-?[0-9.]+)", stdout)
     return {task: (float(a), float(b), float(d)) for task, a, b, d in found}
@@ -38,9 +43,7 @@ def printed_ap(stdout: str) -> dict[str, tuple[float, float, float]]:
 def int8_export(trained_tiny, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("int8")
     out = tmp / "model_int8.xml"
-    proc = export(
-        trained_tiny["cfg"], str(trained_tiny["ckpt"]), str(out), "--int8", "--calib-size", "4", "--eval-size", "4"
-    )
+    proc = export_int8(trained_tiny["cfg"], str(trained_tiny["ckpt"]), out, "--calib-size", "4")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return dict(cfg=trained_tiny["cfg"], ckpt=str(trained_tiny["ckpt"]), xml=out, tmp=tmp, stdout=proc.stdout)
 
@@ -74,17 +77,8 @@ def _weights(int8_export):
 def test_the_gate_refuses_below_the_measured_drop_and_leaves_nothing(int8_export, tmp_path):
     drop = max(read_metadata(int8_export["xml"])["quantization"]["evaluation"]["ap_drop"].values())
     out = tmp_path / "refused.xml"
-    proc = export(
-        int8_export["cfg"],
-        int8_export["ckpt"],
-        str(out),
-        "--int8",
-        "--calib-size",
-        "4",
-        "--eval-size",
-        "4",
-        "--max-ap-drop",
-        str(round(drop - 0.1, 2)),
+    proc = export_int8(
+        int8_export["cfg"], int8_export["ckpt"], out, "--calib-size", "4", "--max-ap-drop", str(round(drop - 0.1, 2))
     )
     assert proc.returncode == 1
     assert "int8 AP fell by more than --max-ap-drop" in proc.stderr and "float32 ->" in proc.stderr
@@ -107,25 +101,19 @@ def test_refusals_before_any_work(int8_export, tmp_path):
         init_detector(cfg, str(int8_export["xml"]), backend="onnxruntime")
 
 
-def test_a_folder_of_images_calibrates(int8_export, tmp_path):
+def test_a_folder_of_images_calibrates_and_the_images_evaluated_are_counted(int8_export, tmp_path):
     images = tmp_path / "calib"
     images.mkdir()
     for i in range(3):
         cv2.imwrite(str(images / f"{i}.png"), cv2.resize(check_image(), (320 - 40 * i, 256)))
     out = tmp_path / "folder.xml"
+    # the default --eval-size (100) on a val set of 4: the figures say 4 images were evaluated
     proc = export(
-        int8_export["cfg"],
-        int8_export["ckpt"],
-        str(out),
-        "--int8",
-        "--calib",
-        str(images),
-        "--eval-size",
-        "4",
-        "--max-ap-drop",
-        "100",
+        int8_export["cfg"], int8_export["ckpt"], str(out), "--int8", "--calib", str(images), "--max-ap-drop", "100"
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(printed_ap(proc.stdout)) == {"bbox", "segm"}  # "... AP on 4 val images ..."
+    assert read_metadata(out)["quantization"]["evaluation"]["images"] == 4
     assert read_metadata(out)["quantization"]["calibration"] == dict(source=str(images), images=3)
 
 

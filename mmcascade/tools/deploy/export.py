@@ -7,13 +7,17 @@ import argparse
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from mmcascade.apis import init_detector
 from mmcascade.tools.common import CfgOptionsAction
 from mmcascade.zoo.resolve import resolve_checkpoint
+
+T = TypeVar("T")
 
 
 def build_model(config: str, checkpoint: str, cfg_options: dict | None) -> torch.nn.Module:
@@ -60,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     int8.add_argument("--int8", action="store_true", help="quantize to int8 after export; OUT ends in .xml")
     int8.add_argument(
         "--calib",
-        help="calibration images: a folder of images, or the config's dataset 'val' (default), 'test' or 'train'",
+        help="calibration images: a folder of images (or a glob), or the config's dataset 'val' (default), "
+        "'test' or 'train'",
     )
     int8.add_argument("--calib-size", type=int, default=100, help="calibration images, the first ones (default 100)")
     int8.add_argument(
@@ -81,6 +86,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def run_export(
+    args: argparse.Namespace, check_target: Callable[[], None], export: Callable[[torch.nn.Module, str], T]
+) -> T | None:
+    """Refuse what cannot be written (``check_target``) before any work, resolve the checkpoint,
+    build the model and ``export(model, checkpoint)``; ``None`` after printing a user error."""
+    from mmcascade.deploy import ExportError, MissingDeployPackageError
+
+    try:
+        check_target()
+        checkpoint = str(resolve_checkpoint(args.checkpoint))
+        return export(build_model(args.config, checkpoint, args.cfg_options), checkpoint)
+    except (ExportError, MissingDeployPackageError, FileExistsError, ValueError) as exc:
+        print(f"mmcascade export: {exc}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.int8:
@@ -88,15 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.calib or args.calib_size != 100 or args.max_ap_drop != 0.5 or args.eval_size != 100:
         print("mmcascade export: --calib, --calib-size, --max-ap-drop and --eval-size go with --int8", file=sys.stderr)
         return 1
-    from mmcascade.deploy.runtimes import MissingDeployPackageError
+    from mmcascade.deploy import check_export_target, export_onnx
 
-    try:
-        from mmcascade.deploy import ExportError, check_export_target, export_onnx
-
-        check_export_target(Path(args.out), args.opset, args.batch_size, not args.no_verify, args.overwrite)
-        checkpoint = str(resolve_checkpoint(args.checkpoint))
-        model = build_model(args.config, checkpoint, args.cfg_options)
-        report = export_onnx(
+    def export(model: torch.nn.Module, checkpoint: str):
+        return export_onnx(
             model,
             args.out,
             opset=args.opset,
@@ -106,8 +122,13 @@ def main(argv: list[str] | None = None) -> int:
             overwrite=args.overwrite,
             checkpoint=checkpoint,
         )
-    except (ExportError, MissingDeployPackageError, FileExistsError, ValueError) as exc:
-        print(f"mmcascade export: {exc}", file=sys.stderr)
+
+    report = run_export(
+        args,
+        lambda: check_export_target(Path(args.out), args.opset, args.batch_size, not args.no_verify, args.overwrite),
+        export,
+    )
+    if report is None:
         return 1
     print(f"wrote {report.path} ({report.size_mb:.1f} MB) in {report.seconds:.1f} s")
     if report.detections is not None:
@@ -123,18 +144,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_int8(args: argparse.Namespace) -> int:
     """``--int8``: export, quantize, gate; the figures printed either way."""
-    from mmcascade.deploy import ExportError, MissingDeployPackageError
     from mmcascade.quantization import check_int8_target, export_int8
 
     if args.no_verify or args.shape or args.batch_size != 1:
         print("mmcascade export: --int8 exports a checked, dynamic-shape, batch-1 file", file=sys.stderr)
         print("  (--no-verify, --shape and --batch-size are for ONNX exports)", file=sys.stderr)
         return 1
-    try:
-        check_int8_target(Path(args.out), args.overwrite)
-        checkpoint = str(resolve_checkpoint(args.checkpoint))
-        model = build_model(args.config, checkpoint, args.cfg_options)
-        report = export_int8(
+
+    def export(model: torch.nn.Module, checkpoint: str):
+        return export_int8(
             model,
             args.out,
             calib=args.calib,
@@ -145,8 +163,9 @@ def main_int8(args: argparse.Namespace) -> int:
             checkpoint=checkpoint,
             opset=args.opset,
         )
-    except (ExportError, MissingDeployPackageError, FileExistsError, ValueError) as exc:
-        print(f"mmcascade export: {exc}", file=sys.stderr)
+
+    report = run_export(args, lambda: check_int8_target(Path(args.out), args.overwrite), export)
+    if report is None:
         return 1
     print(f"wrote {report.path} and its .bin ({report.size_mb:.1f} MB) in {report.seconds:.0f} s")
     for task in report.ap_drop:
