@@ -35,8 +35,9 @@ class CocoMetric(BaseMetric):
     Args:
         ann_file: the ground-truth COCO json (any mmengine storage backend).
         metric: ``'bbox'``, ``'segm'``, ``'proposal'`` or a list of them.
-        classwise: print a per-class table (AP, AP50, AP75, AP_s, AP_m, AP_l) and return
-            ``coco/{metric}_{class}_precision`` (each class's AP).
+        classwise: print a per-class table (AP, AP50, AP75, AP_s, AP_m, AP_l) and return each
+            class's AP as ``coco/{class}_precision`` (MMDetection's key: with several metrics it
+            holds the last one's, so each is also given as ``coco/{metric}_{class}_precision``).
         proposal_nums: numbers of proposals for recall (``'proposal'``).
         iou_thrs: IoU thresholds to evaluate at (default 0.50:0.05:0.95); AP50 / AP75 are -1
             when 0.5 / 0.75 is not among them, as pycocotools reports.
@@ -218,11 +219,13 @@ class CocoMetric(BaseMetric):
         items = [k for k in STAT_KEYS if self.metric_items is None or k in self.metric_items]
         named = {f"{metric}_{k}": round(float(stats[STAT_KEYS.index(k)]), 3) for k in items}
         ap = " ".join(f"{float(stats[i]):.3f}" for i in range(6))
-        named[f"{metric}_mAP_copypaste"] = ap
+        print_log(f"{metric}_mAP_copypaste: {ap}", logger="current")
         if res.classwise:
             print_log(f"\n{metric} per class:\n" + classwise_table(res.classwise), logger="current")
             for name, row in res.classwise:
-                named[f"{metric}_{name}_precision"] = round(row["mAP"], 3)
+                named[f"{name}_precision"] = round(row["mAP"], 3)
+                if len(self.metrics) > 1:  # MMDetection's key then holds the last metric's AP only
+                    named[f"{metric}_{name}_precision"] = round(row["mAP"], 3)
         return named
 
 

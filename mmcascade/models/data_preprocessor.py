@@ -1,6 +1,10 @@
 """Normalise, convert BGR to RGB, pad to a multiple of 32 and batch; pad masks to match."""
 
+import math
+from collections.abc import Sequence
+
 from mmengine.model import ImgDataPreprocessor
+from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.utils.options import check_extra_options
@@ -47,12 +51,25 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         self.pad_mask = pad_mask
 
     def forward(self, data: dict, training: bool = False) -> dict:
+        """Sets each sample's ``batch_input_shape`` (the batch's padded ``(h, w)``) and
+        ``pad_shape`` (its own image padded to ``pad_size_divisor``: where its anchors are valid),
+        as MMDetection does."""
+        pad_shapes = self._own_pad_shapes(data["inputs"])
         data = super().forward(data, training)
         inputs, samples = data["inputs"], data["data_samples"]
         if samples is not None:
             batch_shape = tuple(inputs.shape[-2:])
-            for sample in samples:
-                sample.set_metainfo(dict(batch_input_shape=batch_shape, pad_shape=batch_shape))
+            for sample, pad_shape in zip(samples, pad_shapes):
+                sample.set_metainfo(dict(batch_input_shape=batch_shape, pad_shape=pad_shape))
                 if training and self.pad_mask and "gt_instances" in sample and "masks" in sample.gt_instances:
                     sample.gt_instances.masks = sample.gt_instances.masks.pad(batch_shape)
         return dict(inputs=inputs, data_samples=samples)
+
+    def _own_pad_shapes(self, inputs: Tensor | Sequence[Tensor]) -> list[tuple[int, int]]:
+        """Each input's ``(h, w)`` rounded up to ``pad_size_divisor`` (a stacked batch: its shape)."""
+        d = self.pad_size_divisor
+        if isinstance(inputs, Tensor):
+            shapes = [tuple(inputs.shape[-2:])] * len(inputs)
+        else:
+            shapes = [t.shape[-2:] for t in inputs]
+        return [(math.ceil(h / d) * d, math.ceil(w / d) * d) for h, w in shapes]

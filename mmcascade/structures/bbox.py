@@ -76,17 +76,18 @@ def scale_boxes(boxes: Tensor, scale_factor: tuple[float, float]) -> Tensor:
 
 
 def flip_boxes(boxes: Tensor, img_shape: tuple[int, int], direction: str = "horizontal") -> Tensor:
-    """Mirror ``(N, 4)`` boxes inside an image of ``(height, width)``."""
+    """Mirror ``(N, 4)`` xyxy boxes inside an image of ``(height, width)``: ``'horizontal'``,
+    ``'vertical'`` or ``'diagonal'`` (both)."""
+    if direction not in ("horizontal", "vertical", "diagonal"):
+        raise ValueError(f"unknown flip direction {direction!r}")
     h, w = img_shape[:2]
     flipped = boxes.clone()
-    if direction == "horizontal":
+    if direction in ("horizontal", "diagonal"):
         flipped[:, 0] = w - boxes[:, 2]
         flipped[:, 2] = w - boxes[:, 0]
-    elif direction == "vertical":
+    if direction in ("vertical", "diagonal"):
         flipped[:, 1] = h - boxes[:, 3]
         flipped[:, 3] = h - boxes[:, 1]
-    else:
-        raise ValueError(f"unknown flip direction {direction!r}")
     return flipped
 
 

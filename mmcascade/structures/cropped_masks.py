@@ -194,9 +194,14 @@ class CroppedMasks:
         return CroppedMasks(self.crops, self.origins + np.array([[int(dx), int(dy)]]), height, width)
 
     def flip(self, direction: str = "horizontal") -> CroppedMasks:
-        """Mirror the masks in the image (``'horizontal'``: left-right, ``'vertical'``: up-down)."""
+        """Mirror the masks in the image (``'horizontal'``: left-right, ``'vertical'``: up-down,
+        ``'diagonal'``: both)."""
+        if direction == "diagonal":
+            return self.flip("horizontal").flip("vertical")
         if direction not in ("horizontal", "vertical"):
-            raise ValueError(f"CroppedMasks.flip: direction must be 'horizontal' or 'vertical', got {direction!r}")
+            raise ValueError(
+                f"CroppedMasks.flip: direction must be horizontal, vertical or diagonal, got {direction!r}"
+            )
         crops, origins = [], self.origins.copy()
         for i, crop in enumerate(self.crops):
             h, w = crop.shape

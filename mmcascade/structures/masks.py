@@ -80,8 +80,11 @@ class BitmapMasks:
         return BitmapMasks(out, h, w)
 
     def flip(self, direction: str = "horizontal") -> BitmapMasks:
-        axis = {"horizontal": 2, "vertical": 1}[direction]
-        return BitmapMasks(np.flip(self.masks, axis=axis), self.height, self.width)
+        """Mirror: ``'horizontal'`` left-right, ``'vertical'`` up-down, ``'diagonal'`` both."""
+        axes = {"horizontal": (2,), "vertical": (1,), "diagonal": (1, 2)}
+        if direction not in axes:
+            raise ValueError(f"BitmapMasks.flip: direction must be one of {tuple(axes)}, got {direction!r}")
+        return BitmapMasks(np.flip(self.masks, axis=axes[direction]), self.height, self.width)
 
     def crop(self, box: np.ndarray) -> BitmapMasks:
         """The pixels inside ``box`` = ``(x1, y1, x2, y2)`` int, clipped to the image."""

@@ -9,10 +9,13 @@ from mmcascade.registry import DATA_SAMPLERS
 
 @DATA_SAMPLERS.register_module()
 class AspectRatioBatchSampler(BatchSampler):
-    """Group indices from ``sampler`` into landscape (w >= h) and portrait buckets.
+    """Group indices from ``sampler`` into portrait (w < h) and landscape buckets, as
+    MMDetection's sampler does.
 
-    A batch is yielded as soon as one bucket is full; what is left at the end of an
-    epoch is batched together (or dropped with ``drop_last``).
+    A batch is yielded as soon as one bucket is full. What is left at the end of an epoch
+    (portrait first, then landscape) is cut into batches; with ``drop_last`` its last batch is
+    dropped, even when full (it is the mixed-orientation one), so that every batch yielded is
+    one orientation whenever the left-overs fit in one batch.
     """
 
     def __init__(self, sampler: Sampler, batch_size: int, drop_last: bool = False) -> None:
@@ -27,7 +30,7 @@ class AspectRatioBatchSampler(BatchSampler):
         dataset = self.sampler.dataset
         for idx in self.sampler:
             info = dataset.get_data_info(idx)
-            bucket = buckets[0 if info["width"] >= info["height"] else 1]
+            bucket = buckets[0 if info["width"] < info["height"] else 1]
             bucket.append(idx)
             if len(bucket) == self.batch_size:
                 yield bucket[:]
@@ -35,7 +38,7 @@ class AspectRatioBatchSampler(BatchSampler):
         left = buckets[0] + buckets[1]
         while left:
             batch, left = left[: self.batch_size], left[self.batch_size :]
-            if len(batch) == self.batch_size or not self.drop_last:
+            if left or not self.drop_last:
                 yield batch
 
     def __len__(self) -> int:

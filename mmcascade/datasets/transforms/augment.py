@@ -83,9 +83,10 @@ class RandomCrop(BaseTransform):
     """Crop a random window; keep the boxes (and their masks) that still have area in it.
 
     Args:
-        crop_size: ``(h, w)``: pixels (``'absolute'``), a ``[min, max]`` pixel range per side
-            (``'absolute_range'``), fractions of the image (``'relative'``) or a fraction range
-            ``[(h_min, w_min), (1, 1)]`` drawn per side (``'relative_range'``).
+        crop_size: as MMDetection 3: ``(w, h)`` pixels (``'absolute'``), a ``[min, max]`` pixel
+            range for both sides (``'absolute_range'``), ``(w, h)`` fractions of the image
+            (``'relative'``), or ``(h_min, w_min)`` fractions, each side drawn uniformly between
+            its minimum and 1 (``'relative_range'``: MMDetection reads this one height first).
         allow_negative_crop: keep a crop that contains no box; otherwise the sample is
             skipped (the dataset draws another), as MMDetection does.
         recompute_bbox: make each box the tight box of its cropped mask.
@@ -119,12 +120,12 @@ class RandomCrop(BaseTransform):
 
     def _crop_hw(self, h: int, w: int) -> tuple[int, int]:
         if self.crop_type == "absolute":
-            return min(int(self.crop_size[0]), h), min(int(self.crop_size[1]), w)
+            return min(int(self.crop_size[1]), h), min(int(self.crop_size[0]), w)
         if self.crop_type == "absolute_range":
             lo, hi = int(self.crop_size[0]), int(self.crop_size[1])
             return random.randint(min(h, lo), min(h, hi)), random.randint(min(w, lo), min(w, hi))
         if self.crop_type == "relative":
-            rh, rw = (float(v) for v in self.crop_size)
+            rw, rh = (float(v) for v in self.crop_size)
         else:
             rh, rw = (float(v) + random.random() * (1 - float(v)) for v in self.crop_size)
         return max(1, int(h * rh + 0.5)), max(1, int(w * rw + 0.5))
@@ -171,8 +172,10 @@ class RandomCrop(BaseTransform):
 class FilterAnnotations(BaseTransform):
     """Drop ground truth too small to learn from: boxes whose width and height are not both
     larger than ``min_gt_bbox_wh`` (``by_box``), masks with fewer than ``min_gt_mask_area``
-    pixels (``by_mask``). With ``keep_empty=False`` an image left without ground truth is
-    skipped (the dataset draws another)."""
+    pixels (``by_mask``). ``keep_empty`` has MMDetection's meaning: with ``True`` (the default)
+    an image whose boxes are all filtered out is skipped (the dataset draws another); with
+    ``False`` it is kept with no ground truth. An image that had no boxes to begin with is kept
+    either way."""
 
     def __init__(
         self,
@@ -206,7 +209,7 @@ class FilterAnnotations(BaseTransform):
                     f"LoadAnnotations(with_mask=True) ({results.get('img_path')})"
                 )
             keep &= results["gt_masks"].areas() >= self.min_gt_mask_area
-        if not keep.any() and not self.keep_empty:
+        if len(boxes) and not keep.any() and self.keep_empty:
             return None
         idx = np.flatnonzero(keep)
         for key in ("gt_bboxes", "gt_bboxes_labels", "gt_ignore_flags"):

@@ -1,6 +1,7 @@
 """Geometric transforms that keep boxes and masks consistent with the image."""
 
 import random
+from collections.abc import Sequence
 
 import mmcv
 import numpy as np
@@ -28,33 +29,62 @@ def _rescaled_size(w: int, h: int, scale: tuple[int, int], keep_ratio: bool) -> 
 
 @TRANSFORMS.register_module()
 class Resize(BaseTransform):
-    """Resize image, boxes and masks; record ``img_shape`` and ``scale_factor (w, h)``.
+    """Resize image, boxes and masks as MMDetection's ``Resize``; record ``scale`` (the target
+    ``(w, h)``), ``img_shape``, ``scale_factor (w, h)`` (the actual ratios, accumulated over
+    resizes) and ``keep_ratio``.
 
     Args:
-        scale: ``(w, h)`` target, or with ``keep_ratio`` the ``(long, short)`` bounds (1333, 800).
-        keep_ratio: keep the aspect ratio.
+        scale: ``(w, h)`` target (an int: square), or with ``keep_ratio`` the ``(long, short)``
+            bounds, e.g. (1333, 800).
+        scale_factor: instead of ``scale``, a factor (or ``(w_factor, h_factor)``) of the image's
+            own size.
+        keep_ratio: keep the aspect ratio (default ``False``, as MMDetection).
         clip_object_border: clip boxes to the resized image.
+        backend: ``'cv2'`` or ``'pillow'`` (mmcv's resize backends).
+        interpolation: mmcv's interpolation name.
     """
 
     def __init__(
         self,
-        scale: tuple[int, int] | None = None,
-        keep_ratio: bool = True,
+        scale: int | tuple[int, int] | None = None,
+        scale_factor: float | tuple[float, float] | None = None,
+        keep_ratio: bool = False,
         clip_object_border: bool = True,
+        backend: str = "cv2",
         interpolation: str = "bilinear",
     ) -> None:
-        self.scale = tuple(scale) if scale is not None else None
+        if scale is None and scale_factor is None:
+            raise ValueError("Resize: give scale or scale_factor")
+        self.scale = (int(scale), int(scale)) if isinstance(scale, (int, float)) else (tuple(scale) if scale else None)
+        if scale_factor is None or isinstance(scale_factor, (int, float)):
+            self.scale_factor = None if scale_factor is None else (float(scale_factor), float(scale_factor))
+        elif len(scale_factor) == 2:
+            self.scale_factor = (float(scale_factor[0]), float(scale_factor[1]))
+        else:
+            raise ValueError(f"Resize: scale_factor must be a number or (w_factor, h_factor), got {scale_factor!r}")
+        if backend not in ("cv2", "pillow"):
+            raise ValueError(f"Resize: backend must be 'cv2' or 'pillow', got {backend!r}")
         self.keep_ratio = keep_ratio
         self.clip_object_border = clip_object_border
+        self.backend = backend
         self.interpolation = interpolation
 
+    def _target(self, results: dict) -> tuple[int, int]:
+        if self.scale:
+            return self.scale
+        h, w = results["img"].shape[:2]
+        return int(w * self.scale_factor[0] + 0.5), int(h * self.scale_factor[1] + 0.5)
+
     def transform(self, results: dict) -> dict:
-        scale = results.get("scale", self.scale)
+        return self._resize(results, self._target(results))
+
+    def _resize(self, results: dict, scale: tuple[int, int]) -> dict:
         img = results["img"]
         h, w = img.shape[:2]
         new_w, new_h = _rescaled_size(w, h, scale, self.keep_ratio)
-        results["img"] = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation)
+        results["img"] = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation, backend=self.backend)
         w_scale, h_scale = new_w / w, new_h / h
+        results["scale"] = tuple(scale)
         results["img_shape"] = (new_h, new_w)
         prev = results.get("scale_factor", (1.0, 1.0))
         results["scale_factor"] = (prev[0] * w_scale, prev[1] * h_scale)
@@ -70,52 +100,102 @@ class Resize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio})"
+        return (
+            f"{type(self).__name__}(scale={self.scale}, scale_factor={self.scale_factor}, keep_ratio={self.keep_ratio})"
+        )
 
 
 @TRANSFORMS.register_module()
 class RandomResize(Resize):
-    """Resize to a scale drawn per image: one of ``scale`` (a list of sizes) when
-    ``mode='choice'``, or uniformly between two sizes when ``mode='range'`` (multi-scale training)."""
+    """Resize to a scale drawn per image (multi-scale training), as mmcv's ``RandomResize``:
+    with two scales, each of ``(w, h)`` drawn uniformly between the two scales' values (integers,
+    ends included); with one scale and ``ratio_range``, the scale times a ratio drawn uniformly
+    in that range. ``mode='choice'`` draws one of the listed scales instead
+    (``RandomChoiceResize``). Other arguments are :class:`Resize`'s (``keep_ratio`` defaults to
+    ``False`` as there)."""
 
-    def __init__(self, scale: list[tuple[int, int]], mode: str = "range", **kwargs) -> None:
-        super().__init__(scale=None, **kwargs)
+    def __init__(
+        self,
+        scale: tuple[int, int] | Sequence[tuple[int, int]],
+        ratio_range: tuple[float, float] | None = None,
+        resize_type: str = "Resize",
+        mode: str = "range",
+        **kwargs,
+    ) -> None:
+        if resize_type not in ("Resize", "mmcascade.Resize"):
+            raise ValueError(f"{type(self).__name__}: resize_type {resize_type!r} is not supported (only 'Resize')")
         if mode not in ("range", "choice"):
             raise ValueError(f"mode must be 'range' or 'choice', got {mode!r}")
-        self.scales = [tuple(s) for s in scale]
+        single = len(scale) == 2 and all(isinstance(v, (int, float)) for v in scale)
+        if mode == "range" and single and ratio_range is None:
+            raise ValueError(f"{type(self).__name__}: one scale {tuple(scale)} needs ratio_range")
+        if mode == "range" and not single and (len(scale) != 2 or ratio_range is not None):
+            raise ValueError(f"{type(self).__name__}: give two scales, or one scale with ratio_range; got {scale!r}")
+        super().__init__(scale=(1, 1), **kwargs)
+        self.scale = None
+        self.scales = [tuple(scale)] if single else [tuple(s) for s in scale]
+        self.ratio_range = tuple(ratio_range) if ratio_range is not None else None
         self.mode = mode
 
     def _draw(self) -> tuple[int, int]:
         if self.mode == "choice":
             return random.choice(self.scales)
-        (a0, a1), (b0, b1) = self.scales[:2]
-        long_edge = random.randint(min(max(a0, a1), max(b0, b1)), max(max(a0, a1), max(b0, b1)))
-        short_edge = random.randint(min(min(a0, a1), min(b0, b1)), max(min(a0, a1), min(b0, b1)))
-        return long_edge, short_edge
+        if self.ratio_range is not None:
+            lo, hi = self.ratio_range
+            ratio = random.random() * (hi - lo) + lo
+            return int(self.scales[0][0] * ratio), int(self.scales[0][1] * ratio)
+        (a0, a1), (b0, b1) = self.scales
+        return random.randint(min(a0, b0), max(a0, b0)), random.randint(min(a1, b1), max(a1, b1))
 
     def transform(self, results: dict) -> dict:
-        results["scale"] = self._draw()
-        out = super().transform(results)
-        out.pop("scale", None)
-        return out
+        return self._resize(results, self._draw())
+
+
+FLIP_DIRECTIONS = ("horizontal", "vertical", "diagonal")
 
 
 @TRANSFORMS.register_module()
 class RandomFlip(BaseTransform):
-    """Flip image, boxes and masks with probability ``prob`` (``flip``, ``flip_direction`` recorded)."""
+    """Flip image, boxes and masks (``flip``, ``flip_direction`` recorded), as mmcv's RandomFlip.
 
-    def __init__(self, prob: float = 0.5, direction: str = "horizontal") -> None:
-        if direction not in ("horizontal", "vertical"):
-            raise ValueError(f"unsupported flip direction {direction!r}")
+    Args:
+        prob: the probability of a flip. With several directions, a float is shared equally
+            among them; a list gives each direction its own (their sum at most 1).
+        direction: ``'horizontal'``, ``'vertical'``, ``'diagonal'`` (both), or a list of them.
+    """
+
+    def __init__(self, prob: float | Sequence[float] = 0.5, direction: str | Sequence[str] = "horizontal") -> None:
+        directions = [direction] if isinstance(direction, str) else list(direction)
+        bad = [d for d in directions if d not in FLIP_DIRECTIONS]
+        if bad or not directions:
+            raise ValueError(f"RandomFlip: direction must be one of {FLIP_DIRECTIONS} or a list, got {direction!r}")
+        if isinstance(prob, (int, float)):
+            probs = [float(prob) / len(directions)] * len(directions)
+        else:
+            probs = [float(p) for p in prob]
+            if len(probs) != len(directions):
+                raise ValueError(f"RandomFlip: {len(probs)} probabilities for {len(directions)} directions")
+        if any(p < 0 for p in probs) or sum(probs) > 1 + 1e-9:
+            raise ValueError(f"RandomFlip: prob {prob!r} must be in [0, 1] (a list: each >= 0, sum <= 1)")
         self.prob = prob
         self.direction = direction
+        self._choices = list(zip(directions, probs))
+
+    def _choose(self) -> str | None:
+        """One uniform draw: direction k when it falls in its slice of [0, 1), no flip after them."""
+        u, edge = random.random(), 0.0
+        for direction, p in self._choices:
+            edge += p
+            if u < edge:
+                return direction
+        return None
 
     def transform(self, results: dict) -> dict:
-        flip = random.random() < self.prob
-        results["flip"] = flip
-        results["flip_direction"] = self.direction if flip else None
-        if flip:
-            results = flip_results(results, self.direction)
+        direction = self._choose()
+        results["flip"] = direction is not None
+        results["flip_direction"] = direction
+        if direction is not None:
+            results = flip_results(results, direction)
         return results
 
     def __repr__(self) -> str:
@@ -123,15 +203,16 @@ class RandomFlip(BaseTransform):
 
 
 def flip_results(results: dict, direction: str) -> dict:
-    """Mirror the image and its annotations (used by :class:`RandomFlip` and TTA)."""
+    """Mirror the image and its annotations (used by :class:`RandomFlip` and TTA); ``'diagonal'``
+    mirrors both ways."""
     h, w = results["img"].shape[:2]
     results["img"] = mmcv.imflip(results["img"], direction=direction)
     if "gt_bboxes" in results:
-        boxes = results["gt_bboxes"].copy()
-        if direction == "horizontal":
-            boxes[:, 0], boxes[:, 2] = w - results["gt_bboxes"][:, 2], w - results["gt_bboxes"][:, 0]
-        else:
-            boxes[:, 1], boxes[:, 3] = h - results["gt_bboxes"][:, 3], h - results["gt_bboxes"][:, 1]
+        src, boxes = results["gt_bboxes"], results["gt_bboxes"].copy()
+        if direction in ("horizontal", "diagonal"):
+            boxes[:, 0], boxes[:, 2] = w - src[:, 2], w - src[:, 0]
+        if direction in ("vertical", "diagonal"):
+            boxes[:, 1], boxes[:, 3] = h - src[:, 3], h - src[:, 1]
         results["gt_bboxes"] = boxes
     if "gt_masks" in results:
         results["gt_masks"] = results["gt_masks"].flip(direction)

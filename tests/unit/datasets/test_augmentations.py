@@ -60,7 +60,7 @@ def test_random_crop_recomputes_boxes_from_masks_and_checks_its_options(monkeypa
     res = _results()
     res["gt_bboxes"][0] = [8, 3, 32, 22]  # a loose box around mask 0
     monkeypatch.setattr(random, "randint", lambda a, b: 0)
-    out = RandomCrop(crop_size=(25, 40), recompute_bbox=True)(res)
+    out = RandomCrop(crop_size=(40, 25), recompute_bbox=True)(res)  # (w, h)
     np.testing.assert_array_equal(out["gt_bboxes"][0], [10, 5, 30, 20])
     with pytest.raises(ValueError, match="crop_type"):
         RandomCrop(crop_size=(10, 10), crop_type="random")
@@ -77,8 +77,10 @@ def test_filter_annotations_by_box_and_mask():
     assert out["gt_bboxes_labels"].tolist() == [0, 1] and len(out["gt_masks"]) == 2
     out = FilterAnnotations(by_box=False, by_mask=True, min_gt_mask_area=226)(_results())
     assert out["gt_bboxes_labels"].tolist() == [0]  # areas 300, 225, 4
-    empty = FilterAnnotations(min_gt_bbox_wh=(100, 100), keep_empty=False)
-    assert empty(_results()) is None
+    # MMDetection's keep_empty: True (default) skips an image left without boxes, False keeps it
+    assert FilterAnnotations(min_gt_bbox_wh=(100, 100))(_results()) is None
+    kept = FilterAnnotations(min_gt_bbox_wh=(100, 100), keep_empty=False)(_results())
+    assert kept["gt_bboxes"].shape == (0, 4) and len(kept["gt_masks"]) == 0
     with pytest.raises(ValueError, match="by_box and by_mask"):
         FilterAnnotations(by_box=False)
 
@@ -132,3 +134,50 @@ def test_random_choice_resize_and_wrappers_build_our_transforms():
     with pytest.raises(ValueError, match="resize_type"):
         TRANSFORMS.build(dict(type="RandomChoiceResize", scales=[(10, 10)], resize_type="FancyResize"))
     assert isinstance(TRANSFORMS.build(dict(type="Resize", scale=(10, 10))), Resize)
+
+
+@pytest.mark.parametrize(
+    "prob, direction, expected",
+    [
+        ([0.3, 0.2, 0.1], ["horizontal", "vertical", "diagonal"], [0.3, 0.2, 0.1, 0.4]),
+        (0.6, ["horizontal", "vertical"], [0.3, 0.3, 0.0, 0.4]),
+        (0.5, "vertical", [0.0, 0.5, 0.0, 0.5]),
+    ],
+)
+def test_random_flip_directions_as_mmcv(prob, direction, expected):
+    """mmcv's RandomFlip: a list of directions shares a float prob equally, or takes one prob each;
+    what is left is no flip."""
+    flip = TRANSFORMS.build(dict(type="RandomFlip", prob=prob, direction=direction))
+    random.seed(0)
+    seen = {"horizontal": 0, "vertical": 0, "diagonal": 0, None: 0}
+    for _ in range(20000):
+        out = flip.transform(dict(img=np.zeros((2, 3, 3), np.uint8)))
+        assert out["flip"] == (out["flip_direction"] is not None)
+        seen[out["flip_direction"]] += 1
+    freq = [seen[k] / 20000 for k in ("horizontal", "vertical", "diagonal", None)]
+    assert np.allclose(freq, expected, atol=0.015), freq
+
+
+def test_diagonal_flip_mirrors_boxes_and_masks_both_ways():
+    res = _results()  # 60 x 80
+    out = TRANSFORMS.build(dict(type="RandomFlip", prob=1.0, direction="diagonal")).transform(_results())
+    assert out["flip_direction"] == "diagonal"
+    # box [10, 5, 30, 20] -> [80 - 30, 60 - 20, 80 - 10, 60 - 5]
+    assert out["gt_bboxes"][0].tolist() == [50, 40, 70, 55]
+    assert np.array_equal(out["img"], res["img"][::-1, ::-1])
+    assert np.array_equal(out["gt_masks"].masks, res["gt_masks"].masks[:, ::-1, ::-1])
+    assert np.array_equal(out["gt_masks"].get_bboxes(), out["gt_bboxes"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(direction="sideways"), "direction must be one of"),
+        (dict(prob=[0.5], direction=["horizontal", "vertical"]), "1 probabilities for 2 directions"),
+        (dict(prob=[0.7, 0.6], direction=["horizontal", "vertical"]), "sum <= 1"),
+        (dict(prob=1.5), "must be in \\[0, 1\\]"),
+    ],
+)
+def test_random_flip_refuses_bad_options_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TRANSFORMS.build(dict(type="RandomFlip", **kwargs))

@@ -114,7 +114,7 @@ def test_empty_detections_give_zero(tmp_path):
 def test_classwise_table_and_format_only(tmp_path):
     ann_file, anns = _gt(tmp_path)
     ours, _ = _ours(ann_file, _samples(anns, 3.0), classwise=True)
-    assert set(ours) >= {"bbox_cat_precision", "bbox_dog_precision"}
+    assert set(ours) >= {"cat_precision", "dog_precision"}
     out, _ = _ours(ann_file, _samples(anns), format_only=True, outfile_prefix=str(tmp_path / "sub"))
     assert out == {}
     with open(tmp_path / "sub.bbox.json") as f:
@@ -183,7 +183,7 @@ def test_iou_thrs_and_metric_items_are_implemented(tmp_path):
         metric_items=["mAP", "mAP_75"],
         outfile_prefix=str(tmp_path / "r"),
     )
-    assert set(k for k in ours if not k.endswith("copypaste")) == {"bbox_mAP", "bbox_mAP_75"}
+    assert set(ours) == {"bbox_mAP", "bbox_mAP_75"}
     with open(tmp_path / "r.bbox.json") as f:
         dets = json.load(f)
     ev = _cocoeval(ann_file, dets, iouThrs=np.array([0.5, 0.75]))
@@ -220,7 +220,7 @@ def test_classwise_table_has_six_numbers_per_class(tmp_path, capsys):
             want = float(one.stats[i])
             got = rows[name][key]
             assert (got == pytest.approx(want, abs=1e-9)) or (want == -1 and np.isnan(got))
-        assert ours[f"bbox_{name}_precision"] == round(rows[name]["mAP"], 3)
+        assert ours[f"{name}_precision"] == round(rows[name]["mAP"], 3)
 
 
 def test_sort_categories_orders_an_unsorted_file(tmp_path):
@@ -278,3 +278,46 @@ def test_an_annotation_file_without_area_is_refused_when_the_metric_is_built(tmp
     json.dump(data, open(ann_file, "w"))
     with pytest.raises(ValueError, match=r"1 annotation\(s\) have no numeric 'area' \(annotation id 3, image_id 1"):
         CocoMetric(ann_file=ann_file, metric="bbox")
+
+
+def test_keys_and_values_as_mmdet(tmp_path):
+    """MMDetection 3.3.0's CocoMetric on this ground truth and these detections returned exactly
+    these keys and values (classwise AP under ``coco/<class>_precision``, no copypaste string)."""
+    gt = dict(
+        images=[dict(id=i, width=100, height=80, file_name=f"{i}.png") for i in (1, 2)],
+        annotations=[
+            dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 30, 20], area=600, iscrowd=0),
+            dict(id=2, image_id=1, category_id=2, bbox=[50, 40, 20, 30], area=600, iscrowd=0),
+            dict(id=3, image_id=2, category_id=1, bbox=[5, 5, 40, 40], area=1600, iscrowd=0),
+        ],
+        categories=[dict(id=1, name="cat"), dict(id=2, name="dog")],
+    )
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    metric = CocoMetric(ann_file=str(path), metric="bbox", classwise=True)
+    metric.dataset_meta = dict(classes=("cat", "dog"))
+
+    def pred(boxes, scores, labels):
+        return dict(bboxes=torch.tensor(boxes), scores=torch.tensor(scores), labels=torch.tensor(labels))
+
+    metric.process(
+        {},
+        [
+            dict(
+                img_id=1,
+                ori_shape=(80, 100),
+                pred_instances=pred([[10.0, 10, 40, 30], [52, 40, 70, 70]], [0.9, 0.8], [0, 1]),
+            ),
+            dict(img_id=2, ori_shape=(80, 100), pred_instances=pred([[5.0, 5, 40, 45]], [0.7], [0])),
+        ],
+    )
+    assert metric.evaluate(2) == {
+        "coco/cat_precision": 0.901,
+        "coco/dog_precision": 0.9,
+        "coco/bbox_mAP": 0.9,
+        "coco/bbox_mAP_50": 1.0,
+        "coco/bbox_mAP_75": 1.0,
+        "coco/bbox_mAP_s": 0.95,
+        "coco/bbox_mAP_m": 0.8,
+        "coco/bbox_mAP_l": -1.0,
+    }

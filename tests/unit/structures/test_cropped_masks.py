@@ -54,8 +54,9 @@ def test_geometry(bitmaps):
     union = masks.union([0, 1, 3])
     assert len(union) == 1 and (union.to_bitmaps().numpy()[0] == (bitmaps[0] | bitmaps[1])).all()
     assert union.origins[0].tolist() == [4, 3] and union.crops[0].shape == (34, 49)
+    assert torch.equal(masks.flip("diagonal").to_bitmaps(), torch.from_numpy(bitmaps[:, ::-1, ::-1].copy()))
     with pytest.raises(ValueError, match="direction"):
-        masks.flip("diagonal")
+        masks.flip("sideways")
 
 
 def test_indexing_inside_instance_data(bitmaps):
