@@ -1,7 +1,7 @@
 """Models: importing this registers every component in the mmcascade scope."""
 
 from .backbones import *  # noqa: F401,F403
-from .data_preprocessor import DetDataPreprocessor  # noqa: F401
+from .data_preprocessors import BatchFixedSizePad, DetDataPreprocessor  # noqa: F401
 from .dense_heads import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

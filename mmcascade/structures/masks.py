@@ -103,10 +103,10 @@ class BitmapMasks:
                 boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         return boxes
 
-    def pad(self, out_shape: tuple[int, int]) -> BitmapMasks:
-        """Pad with zeros at the bottom and right to ``(height, width)``."""
+    def pad(self, out_shape: tuple[int, int], pad_val: int = 0) -> BitmapMasks:
+        """Pad with ``pad_val`` at the bottom and right to ``(height, width)``."""
         h, w = out_shape
-        out = np.zeros((len(self), h, w), dtype=np.uint8)
+        out = np.full((len(self), h, w), pad_val, dtype=np.uint8)
         out[:, : self.height, : self.width] = self.masks
         return BitmapMasks(out, h, w)
 

@@ -87,6 +87,8 @@ class BasicBlock(BaseModule):
         base_width: int = 64,
         base_channels: int = 64,
         with_cp: bool = False,
+        conv_cfg: dict | None = None,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         self.with_cp = with_cp
@@ -95,9 +97,11 @@ class BasicBlock(BaseModule):
         norm_cfg = norm_cfg or dict(type="BN")
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
-        self.conv1 = build_conv_layer(None, inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.conv1 = build_conv_layer(
+            conv_cfg, inplanes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False
+        )
         self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(None, planes, planes, 3, padding=1, bias=False)
+        self.conv2 = build_conv_layer(conv_cfg, planes, planes, 3, padding=1, bias=False)
         self.add_module(self.norm2_name, norm2)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -130,6 +134,8 @@ class Bottleneck(BaseModule):
         base_width: int = 64,
         base_channels: int = 64,
         with_cp: bool = False,
+        conv_cfg: dict | None = None,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         self.with_cp = with_cp
@@ -141,11 +147,13 @@ class Bottleneck(BaseModule):
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
-        self.conv1 = build_conv_layer(None, inplanes, width, 1, stride=stride1, bias=False)
+        self.conv1 = build_conv_layer(conv_cfg, inplanes, width, 1, stride=stride1, bias=False)
         self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(None, width, width, 3, stride=stride2, padding=1, groups=groups, bias=False)
+        self.conv2 = build_conv_layer(
+            conv_cfg, width, width, 3, stride=stride2, padding=dilation, dilation=dilation, groups=groups, bias=False
+        )
         self.add_module(self.norm2_name, norm2)
-        self.conv3 = build_conv_layer(None, width, planes * self.expansion, 1, bias=False)
+        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -168,12 +176,18 @@ class ResNet(BaseModule):
 
     Args:
         depth: 18, 34, 50, 101 or 152.
-        base_channels: width of the stem and the first stage (64; less for tiny models).
+        stem_channels: width of the stem (default ``base_channels``).
+        base_channels: width of the first stage (64; less for tiny models).
         num_stages: 1 to 4.
+        strides, dilations: per stage (``(1, 2, 2, 1)`` and ``(1, 1, 1, 2)``: the DC5 models).
+        deep_stem: three 3x3 convs instead of the 7x7 stem (ResNetV1c / V1d).
+        avg_down: downsample shortcuts by average pooling then a 1x1 conv (ResNetV1d).
         out_indices: stages to output (0-based); the outputs have strides 4, 8, 16, 32.
         style: ``'pytorch'`` or ``'caffe'`` (where the stride of a bottleneck sits).
         frozen_stages: freeze the stem and the first ``frozen_stages`` stages (-1: none).
         norm_cfg: ``dict(type='BN' | 'SyncBN' | 'GN', requires_grad=..., num_groups=...)``.
+        conv_cfg: the convolutions' type (``None``: ``nn.Conv2d``; ``dict(type='ConvWS')``:
+            weight standardisation, the GN+WS rows).
         norm_eval: keep BatchNorm layers in eval mode while training (frozen statistics).
         zero_init_residual: zero the last norm of each block at init.
         with_cp: recompute each block's activations in the backward pass (activation
@@ -194,12 +208,18 @@ class ResNet(BaseModule):
         self,
         depth: int,
         in_channels: int = 3,
+        stem_channels: int | None = None,
         base_channels: int = 64,
         num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
         out_indices: tuple[int, ...] = (0, 1, 2, 3),
         style: str = "pytorch",
+        deep_stem: bool = False,
+        avg_down: bool = False,
         frozen_stages: int = -1,
         norm_cfg: dict | None = None,
+        conv_cfg: dict | None = None,
         norm_eval: bool = True,
         zero_init_residual: bool = True,
         groups: int = 1,
@@ -211,6 +231,10 @@ class ResNet(BaseModule):
             raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
             raise ValueError(f"num_stages={num_stages} and out_indices={out_indices} do not fit")
+        if len(strides) < num_stages or len(dilations) < num_stages:
+            raise ValueError(
+                f"ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need {num_stages} entries"
+            )
         if init_cfg is None:
             init_cfg = [
                 dict(type="Kaiming", layer="Conv2d"),
@@ -222,14 +246,27 @@ class ResNet(BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_cfg = norm_cfg or dict(type="BN", requires_grad=True)
+        self.conv_cfg = conv_cfg
         self.norm_eval = norm_eval
         self.stage_with_cp = _per_stage(with_cp, num_stages)
         self.with_cp = any(self.stage_with_cp)
         self.zero_init_residual = zero_init_residual
+        self.deep_stem = deep_stem
+        self.avg_down = avg_down
+        self.strides = tuple(strides)
+        self.dilations = tuple(dilations)
+        stem_channels = base_channels if stem_channels is None else stem_channels
+        self._make_stem(in_channels, stem_channels)
+        self.feat_dim = self._make_stages(depth, num_stages, stem_channels, base_channels, groups, base_width)
+        self._freeze_stages()
+
+    def _make_stages(
+        self, depth: int, num_stages: int, stem_channels: int, base_channels: int, groups: int, base_width: int
+    ) -> int:
+        """``layer1`` ... ``layer{num_stages}``; returns the last stage's output channels."""
         block, stage_blocks = self.arch_settings[depth]
-        self._make_stem(in_channels, base_channels)
         self.res_layers = []
-        inplanes = base_channels
+        inplanes = stem_channels
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
             planes = base_channels * 2**i
             layer = self._make_layer(
@@ -237,23 +274,36 @@ class ResNet(BaseModule):
                 inplanes,
                 planes,
                 num_blocks,
-                1 if i == 0 else 2,
+                self.strides[i],
                 groups,
                 base_width,
                 base_channels,
                 self.stage_with_cp[i],
+                self.dilations[i],
             )
             inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", layer)
             self.res_layers.append(f"layer{i + 1}")
-        self.feat_dim = inplanes
-        self._freeze_stages()
+        return inplanes
 
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
-        self.conv1 = build_conv_layer(None, in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
-        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
-        self.add_module(self.norm1_name, norm1)
+        """A 7x7 stride-2 conv (``conv1``, ``norm1``), or with ``deep_stem`` three 3x3 convs
+        (``stem``: the first with stride 2, half the channels in the first two), then max pooling."""
         self.relu = nn.ReLU(inplace=True)
+        if self.deep_stem:
+            half = stem_channels // 2
+            layers: list[nn.Module] = []
+            for cin, cout, stride in ((in_channels, half, 2), (half, half, 1), (half, stem_channels, 1)):
+                layers += [
+                    build_conv_layer(self.conv_cfg, cin, cout, 3, stride=stride, padding=1, bias=False),
+                    build_norm_layer(self.norm_cfg, cout)[1],
+                    nn.ReLU(inplace=True),
+                ]
+            self.stem = nn.Sequential(*layers)
+        else:
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
+            self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def _make_layer(
@@ -267,20 +317,29 @@ class ResNet(BaseModule):
         base_width: int,
         base_channels: int,
         with_cp: bool,
+        dilation: int = 1,
     ) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
-            downsample = nn.Sequential(
-                build_conv_layer(None, inplanes, planes * block.expansion, 1, stride=stride, bias=False),
+            layers: list[nn.Module] = []
+            conv_stride = stride
+            if self.avg_down and stride != 1:  # average-pool, then a stride-1 1x1 conv (ResNet-D)
+                conv_stride = 1
+                layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
+            layers += [
+                build_conv_layer(self.conv_cfg, inplanes, planes * block.expansion, 1, stride=conv_stride, bias=False),
                 build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
-            )
+            ]
+            downsample = nn.Sequential(*layers)
         common = dict(
             style=self.style,
             norm_cfg=self.norm_cfg,
+            conv_cfg=self.conv_cfg,
             groups=groups,
             base_width=base_width,
             base_channels=base_channels,
             with_cp=with_cp,
+            dilation=dilation,
         )
         layers = [block(inplanes, planes, stride, downsample, **common)]
         layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
@@ -289,7 +348,7 @@ class ResNet(BaseModule):
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
             return
-        stem = [self.conv1, getattr(self, self.norm1_name)]
+        stem = [self.stem] if self.deep_stem else [self.conv1, getattr(self, self.norm1_name)]
         layers = [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
         for module in stem + layers:
             module.eval()
@@ -306,7 +365,10 @@ class ResNet(BaseModule):
                     nn.init.constant_(getattr(module, last).weight, 0)
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        x = self.maxpool(self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x)))
+        if self.deep_stem:
+            x = self.maxpool(self.stem(x))
+        else:
+            x = self.maxpool(self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x)))
         outs = []
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)

@@ -3,6 +3,7 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
@@ -28,6 +29,8 @@ class RPNHead(BaseModule):
     Args:
         in_channels: channels of each FPN level.
         feat_channels: channels of ``rpn_conv``.
+        num_convs: shared 3x3 convs; with more than one, ``rpn_conv`` is a sequence of mmcv
+            ``ConvModule``s (conv + ReLU), as MMDetection's 2-conv RPN.
         anchor_generator, bbox_coder, loss_cls, loss_bbox: component configs.
         train_cfg: ``assigner``, ``sampler`` (RPN targets), ``allowed_border`` (anchors crossing
             the image border by more than this many pixels get no target; -1 keeps every
@@ -47,10 +50,13 @@ class RPNHead(BaseModule):
         loss_bbox: dict | None = None,
         train_cfg: dict | None = None,
         test_cfg: dict | None = None,
+        num_convs: int = 1,
         init_cfg: dict | None = None,
         **kwargs,
     ) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(num_convs=1, reg_decoded_bbox=False))
+        check_extra_options(type(self).__name__, kwargs, dict(reg_decoded_bbox=False))
+        if num_convs < 1:
+            raise ValueError(f"RPNHead: num_convs must be at least 1, got {num_convs}")
         super().__init__(init_cfg or dict(type="Normal", layer="Conv2d", std=0.01))
         if num_classes != 1:
             raise ValueError("RPNHead is class-agnostic: num_classes must be 1")
@@ -72,7 +78,16 @@ class RPNHead(BaseModule):
             self.allowed_border = float(self.train_cfg.get("allowed_border", -1))
             self.pos_weight = float(self.train_cfg.get("pos_weight", -1))
         num_anchors = self.prior_generator.num_base_priors[0]
-        self.rpn_conv = nn.Conv2d(in_channels, feat_channels, 3, padding=1)
+        self.num_convs = num_convs
+        if num_convs == 1:
+            self.rpn_conv: nn.Module = nn.Conv2d(in_channels, feat_channels, 3, padding=1)
+        else:
+            self.rpn_conv = nn.Sequential(
+                *(
+                    ConvModule(in_channels if i == 0 else feat_channels, feat_channels, 3, padding=1, inplace=False)
+                    for i in range(num_convs)
+                )
+            )
         self.rpn_cls = nn.Conv2d(feat_channels, num_anchors, 1)
         self.rpn_reg = nn.Conv2d(feat_channels, num_anchors * 4, 1)
 

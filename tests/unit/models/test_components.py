@@ -186,8 +186,8 @@ def test_heads_refuse_options_they_do_not_implement():
         MODELS.build(dict(head, fc_out_channel=32))
     with pytest.raises(ValueError, match="with_avg_pool=True is not implemented"):
         MODELS.build(dict(head, with_avg_pool=True))
-    with pytest.raises(ValueError, match="add_extra_convs='on_input'"):
-        MODELS.build(dict(type="FPN", in_channels=[8, 16], out_channels=8, num_outs=3, add_extra_convs="on_input"))
+    with pytest.raises(TypeError, match="FPN got an unknown option 'add_extra_conv'"):
+        MODELS.build(dict(type="FPN", in_channels=[8, 16], out_channels=8, num_outs=3, add_extra_conv="on_input"))
     with pytest.raises(TypeError, match="RandomSampler got an unknown option 'pos_fractoin'"):
         TASK_UTILS.build(dict(type="RandomSampler", num=8, pos_fraction=0.25, pos_fractoin=0.5))
     upsample = dict(type="deconv", scale_factor=2)

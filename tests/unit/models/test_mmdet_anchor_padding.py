@@ -63,3 +63,45 @@ def test_rpn_anchor_validity_follows_the_own_pad_shape():
     sizes = [(math.ceil(128 / s), math.ceil(128 / s)) for s in (4, 8, 16, 32, 64)]
     assert int(torch.cat(gen.valid_flags(sizes, pad)).sum()) == 1536
     assert int(torch.cat(gen.valid_flags(sizes, batch)).sum()) == 4092
+
+
+def test_batch_fixed_size_pad_and_mask_pad_value():
+    """MMDetection 3.3.0 on the same batch: a 40x50 and a 60x70 image (all ones) padded to the
+    divisor (64x96) and then to (96, 128) with 7; masks padded with 3 by the preprocessor and 5 by
+    the batch augment; nothing of it at test time."""
+    import numpy as np
+    from mmengine.structures import InstanceData
+
+    from mmcascade.structures import BitmapMasks
+
+    pre = MODELS.build(
+        dict(
+            type="DetDataPreprocessor",
+            mean=[0, 0, 0],
+            std=[1, 1, 1],
+            pad_size_divisor=32,
+            pad_mask=True,
+            mask_pad_value=3,
+            batch_augments=[
+                dict(type="BatchFixedSizePad", size=(96, 128), img_pad_value=7, pad_mask=True, mask_pad_value=5)
+            ],
+        )
+    )
+    samples = []
+    for h, w in ((40, 50), (60, 70)):
+        sample = DetDataSample(metainfo=dict(img_shape=(h, w)))
+        masks = BitmapMasks(np.ones((1, h, w), np.uint8), h, w)
+        sample.gt_instances = InstanceData(
+            bboxes=torch.zeros(1, 4), labels=torch.zeros(1, dtype=torch.long), masks=masks
+        )
+        samples.append(sample)
+    inputs = [torch.ones(3, 40, 50, dtype=torch.uint8), torch.ones(3, 60, 70, dtype=torch.uint8)]
+    out = pre(dict(inputs=inputs, data_samples=samples), training=True)
+    assert tuple(out["inputs"].shape) == (2, 3, 96, 128) and float(out["inputs"].sum()) == 276648.0
+    assert [s.batch_input_shape for s in out["data_samples"]] == [(96, 128)] * 2
+    assert [s.pad_shape for s in out["data_samples"]] == [(96, 128)] * 2
+    mask = out["data_samples"][0].gt_instances.masks.masks
+    assert mask.shape == (1, 96, 128) and (mask == 1).sum() == 2000
+    assert (mask == 3).sum() == 64 * 96 - 2000 and (mask == 5).sum() == 96 * 128 - 64 * 96
+    test = pre(dict(inputs=inputs[:1], data_samples=[DetDataSample(metainfo=dict(img_shape=(40, 50)))]), training=False)
+    assert tuple(test["inputs"].shape) == (1, 3, 64, 64)

@@ -1,3 +1,3 @@
-from .convfc_bbox_head import BBoxLosses, BBoxTargets, Shared2FCBBoxHead
+from .convfc_bbox_head import BBoxLosses, BBoxTargets, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 
-__all__ = ["BBoxLosses", "BBoxTargets", "Shared2FCBBoxHead"]
+__all__ = ["BBoxLosses", "BBoxTargets", "ConvFCBBoxHead", "Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead"]

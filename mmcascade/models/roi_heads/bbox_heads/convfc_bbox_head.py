@@ -1,4 +1,5 @@
-"""RoI box head: shared FCs, then a softmax classifier and a box regressor."""
+"""RoI box heads: shared convolutions and FCs, then a softmax classifier and a box regressor
+(MMDetection's ``ConvFCBBoxHead``, ``Shared2FCBBoxHead`` and ``Shared4Conv1FCBBoxHead``)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -42,7 +44,7 @@ class BBoxLosses:
     acc: Tensor
 
 
-# MMDetection's ConvFCBBoxHead options, accepted at the value this head implements.
+# MMDetection's ConvFCBBoxHead options, accepted at the value these heads implement.
 MMDET_FIXED_OPTIONS = dict(
     with_avg_pool=False,
     with_cls=True,
@@ -50,28 +52,32 @@ MMDET_FIXED_OPTIONS = dict(
     predict_box_type="hbox",
     reg_predictor_cfg=dict(type="Linear"),
     cls_predictor_cfg=dict(type="Linear"),
-    num_shared_convs=0,
     num_cls_convs=0,
     num_reg_convs=0,
     num_cls_fcs=0,
     num_reg_fcs=0,
-    conv_out_channels=256,
-    conv_cfg=None,
-    norm_cfg=None,
 )
 
 
 @MODELS.register_module()
-class Shared2FCBBoxHead(BaseModule):
-    """``num_shared_fcs`` FC + ReLU layers (``shared_fcs``), ``fc_cls`` (C + 1) and ``fc_reg``.
+class ConvFCBBoxHead(BaseModule):
+    """``num_shared_convs`` 3x3 conv (+ norm) + ReLU layers (``shared_convs``, mmcv
+    ``ConvModule``s), then ``num_shared_fcs`` FC + ReLU layers (``shared_fcs``), ``fc_cls``
+    (C + 1) and ``fc_reg``, under MMDetection's module names (checkpoint keys).
 
     Args:
         in_channels, roi_feat_size: RoI features are ``(K, in_channels, s, s)``.
-        fc_out_channels: width of the shared FCs (1024).
+        num_shared_convs, conv_out_channels: the shared convolutions and their width (256).
+        conv_cfg, norm_cfg: their convolution (e.g. ``dict(type='ConvWS')``) and normalisation
+            (e.g. ``dict(type='GN', num_groups=32)``; a normalised conv has no bias).
+        num_shared_fcs, fc_out_channels: the shared FCs and their width (1024).
         num_classes: object classes ``C``; the classifier has ``C + 1`` outputs, background last.
         bbox_coder: the stage's :class:`DeltaXYWHBBoxCoder` (its stds differ per cascade stage).
         reg_class_agnostic: one box per RoI (4 outputs) or one per class (4C).
         loss_cls, loss_bbox: loss configs.
+
+    MMDetection's separate classification / regression branches (``num_cls_convs`` ...) are
+    refused by name unless 0.
     """
 
     def __init__(
@@ -85,7 +91,11 @@ class Shared2FCBBoxHead(BaseModule):
         reg_decoded_bbox: bool = False,
         loss_cls: OptConfigType = None,
         loss_bbox: OptConfigType = None,
-        num_shared_fcs: int = 2,
+        num_shared_convs: int = 0,
+        num_shared_fcs: int = 0,
+        conv_out_channels: int = 256,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: OptConfigType = None,
         init_cfg: OptMultiConfig = None,
         **kwargs: Any,
     ) -> None:
@@ -105,7 +115,13 @@ class Shared2FCBBoxHead(BaseModule):
         self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
         self.loss_cls = MODELS.build(loss_cls or dict(type="CrossEntropyLoss"))
         self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0))
-        flat = in_channels * roi_feat_size * roi_feat_size
+        channels = [in_channels] + [conv_out_channels] * num_shared_convs
+        if num_shared_convs:
+            self.shared_convs = nn.ModuleList(
+                ConvModule(a, b, 3, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+                for a, b in zip(channels[:-1], channels[1:])
+            )
+        flat = channels[-1] * roi_feat_size * roi_feat_size
         dims = [flat] + [fc_out_channels] * num_shared_fcs
         self.shared_fcs = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])])
         self.fc_cls = nn.Linear(dims[-1], num_classes + 1)
@@ -114,7 +130,10 @@ class Shared2FCBBoxHead(BaseModule):
     def forward(self, roi_feats: Tensor) -> tuple[Tensor, Tensor]:
         """``(K, C, s, s)`` -> logits ``(K, num_classes + 1)``, deltas ``(K, 4)`` or ``(K, 4C)``,
         float32 (also under bf16 autocast: boxes are decoded from them)."""
-        x = roi_feats.flatten(1)
+        x = roi_feats
+        for conv in getattr(self, "shared_convs", ()):
+            x = conv(x)
+        x = x.flatten(1)
         for fc in self.shared_fcs:
             x = F.relu(fc(x))
         return self.fc_cls(x).float(), self.fc_reg(x).float()
@@ -177,3 +196,26 @@ class Shared2FCBBoxHead(BaseModule):
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
         deltas = self.select_deltas(bbox_pred, labels.clamp(max=self.num_classes - 1))
         return self.bbox_coder.decode(boxes, deltas, max_shape=img_shape)
+
+
+@MODELS.register_module()
+class Shared2FCBBoxHead(ConvFCBBoxHead):
+    """Two shared FCs (the Cascade R-CNN rows' box head)."""
+
+    def __init__(self, fc_out_channels: int = 1024, num_shared_fcs: int = 2, **kwargs: Any) -> None:
+        if num_shared_fcs != 2 or kwargs.get("num_shared_convs", 0) != 0:
+            raise ValueError("Shared2FCBBoxHead has 2 shared FCs and no convs; use ConvFCBBoxHead for others")
+        kwargs.pop("num_shared_convs", None)
+        super().__init__(fc_out_channels=fc_out_channels, num_shared_convs=0, num_shared_fcs=2, **kwargs)
+
+
+@MODELS.register_module()
+class Shared4Conv1FCBBoxHead(ConvFCBBoxHead):
+    """Four shared 3x3 convs and one FC (the GN, GN+WS, ConvNeXt and Swin cascade rows' box head,
+    usually with ``norm_cfg=dict(type='GN', ...)``)."""
+
+    def __init__(self, fc_out_channels: int = 1024, **kwargs: Any) -> None:
+        for name, fixed in (("num_shared_convs", 4), ("num_shared_fcs", 1)):
+            if kwargs.pop(name, fixed) != fixed:
+                raise ValueError(f"Shared4Conv1FCBBoxHead has {name}={fixed}; use ConvFCBBoxHead for others")
+        super().__init__(fc_out_channels=fc_out_channels, num_shared_convs=4, num_shared_fcs=1, **kwargs)

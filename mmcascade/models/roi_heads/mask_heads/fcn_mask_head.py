@@ -23,6 +23,7 @@ class FCNMaskHead(BaseModule):
 
     Args:
         num_convs, in_channels, conv_out_channels: the conv tower.
+        conv_cfg, norm_cfg: the tower's conv type (``dict(type='ConvWS')``) and norm (GN).
         num_classes: mask channels (one per class unless ``class_agnostic``).
         loss_mask: ``dict(type='CrossEntropyLoss', use_mask=True)``.
     """
@@ -35,6 +36,7 @@ class FCNMaskHead(BaseModule):
         num_classes: int = 80,
         class_agnostic: bool = False,
         norm_cfg: OptConfigType = None,
+        conv_cfg: OptConfigType = None,
         loss_mask: OptConfigType = None,
         init_cfg: OptConfigType = None,
         **kwargs: Any,
@@ -46,7 +48,6 @@ class FCNMaskHead(BaseModule):
                 roi_feat_size=14,
                 conv_kernel_size=3,
                 upsample_cfg=dict(type="deconv", scale_factor=2),
-                conv_cfg=None,
                 predictor_cfg=dict(type="Conv"),
             ),
         )
@@ -56,7 +57,12 @@ class FCNMaskHead(BaseModule):
         self.convs = nn.ModuleList(
             [
                 ConvModule(
-                    in_channels if i == 0 else conv_out_channels, conv_out_channels, 3, padding=1, norm_cfg=norm_cfg
+                    in_channels if i == 0 else conv_out_channels,
+                    conv_out_channels,
+                    3,
+                    padding=1,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
                 )
                 for i in range(num_convs)
             ]

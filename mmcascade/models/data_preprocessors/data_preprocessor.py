@@ -4,7 +4,7 @@ import math
 from collections.abc import Sequence
 
 from mmengine.model import ImgDataPreprocessor
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmcascade.registry import MODELS
 from mmcascade.utils.options import check_extra_options
@@ -18,7 +18,10 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         mean, std: per-channel normalisation (in the channel order after ``bgr_to_rgb``).
         bgr_to_rgb: flip the channels of the loaded BGR images.
         pad_size_divisor: pad the batch's height and width up to a multiple of this.
-        pad_mask: pad ``gt_instances.masks`` to the batch shape when training (Mask R-CNN).
+        pad_mask, mask_pad_value: pad ``gt_instances.masks`` to the batch shape with this value
+            when training (Mask R-CNN).
+        batch_augments: transforms of the whole batch applied in training, e.g.
+            ``[dict(type='BatchFixedSizePad', size=(1024, 1024))]``.
     """
 
     def __init__(
@@ -32,12 +35,13 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         pad_mask: bool = False,
         mask_pad_value: int = 0,
         non_blocking: bool = False,
+        batch_augments: Sequence[dict] | None = None,
         **kwargs,
     ) -> None:
         check_extra_options(
             type(self).__name__,
             kwargs,
-            dict(boxtype2tensor=True, batch_augments=None, pad_seg=False, seg_pad_value=255),
+            dict(boxtype2tensor=True, pad_seg=False, seg_pad_value=255),
         )
         super().__init__(
             mean=mean,
@@ -49,6 +53,8 @@ class DetDataPreprocessor(ImgDataPreprocessor):
             non_blocking=non_blocking,
         )
         self.pad_mask = pad_mask
+        self.mask_pad_value = mask_pad_value
+        self.batch_augments = nn.ModuleList(MODELS.build(a) for a in batch_augments) if batch_augments else None
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Sets each sample's ``batch_input_shape`` (the batch's padded ``(h, w)``) and
@@ -62,7 +68,10 @@ class DetDataPreprocessor(ImgDataPreprocessor):
             for sample, pad_shape in zip(samples, pad_shapes):
                 sample.set_metainfo(dict(batch_input_shape=batch_shape, pad_shape=pad_shape))
                 if training and self.pad_mask and "gt_instances" in sample and "masks" in sample.gt_instances:
-                    sample.gt_instances.masks = sample.gt_instances.masks.pad(batch_shape)
+                    sample.gt_instances.masks = sample.gt_instances.masks.pad(batch_shape, self.mask_pad_value)
+        if training and self.batch_augments is not None:
+            for augment in self.batch_augments:
+                inputs, samples = augment(inputs, samples)
         return dict(inputs=inputs, data_samples=samples)
 
     def _own_pad_shapes(self, inputs: Tensor | Sequence[Tensor]) -> list[tuple[int, int]]:
