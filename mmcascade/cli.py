@@ -5,6 +5,7 @@
     mmcascade zoo {list,show,download,...}              tools/model_zoo.py
     mmcascade export CONFIG CHECKPOINT OUT.onnx [...]   tools/deploy/export.py (ONNX, checked in ONNX Runtime;
                                                         --int8 OUT.xml: OpenVINO int8 with an AP gate)
+    mmcascade serve CONFIG CHECKPOINT [...]             mmcascade.tools.serve (HTTP: /predict, a page at /)
     mmcascade demo IMAGES CONFIG CHECKPOINT [...]       demo/image_demo.py (--slice WxH: large images)
     mmcascade demo-video VIDEO CONFIG CHECKPOINT --out OUT.mp4 [...]
                                                         demo/video_demo.py
@@ -49,6 +50,7 @@ MODULES = {
     "dataset-to-coco": "mmcascade.tools.dataset_converters.to_coco",
     "print-config": "mmcascade.tools.misc.print_config",
     "export": "mmcascade.tools.deploy.export",
+    "serve": "mmcascade.tools.serve",
 }
 SCRIPTS = {"demo": "demo/image_demo.py", "demo-video": "demo/video_demo.py"}
 LAUNCHERS = ("dist_train", "dist_test", "slurm_train", "slurm_test")

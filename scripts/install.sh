@@ -12,7 +12,8 @@
 #      with its compiled ops (that wheel, or a source build: 13 to 50 minutes on 2 cores, needs a
 #      C++ compiler and Python's headers, checked first); MMCV_WITH_OPS=0 insists on mmcv-lite.
 #      Run again with another choice, it switches (mmcv-lite <-> mmcv with ops);
-#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino, nncf), and
+#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino, nncf, and the
+#      serve extra: fastapi, uvicorn), and
 #      mmcascade itself in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,7 +125,7 @@ import mmcascade
 sys.exit(os.path.dirname(os.path.dirname(mmcascade.__file__)) != os.environ["MMCASCADE_ROOT"])
 PYCHECK
   echo "[install] requirements and mmcascade (editable)"
-  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt
+  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt -r requirements/serve.txt
   pip_install --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import sys, torch, mmcv, mmcascade; print(f'[install] ready in {sys.prefix}: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"

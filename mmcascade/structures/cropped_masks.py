@@ -183,8 +183,10 @@ class CroppedMasks:
             rles.append(rle)
         return rles
 
+    @property
     def areas(self) -> np.ndarray:
-        """``(N,)`` int64 pixel count of each mask inside the image."""
+        """``(N,)`` int64 pixel count of each mask inside the image (a property, as
+        :class:`BitmapMasks`')."""
         return np.array([int(self.visible(i)[0].sum()) for i in range(len(self))], dtype=np.int64)
 
     # ------------------------------------------------------------------ geometry

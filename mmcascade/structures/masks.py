@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import cv2
+import mmcv
 import numpy as np
 import pycocotools.mask as mask_utils
 import torch
@@ -71,13 +71,52 @@ class BitmapMasks:
         h, w = masks_list[0].height, masks_list[0].width
         return cls(np.concatenate([m.masks for m in masks_list]), h, w)
 
-    def resize(self, out_shape: tuple[int, int]) -> BitmapMasks:
-        """Resize to ``(height, width)`` with nearest-neighbour sampling."""
+    def resize(self, out_shape: tuple[int, int], interpolation: str = "nearest") -> BitmapMasks:
+        """Resize to ``(height, width)`` (mmcv's ``imresize``; nearest-neighbour by default)."""
         h, w = out_shape
         if len(self) == 0:
             return BitmapMasks([], h, w)
-        out = [cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for m in self.masks]
+        out = [mmcv.imresize(m, (w, h), interpolation=interpolation) for m in self.masks]
         return BitmapMasks(out, h, w)
+
+    def rescale(self, scale: float | tuple[int, int], interpolation: str = "nearest") -> BitmapMasks:
+        """Resize keeping the aspect ratio: by a factor, or to fit ``(long, short)`` edges
+        (mmcv's ``imrescale``)."""
+        if len(self) == 0:
+            new_w, new_h = mmcv.rescale_size((self.width, self.height), scale)
+            return BitmapMasks([], new_h, new_w)
+        out = np.stack([mmcv.imrescale(m, scale, interpolation=interpolation) for m in self.masks])
+        return BitmapMasks(out, out.shape[1], out.shape[2])
+
+    def expand(self, expanded_h: int, expanded_w: int, top: int, left: int) -> BitmapMasks:
+        """Place the masks at ``(top, left)`` of a larger empty canvas."""
+        out = np.zeros((len(self), expanded_h, expanded_w), dtype=np.uint8)
+        out[:, top : top + self.height, left : left + self.width] = self.masks
+        return BitmapMasks(out, expanded_h, expanded_w)
+
+    def translate(
+        self,
+        out_shape: tuple[int, int],
+        offset: float,
+        direction: str = "horizontal",
+        border_value: int = 0,
+        interpolation: str = "bilinear",
+    ) -> BitmapMasks:
+        """Shift by ``offset`` pixels along ``direction`` into an ``out_shape`` canvas (mmcv's
+        ``imtranslate``); what moves in is ``border_value``."""
+        if len(self) == 0:
+            return BitmapMasks([], *out_shape)
+        masks = self.masks
+        if masks.shape[1:] != tuple(out_shape):
+            canvas = np.zeros((len(self), *out_shape), dtype=np.uint8)
+            h, w = min(out_shape[0], self.height), min(out_shape[1], self.width)
+            canvas[:, :h, :w] = masks[:, :h, :w]
+            masks = canvas
+        moved = mmcv.imtranslate(
+            masks.transpose(1, 2, 0), offset, direction, border_value=border_value, interpolation=interpolation
+        )
+        moved = moved[:, :, None] if moved.ndim == 2 else moved
+        return BitmapMasks(moved.transpose(2, 0, 1).astype(np.uint8), *out_shape)
 
     def flip(self, direction: str = "horizontal") -> BitmapMasks:
         """Mirror: ``'horizontal'`` left-right, ``'vertical'`` up-down, ``'diagonal'`` both."""
@@ -113,7 +152,9 @@ class BitmapMasks:
     def to_tensor(self, dtype: torch.dtype = torch.uint8, device: str | torch.device = "cpu") -> Tensor:
         return torch.from_numpy(self.masks).to(dtype=dtype, device=device)
 
+    @property
     def areas(self) -> np.ndarray:
+        """``(N,)`` pixels of each mask (a property, as MMDetection's)."""
         return self.masks.sum(axis=(1, 2))
 
     def crop_and_resize(self, boxes: Tensor, out_size: int, inds: Tensor) -> Tensor:

@@ -285,3 +285,25 @@ def test_a_config_of_another_architecture_is_refused_unless_asked(main_export, t
         init_detector(other, main_export["onnx"], backend="onnxruntime")
     model = init_detector(other, main_export["onnx"], backend="onnxruntime", allow_other_architecture=True)
     assert model.metadata["architecture"]["backbone"] == "ResNet18"
+
+
+def test_the_exported_file_is_served_with_its_detections(main_export):
+    """``mmcascade serve`` with the exported file: the server (in process) answers with the
+    file's own detections in ONNX Runtime, and says which runtime it uses."""
+    import cv2
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from mmcascade.serving.loading import build_app
+
+    img = np.full((256, 320, 3), 90, np.uint8)
+    cv2.rectangle(img, (40, 50), (120, 110), (20, 200, 240), -1)
+    model = init_detector(main_export["cfg"], main_export["onnx"], backend="onnxruntime")
+    expected = inference_detector(model, img).pred_instances
+    with TestClient(build_app(main_export["cfg"], main_export["onnx"], backend="onnxruntime")) as client:
+        info = client.get("/model").json()
+        answer = client.post("/predict", content=cv2.imencode(".png", img)[1].tobytes()).json()["results"][0]
+    assert info["backend"] == "onnxruntime" and info["checkpoint"] == "main.onnx"
+    boxes = expected.bboxes.numpy()[np.argsort(-expected.scores.numpy(), kind="stable")][:100]
+    assert len(answer["detections"]) == len(boxes)
+    assert np.allclose([d["box"] for d in answer["detections"]], boxes, atol=1e-3)

@@ -70,6 +70,7 @@ def installed(tmp_path_factory):
         "mmcascade/.mim/configs/cascade_rcnn/metafile.yml",
         "mmcascade/.mim/demo/image_demo.py",
         "mmcascade/ops/roi_align.py",
+        "mmcascade/serving/static/index.html",
     ):
         assert shipped in names, shipped
     # The venv sees torch, mmcv and mmengine of this interpreter, but mmcascade only from the wheel.

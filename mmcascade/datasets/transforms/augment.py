@@ -208,7 +208,7 @@ class FilterAnnotations(BaseTransform):
                     f"FilterAnnotations(by_mask=True) needs masks: load them with "
                     f"LoadAnnotations(with_mask=True) ({results.get('img_path')})"
                 )
-            keep &= results["gt_masks"].areas() >= self.min_gt_mask_area
+            keep &= results["gt_masks"].areas >= self.min_gt_mask_area
         if len(boxes) and not keep.any() and self.keep_empty:
             return None
         idx = np.flatnonzero(keep)

@@ -219,29 +219,63 @@ def flip_results(results: dict, direction: str) -> dict:
     return results
 
 
+PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
+
+
 @TRANSFORMS.register_module()
 class Pad(BaseTransform):
-    """Pad the image (and masks) at the bottom and right to ``size`` or a multiple of ``size_divisor``."""
+    """Pad the image (and masks) at the bottom and right, as MMDetection's ``Pad``: to ``size``
+    ``(w, h)``, to a multiple of ``size_divisor``, or to a square of the longer side
+    (``pad_to_square``, then rounded up to ``size_divisor`` if given). Records ``pad_shape``
+    (``(h, w, c)``), ``pad_fixed_size``, ``pad_size_divisor`` and the padded ``img_shape``.
+
+    Args:
+        pad_val: the image's padding (a number or one per channel), or ``dict(img=..., masks=...,
+            seg=...)``; masks are padded with ``pad_val['masks']`` (0).
+        padding_mode: ``'constant'``, ``'edge'``, ``'reflect'`` or ``'symmetric'`` (the image;
+            masks are always padded with their constant).
+    """
 
     def __init__(
-        self, size: tuple[int, int] | None = None, size_divisor: int | None = None, pad_val: float = 0
+        self,
+        size: tuple[int, int] | None = None,
+        size_divisor: int | None = None,
+        pad_to_square: bool = False,
+        pad_val: float | Sequence[float] | dict = 0,
+        padding_mode: str = "constant",
     ) -> None:
-        if (size is None) == (size_divisor is None):
-            raise ValueError("give exactly one of size (w, h) and size_divisor")
-        self.size = size
+        if pad_to_square and size is not None:
+            raise ValueError("Pad: pad_to_square decides the size; do not give size too")
+        if not pad_to_square and (size is None) == (size_divisor is None):
+            raise ValueError("Pad: give exactly one of size (w, h) and size_divisor (or pad_to_square)")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"Pad: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        self.size = tuple(size) if size is not None else None
         self.size_divisor = size_divisor
-        self.pad_val = pad_val
+        self.pad_to_square = pad_to_square
+        self.pad_val = dict(pad_val) if isinstance(pad_val, dict) else dict(img=pad_val, seg=255)
+        self.padding_mode = padding_mode
 
     def transform(self, results: dict) -> dict:
         img = results["img"]
         h, w = img.shape[:2]
-        if self.size is not None:
-            pad_w, pad_h = self.size
-        else:
+        if self.pad_to_square:
+            h = w = max(h, w)
+        if self.size_divisor is not None:
             d = self.size_divisor
             pad_h, pad_w = -(-h // d) * d, -(-w // d) * d
-        results["img"] = mmcv.impad(img, shape=(pad_h, pad_w), pad_val=self.pad_val)
-        results["pad_shape"] = (pad_h, pad_w)
+        elif self.size is not None:
+            pad_w, pad_h = self.size
+        else:
+            pad_h, pad_w = h, w
+        value = self.pad_val.get("img", 0)
+        if isinstance(value, (int, float)) and img.ndim == 3:
+            value = (value,) * img.shape[2]
+        results["img"] = mmcv.impad(img, shape=(pad_h, pad_w), pad_val=value, padding_mode=self.padding_mode)
+        results["pad_shape"] = results["img"].shape
+        results["pad_fixed_size"] = self.size
+        results["pad_size_divisor"] = self.size_divisor
+        results["img_shape"] = results["img"].shape[:2]
         if "gt_masks" in results:
-            results["gt_masks"] = results["gt_masks"].pad((pad_h, pad_w))
+            results["gt_masks"] = results["gt_masks"].pad((pad_h, pad_w), self.pad_val.get("masks", 0))
         return results

@@ -153,3 +153,28 @@ LAND, PORT = (40, 20), (20, 40)
 def test_aspect_ratio_batches_as_mmdet(shapes, batch_size, drop_last, batches):
     sampler = AspectRatioBatchSampler(_InOrder(_Shapes(shapes)), batch_size=batch_size, drop_last=drop_last)
     assert list(sampler) == batches
+
+
+@pytest.mark.parametrize(
+    "cfg, shape, fixed, divisor, img_sum, mask_sum",
+    [
+        (dict(size=(64, 40)), (40, 64, 3), (64, 40), None, 565758, 1500),
+        (dict(size_divisor=32), (32, 64, 3), None, 32, 565758, 1500),
+        (dict(pad_to_square=True), (50, 50, 3), None, None, 565758, 1500),
+        (dict(pad_to_square=True, size_divisor=16), (64, 64, 3), None, 16, 565758, 1500),
+        (dict(size_divisor=32, pad_val=dict(img=(1, 2, 3), masks=7)), (32, 64, 3), None, 32, 569046, 5336),
+        (dict(size=(60, 40), padding_mode="reflect"), (40, 60, 3), (60, 40), None, 916624, 1500),
+        (dict(size=(60, 40), pad_val=5), (40, 60, 3), (60, 40), None, 579258, 1500),
+    ],
+)
+def test_pad_as_mmdet(cfg, shape, fixed, divisor, img_sum, mask_sum):
+    """MMDetection 3.3.0's Pad on a 30x50 image (values 0..4499 mod 256) and an all-ones mask."""
+    from mmcascade.structures import BitmapMasks
+
+    img = np.arange(30 * 50 * 3, dtype=np.uint8).reshape(30, 50, 3)
+    res = dict(img=img, img_shape=(30, 50), gt_masks=BitmapMasks(np.ones((1, 30, 50), np.uint8), 30, 50))
+    out = _build(type="Pad", **cfg)(res)
+    assert out["img"].shape == out["pad_shape"] == shape and out["img_shape"] == shape[:2]
+    assert out["pad_fixed_size"] == fixed and out["pad_size_divisor"] == divisor
+    assert int(out["img"].astype(np.int64).sum()) == img_sum
+    assert out["gt_masks"].masks.shape == (1, *shape[:2]) and int(out["gt_masks"].masks.sum()) == mask_sum

@@ -169,7 +169,7 @@ def test_shift_moves_boxes_and_masks_into_the_full_frame():
     moved = shift_instances(pred, Tile(100, 50, 10, 10), 200, 300)
     assert moved.bboxes.tolist() == [[101.0, 52.0, 105.0, 56.0]] and moved.labels.tolist() == [2]
     assert moved.masks.shape == (1, 200, 300) and moved.masks.origins.tolist() == [[101, 52]]
-    assert moved.masks.areas().tolist() == [16]
+    assert moved.masks.areas.tolist() == [16]
 
 
 # ---------------------------------------------------------------------- the real detector

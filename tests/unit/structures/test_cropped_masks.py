@@ -31,7 +31,7 @@ def test_bitmaps_and_rle_round_trip(bitmaps):
     rles = masks.to_rle()
     assert [r["counts"] for r in rles] == [e["counts"].decode() for e in expected]
     assert all(r["size"] == [37, 53] for r in rles)
-    assert masks.areas().tolist() == bitmaps.sum(axis=(1, 2)).tolist()
+    assert masks.areas.tolist() == bitmaps.sum(axis=(1, 2)).tolist()
 
 
 def test_windows_past_the_border_are_cut():
@@ -40,7 +40,7 @@ def test_windows_past_the_border_are_cut():
     full = masks.to_bitmaps().numpy()
     assert full[0].sum() == 2 * 3 and full[0][:3, :2].all()
     assert full[1].sum() == 2 * 2 and full[1][7:, 8:].all()
-    assert masks.areas().tolist() == [6, 4]
+    assert masks.areas.tolist() == [6, 4]
     rle = masks.to_rle()
     assert (mask_utils.decode(rle[1]) == full[1]).all()
 
