@@ -1,26 +1,30 @@
 """Compact prediction files (``tools/test.py --out``) and reading them back.
 
-A ``.pkl`` holds a list with one dict per image, MMDetection's layout with masks as RLE::
+A ``.pkl`` holds a list with one dict per image in MMDetection's ``DumpDetResults`` layout, so
+that MMDetection's analysis scripts read it: every metainfo key of the sample (``img_id``,
+``img_path``, ``ori_shape``, ``img_shape``, ``scale_factor``...), and::
 
-    dict(img_id=int, img_path=str, ori_shape=(h, w), classes=(names...),
-         pred_instances=dict(bboxes=(N, 4) float32 xyxy original-image pixels,
-                             scores=(N,) float32, labels=(N,) int64,
-                             masks=[RLE dict, ...]))   # masks only for mask models
+    pred_instances=dict(bboxes=(N, 4) float32 tensor, xyxy original-image pixels,
+                        scores=(N,) float32 tensor, labels=(N,) int64 tensor,
+                        masks=[RLE dict with bytes counts, ...])   # masks only for mask models
 
-(a few kilobytes per image instead of megabytes of full-size boolean masks); the COCO results json
-(``.bbox.json`` / ``.segm.json``) is written beside it by the evaluator.
+plus ``classes`` (the class names, which MMDetection's file does not carry); ground truth is left
+out. A few kilobytes per image instead of megabytes of full-size boolean masks; the COCO results
+json (``.bbox.json`` / ``.segm.json``) is written beside it by the evaluator.
 """
 
 import pickle
 from collections.abc import Sequence
 
-import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from pycocotools.coco import COCO
 
 from mmcascade.registry import METRICS
 
 from .coco_eval import det_results_to_json, encode_masks, load_results_file
+
+GROUND_TRUTH = ("gt_instances", "ignored_instances", "gt_panoptic_seg", "gt_sem_seg")
 
 
 @METRICS.register_module()
@@ -41,24 +45,17 @@ class DumpDetResults(BaseMetric):
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         classes = tuple((self.dataset_meta or {}).get("classes") or ())
         for sample in data_samples:
-            sample = sample.to_dict() if hasattr(sample, "to_dict") else sample
+            sample = sample.to_dict() if hasattr(sample, "to_dict") else dict(sample)
             pred = sample["pred_instances"]
             compact = dict(
-                bboxes=pred["bboxes"].cpu().numpy().astype(np.float32),
-                scores=pred["scores"].cpu().numpy().astype(np.float32),
-                labels=pred["labels"].cpu().numpy().astype(np.int64),
+                bboxes=torch.as_tensor(pred["bboxes"]).detach().cpu().float(),
+                scores=torch.as_tensor(pred["scores"]).detach().cpu().float(),
+                labels=torch.as_tensor(pred["labels"]).detach().cpu().long(),
             )
             if "masks" in pred:
-                compact["masks"] = encode_masks(pred["masks"])
-            self.results.append(
-                dict(
-                    img_id=sample.get("img_id"),
-                    img_path=sample.get("img_path"),
-                    ori_shape=tuple(sample.get("ori_shape", ())),
-                    classes=classes,
-                    pred_instances=compact,
-                )
-            )
+                compact["masks"] = [dict(rle, counts=rle["counts"].encode()) for rle in encode_masks(pred["masks"])]
+            record = {k: v for k, v in sample.items() if k not in GROUND_TRUTH and k != "pred_instances"}
+            self.results.append(dict(record, classes=classes, pred_instances=compact))
 
     def compute_metrics(self, results: list) -> dict:
         with open(self.out_file_path, "wb") as f:

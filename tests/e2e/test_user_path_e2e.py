@@ -76,7 +76,7 @@ def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path, trained_tiny):
     with open(out, "rb") as f:
         preds = pickle.load(f)
     masks = [m for p in preds for m in p["pred_instances"].get("masks", [])]
-    assert masks and all(set(m) == {"size", "counts"} and isinstance(m["counts"], str) for m in masks)
+    assert masks and all(set(m) == {"size", "counts"} and isinstance(m["counts"], bytes) for m in masks)
     assert out.stat().st_size < 200_000  # RLE, not full-size boolean masks
     assert preds[0]["classes"][0] == "rectangle"
     with open(tmp_path / "preds.segm.json") as f:

@@ -177,6 +177,7 @@ class BaseRoIHead(BaseModule):
         proposals: list[Tensor],
         metas: list[MetaInfo],
         gt_instances: list[InstanceData] | None = None,
+        gt_instances_ignore: list[InstanceData | None] | None = None,
     ) -> list[StageRecord]:
         """Run the box stages once, each on the boxes the one before refined.
 
@@ -189,6 +190,8 @@ class BaseRoIHead(BaseModule):
                 the assigned class (background RoIs: their best class), dropping ground-truth RoIs.
                 At inference every proposal goes through every stage and is refined with its
                 best non-background class.
+            gt_instances_ignore: per image the ignored ground truth (``bboxes``: crowd regions)
+                or None; each stage's assigner ignores boxes over it (``ignore_iof_thr``).
 
         Returns:
             one :class:`StageRecord` per stage.
@@ -203,7 +206,8 @@ class BaseRoIHead(BaseModule):
             grad_scale = 1.0
             if gt_instances is not None:
                 settings = self.stages[stage]
-                samples = [settings.sample(b, gt) for b, gt in zip(boxes, gt_instances)]
+                ignored = gt_instances_ignore or [None] * len(gt_instances)
+                samples = [settings.sample(b, gt, ig) for b, gt, ig in zip(boxes, gt_instances, ignored)]
                 boxes = [s.priors for s in samples]
                 grad_scale = self._stage_scales(settings)[1]
             rois = bbox2roi(boxes).to(feats[0].device)
@@ -270,7 +274,8 @@ class BaseRoIHead(BaseModule):
         gts = [s.gt_instances for s in batch_data_samples]
         metas = [s.metainfo for s in batch_data_samples]
         feats = self.pooling_layout(feats)
-        records = self.run_stages(feats, [r.bboxes for r in rpn_results], metas, gts)
+        ignored = [s.ignored_instances if "ignored_instances" in s else None for s in batch_data_samples]
+        records = self.run_stages(feats, [r.bboxes for r in rpn_results], metas, gts, ignored)
         losses: dict[str, Tensor] = {}
         for stage, (record, settings) in enumerate(zip(records, self.stages)):
             weight, grad_scale = self._stage_scales(settings)

@@ -31,10 +31,11 @@ class StageTrainSettings:
     pos_weight: float = -1.0
     mask_size: int = 28
 
-    def sample(self, boxes: Tensor, gt: InstanceData) -> SamplingResult:
-        """Assign ``boxes (P, 4)`` (xyxy input-image pixels) to ``gt`` (``bboxes``, ``labels``) and
-        sample the RoIs this stage trains on."""
-        assign = self.assigner.assign(boxes, gt.bboxes, gt.labels)
+    def sample(self, boxes: Tensor, gt: InstanceData, ignored: InstanceData | None = None) -> SamplingResult:
+        """Assign ``boxes (P, 4)`` (xyxy input-image pixels) to ``gt`` (``bboxes``, ``labels``),
+        boxes over ``ignored.bboxes`` (crowd regions) ignored by the assigner's ``ignore_iof_thr``,
+        and sample the RoIs this stage trains on."""
+        assign = self.assigner.assign(InstanceData(priors=boxes), gt, ignored)
         return self.sampler.sample(assign, boxes, gt.bboxes, gt.labels)
 
 

@@ -321,3 +321,53 @@ def test_keys_and_values_as_mmdet(tmp_path):
         "coco/bbox_mAP_m": 0.8,
         "coco/bbox_mAP_l": -1.0,
     }
+
+
+def test_dump_det_results_writes_mmdets_layout(tmp_path):
+    """The ``--out`` pickle as MMDetection 3.3.0's DumpDetResults wrote it for this sample: every
+    metainfo key, no ground truth, tensors, RLE masks with bytes counts ('a026000W1' measured
+    from MMDetection for this mask); ``classes`` is mmcascade's addition."""
+    import pickle
+
+    from mmcascade.evaluation import DumpDetResults, load_detections
+
+    meta = dict(
+        img_id=3,
+        img_path="a.jpg",
+        ori_shape=(8, 10),
+        img_shape=(16, 20),
+        scale_factor=(2.0, 2.0),
+        flip=False,
+        flip_direction=None,
+        pad_shape=(16, 20),
+        batch_input_shape=(16, 20),
+    )
+    sample = DetDataSample(metainfo=meta)
+    sample.gt_instances = InstanceData(bboxes=torch.zeros(1, 4), labels=torch.zeros(1, dtype=torch.long))
+    masks = torch.zeros(2, 8, 10, dtype=torch.bool)
+    masks[0, 1:3, 2:5] = True
+    sample.pred_instances = InstanceData(
+        bboxes=torch.tensor([[1.0, 2, 3, 4], [2, 2, 5, 5]]),
+        scores=torch.tensor([0.9, 0.3]),
+        labels=torch.tensor([1, 0]),
+        masks=masks,
+    )
+    dump = DumpDetResults(out_file_path=str(tmp_path / "out.pkl"))
+    dump.dataset_meta = dict(classes=("cat", "dog"))
+    dump.process({}, [sample.to_dict()])
+    dump.compute_metrics(dump.results)
+    with open(tmp_path / "out.pkl", "rb") as f:
+        (record,) = pickle.load(f)
+    assert set(record) == set(meta) | {"pred_instances", "classes"}
+    assert all(record[k] == v for k, v in meta.items()) and record["classes"] == ("cat", "dog")
+    pred = record["pred_instances"]
+    assert pred["bboxes"].dtype == torch.float32 and pred["labels"].dtype == torch.int64
+    assert pred["masks"][0] == {"size": [8, 10], "counts": b"a026000W1"}
+    gt = dict(
+        images=[dict(id=3, width=10, height=8, file_name="a.jpg")],
+        annotations=[dict(id=1, image_id=3, category_id=2, bbox=[1, 2, 2, 2], area=4, iscrowd=0)],
+        categories=[dict(id=1, name="cat"), dict(id=2, name="dog")],
+    )
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    dets = load_detections(str(tmp_path / "out.pkl"), COCO(str(tmp_path / "gt.json")), "segm")
+    assert [d["category_id"] for d in dets] == [2, 1] and dets[0]["segmentation"]["counts"] == "a026000W1"

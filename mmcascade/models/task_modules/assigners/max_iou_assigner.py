@@ -1,6 +1,7 @@
 """Assign each box to the ground truth it overlaps most, by IoU thresholds."""
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
@@ -59,12 +60,35 @@ class MaxIoUAssigner:
 
     def assign(
         self,
+        pred_instances: InstanceData | Tensor,
+        gt_instances: InstanceData | Tensor,
+        gt_instances_ignore: InstanceData | Tensor | None = None,
+        gt_bboxes_ignore: Tensor | None = None,
+    ) -> AssignResult:
+        """MMDetection's call: match ``pred_instances.priors`` (or ``.bboxes``) ``(N, 4)`` to
+        ``gt_instances.bboxes (G, 4)`` with classes ``gt_instances.labels``; boxes over
+        ``gt_instances_ignore.bboxes`` are ignored (``ignore_iof_thr``).
+
+        ``assign(priors, gt_bboxes, gt_labels, gt_bboxes_ignore)`` with tensors is the same.
+        """
+        if isinstance(pred_instances, Tensor):
+            assert isinstance(gt_instances, Tensor) and not isinstance(gt_instances_ignore, InstanceData)
+            return self.assign_boxes(pred_instances, gt_instances, gt_instances_ignore, gt_bboxes_ignore)
+        priors = pred_instances.priors if "priors" in pred_instances else pred_instances.bboxes
+        ignore = None
+        if gt_instances_ignore is not None and "bboxes" in gt_instances_ignore:
+            ignore = gt_instances_ignore.bboxes
+        return self.assign_boxes(priors, gt_instances.bboxes, gt_instances.labels, ignore)
+
+    def assign_boxes(
+        self,
         priors: Tensor,
         gt_bboxes: Tensor,
         gt_labels: Tensor,
         gt_bboxes_ignore: Tensor | None = None,
     ) -> AssignResult:
-        """Match ``priors (N, 4)`` to ``gt_bboxes (G, 4)`` with classes ``gt_labels (G,)``."""
+        """Match ``priors (N, 4)`` to ``gt_bboxes (G, 4)`` with classes ``gt_labels (G,)``; priors
+        whose IoF with ``gt_bboxes_ignore`` exceeds ``ignore_iof_thr`` are ignored."""
         overlaps = bbox_overlaps(gt_bboxes, priors)
         if (
             self.ignore_iof_thr > 0

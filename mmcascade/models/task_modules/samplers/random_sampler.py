@@ -1,6 +1,7 @@
 """Sample a fixed number of boxes with a target fraction of positives."""
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
@@ -51,6 +52,21 @@ class RandomSampler:
         return self.random_choice(candidates, num)
 
     def sample(
+        self,
+        assign_result: AssignResult,
+        pred_instances: InstanceData | Tensor,
+        gt_instances: InstanceData | Tensor,
+        gt_labels: Tensor | None = None,
+    ) -> SamplingResult:
+        """MMDetection's call: sample from ``pred_instances.priors`` (or ``.bboxes``) ``(N, 4)``
+        given their assignment to ``gt_instances`` (``bboxes``, ``labels``).
+        ``sample(assign_result, priors, gt_bboxes, gt_labels)`` with tensors is the same."""
+        if isinstance(pred_instances, InstanceData):
+            priors = pred_instances.priors if "priors" in pred_instances else pred_instances.bboxes
+            return self.sample_boxes(assign_result, priors, gt_instances.bboxes, gt_instances.labels)
+        return self.sample_boxes(assign_result, pred_instances, gt_instances, gt_labels)
+
+    def sample_boxes(
         self, assign_result: AssignResult, priors: Tensor, gt_bboxes: Tensor, gt_labels: Tensor
     ) -> SamplingResult:
         """Sample from ``priors (N, 4)`` given their assignment to ``gt_bboxes (G, 4)``."""
