@@ -67,14 +67,6 @@ class StageRecord:
     targets: BBoxTargets | None = None
 
 
-def _without_gt_rois(boxes: Tensor, sample: SamplingResult) -> Tensor:
-    """``boxes`` (one per sampled RoI, positives first) without those whose RoI was a
-    ground-truth box added as a proposal."""
-    keep = torch.ones(boxes.shape[0], dtype=torch.bool, device=boxes.device)
-    keep[: sample.num_pos] = sample.pos_is_gt == 0
-    return boxes[keep]
-
-
 class BaseRoIHead(BaseModule):
     """Box stages (and, optionally, a mask branch per stage) on pooled RoI features.
 
@@ -220,7 +212,7 @@ class BaseRoIHead(BaseModule):
                     labels = self._refine_labels(stage, cls_score, targets)
                     refined = self.refine_boxes(stage, rois, labels, bbox_pred, metas)
                     if samples is not None:
-                        refined = [_without_gt_rois(b, s) for b, s in zip(refined, samples)]
+                        refined = [s.without_gt_rois(b) for b, s in zip(refined, samples)]
                 boxes = refined
             records.append(StageRecord(rois, cls_score, bbox_pred, refined, samples, targets))
         return records

@@ -58,6 +58,13 @@ class SamplingResult:
     def num_neg(self) -> int:
         return int(self.neg_inds.numel())
 
+    def without_gt_rois(self, rows: Tensor) -> Tensor:
+        """``rows`` (one per sampled RoI, positives first) without those whose RoI was a
+        ground-truth box added as a proposal."""
+        keep = torch.ones(rows.shape[0], dtype=torch.bool, device=rows.device)
+        keep[: self.num_pos] = self.pos_is_gt == 0
+        return rows[keep]
+
     @property
     def avg_factor(self) -> int:
         return self.num_pos + self.num_neg if self.avg_factor_with_neg else self.num_pos
