@@ -72,7 +72,10 @@ def test_zoo_config_trains_and_tests_on_coco_layout_data(tmp_path):
 def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path, trained_tiny):
     cfg = trained_tiny["cfg"]
     out = tmp_path / "preds.pkl"
-    run_tool("tools/test.py", cfg, str(trained_tiny["ckpt"]), "--work-dir", str(tmp_path / "work"), "--out", str(out))
+    test_log = run_tool(
+        "tools/test.py", cfg, str(trained_tiny["ckpt"]), "--work-dir", str(tmp_path / "work"), "--out", str(out)
+    )
+    test_log = test_log.stdout + test_log.stderr
     with open(out, "rb") as f:
         preds = pickle.load(f)
     masks = [m for p in preds for m in p["pred_instances"].get("masks", [])]
@@ -102,6 +105,18 @@ def test_compact_out_file_is_read_by_the_analysis_tools(tmp_path, trained_tiny):
     assert rows["pkl"] == rows["json"]
     run_tool("tools/analysis_tools/confusion_matrix.py", cfg, str(out), str(tmp_path / "cm"))
     assert (tmp_path / "cm" / "confusion_matrix.png").exists()
+    # the error analysis reads the same file: its AP50 is the evaluator's, its errors add up
+    errors = tmp_path / "errors"
+    proc = run_tool("-m", "mmcascade", "analyze", "coco_error_analysis", str(out), ann, "--out", str(errors))
+    summary = json.loads((errors / "error_breakdown.json").read_text())
+    ap50 = float(re.search(r"bbox_mAP_50: ([0-9.]+)", test_log).group(1)) * 100
+    assert abs(summary["ap50"] - ap50) <= 0.05 + 1e-9, (summary["ap50"], ap50)
+    detections = sum(len(p["pred_instances"]["scores"]) for p in preds)
+    wrong = sum(v for k, v in summary["counts"].items() if k != "missed")
+    assert 0 < wrong <= detections and set(summary["dap"]) == {"cls", "loc", "both", "dupe", "bkg", "missed"}
+    assert "AP50 gained by fixing each kind of error" in proc.stdout
+    for picture in ("error_breakdown.png", "pr_all.png", "pr_rectangle.png"):
+        assert (errors / picture).stat().st_size > 1000, picture
 
 
 def test_flip_tta_on_a_config_without_tta(tmp_path, trained_tiny):
