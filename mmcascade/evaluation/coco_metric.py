@@ -1,5 +1,7 @@
 """COCO box / mask AP and proposal recall, through pycocotools, as an mmengine metric."""
 
+import contextlib
+import io
 import logging
 import os.path as osp
 from collections import OrderedDict
@@ -120,7 +122,7 @@ class CocoMetric(BaseMetric):
     def coco(self) -> COCO:
         if self._coco is None:
             if self.ann_file is None:
-                raise ValueError("CocoMetric needs ann_file")
+                raise ValueError("CocoMetric without ann_file builds its ground truth during the run (process)")
             with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
                 self._coco = load_coco(path, name=self.ann_file)
             if "segm" in self.metrics:
@@ -148,12 +150,29 @@ class CocoMetric(BaseMetric):
             )
             if "masks" in pred:
                 result["masks"] = encode_masks(pred["masks"])
+            if self.ann_file is None and not self.format_only:
+                if "instances" not in sample:
+                    raise ValueError(
+                        "CocoMetric without ann_file takes the ground truth from each sample's 'instances' "
+                        f"(image {sample['img_id']} has none): add 'instances' to PackDetInputs' meta_keys, "
+                        "or give ann_file"
+                    )
+                result["gt"] = dict(
+                    img_id=sample["img_id"],
+                    height=sample["ori_shape"][0],
+                    width=sample["ori_shape"][1],
+                    instances=sample["instances"],
+                )
             self.results.append(result)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         logger = MMLogger.get_current_instance()
         classes = self.dataset_meta["classes"] if self.dataset_meta else None
-        cat_ids = self._cat_ids(classes)
+        if self.ann_file is None and not self.format_only:
+            if not classes:
+                raise ValueError("CocoMetric without ann_file needs the dataset's class names (dataset_meta)")
+            self._coco = gt_records_to_coco([r["gt"] for r in results], classes)
+        cat_ids = list(range(len(classes or ()))) if self.ann_file is None else self._cat_ids(classes)
         bbox_json, segm_json = det_results_to_json(results, cat_ids)
         if self.outfile_prefix:
             self._dump(bbox_json, segm_json, self.outfile_prefix)
@@ -227,6 +246,38 @@ class CocoMetric(BaseMetric):
                 if len(self.metrics) > 1:  # MMDetection's key then holds the last metric's AP only
                     named[f"{metric}_{name}_precision"] = round(row["mAP"], 3)
         return named
+
+
+def gt_records_to_coco(records: list[dict], classes: Sequence[str]) -> COCO:
+    """A COCO ground truth from the samples' own annotations (MMDetection's conversion): category
+    ids are the labels (0-based), boxes xyxy -> xywh, ``ignore_flag`` -> ``iscrowd``, masks
+    (RLE or polygons) kept as ``segmentation``."""
+    images, annotations = [], []
+    for rec in records:
+        images.append(dict(id=rec["img_id"], width=int(rec["width"]), height=int(rec["height"]), file_name=""))
+        for inst in rec["instances"]:
+            x1, y1, x2, y2 = (float(v) for v in inst["bbox"])
+            ann = dict(
+                id=len(annotations) + 1,
+                image_id=rec["img_id"],
+                bbox=[x1, y1, x2 - x1, y2 - y1],
+                iscrowd=int(inst.get("ignore_flag", 0)),
+                category_id=int(inst["bbox_label"]),
+                area=(x2 - x1) * (y2 - y1),
+            )
+            mask = inst.get("mask")
+            if mask is not None:
+                if isinstance(mask, dict) and isinstance(mask.get("counts"), bytes):
+                    mask = dict(mask, counts=mask["counts"].decode())
+                ann["segmentation"] = mask
+            annotations.append(ann)
+    coco = COCO()
+    coco.dataset = dict(
+        images=images, annotations=annotations, categories=[dict(id=i, name=n) for i, n in enumerate(classes)]
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
 
 
 def evaluate_results_file(

@@ -371,3 +371,49 @@ def test_dump_det_results_writes_mmdets_layout(tmp_path):
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     dets = load_detections(str(tmp_path / "out.pkl"), COCO(str(tmp_path / "gt.json")), "segm")
     assert [d["category_id"] for d in dets] == [2, 1] and dets[0]["segmentation"]["counts"] == "a026000W1"
+
+
+def test_without_ann_file_the_ground_truth_comes_from_the_samples():
+    """MMDetection 3.3.0's CocoMetric(ann_file=None) on samples carrying 'instances' (a crowd box
+    among them) gave exactly these figures."""
+    metric = CocoMetric(ann_file=None, metric="bbox", classwise=True)
+    metric.dataset_meta = dict(classes=("cat", "dog"))
+    inst1 = [
+        dict(bbox=[10, 10, 40, 30], bbox_label=0, ignore_flag=0),
+        dict(bbox=[50, 40, 70, 70], bbox_label=1, ignore_flag=0),
+        dict(bbox=[0, 0, 5, 5], bbox_label=1, ignore_flag=1),
+    ]
+    inst2 = [dict(bbox=[5, 5, 45, 45], bbox_label=0, ignore_flag=0)]
+
+    def pred(boxes, scores, labels):
+        return dict(bboxes=torch.tensor(boxes), scores=torch.tensor(scores), labels=torch.tensor(labels))
+
+    samples = [
+        dict(
+            img_id=1,
+            ori_shape=(80, 100),
+            instances=inst1,
+            pred_instances=pred([[10.0, 10, 40, 30], [52, 40, 70, 70], [0, 0, 5, 5]], [0.9, 0.8, 0.7], [0, 1, 1]),
+        ),
+        dict(
+            img_id=2,
+            ori_shape=(80, 100),
+            instances=inst2,
+            pred_instances=pred([[5.0, 5, 40, 45], [60, 60, 70, 70]], [0.7, 0.6], [0, 0]),
+        ),
+    ]
+    metric.process({}, samples)
+    assert metric.evaluate(2) == {
+        "coco/cat_precision": 0.901,
+        "coco/dog_precision": 0.9,
+        "coco/bbox_mAP": 0.9,
+        "coco/bbox_mAP_50": 1.0,
+        "coco/bbox_mAP_75": 1.0,
+        "coco/bbox_mAP_s": 0.95,
+        "coco/bbox_mAP_m": 0.8,
+        "coco/bbox_mAP_l": -1.0,
+    }
+    bare = CocoMetric(ann_file=None)
+    bare.dataset_meta = dict(classes=("cat", "dog"))
+    with pytest.raises(ValueError, match="add 'instances' to PackDetInputs' meta_keys, or give ann_file"):
+        bare.process({}, [dict(img_id=1, ori_shape=(8, 8), pred_instances=pred([[0.0, 0, 1, 1]], [0.5], [0]))])
