@@ -13,7 +13,6 @@ Binds to 127.0.0.1 unless ``--host`` says otherwise.
 import argparse
 import os
 
-from mmcascade.serving.loading import ENV, build_app, env_for_workers
 from mmcascade.serving.settings import ServeSettings
 
 
@@ -40,9 +39,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     args = parse_args(argv)
+    try:
+        import uvicorn
+
+        from mmcascade.serving.loading import ENV, build_app, env_for_workers
+    except ImportError as exc:
+        raise SystemExit(
+            f"mmcascade serve needs the serve extra ({exc}): pip install 'mmcascade[serve]' "
+            "(fastapi, uvicorn, python-multipart)"
+        ) from None
     try:
         settings = ServeSettings(
             max_batch_size=args.max_batch_size,

@@ -121,3 +121,27 @@ def test_app_refusals_in_process(tmp_path):
             response = client.post("/predict", **kwargs)
             assert response.status_code == status and reason in response.json()["error"], response.text
         assert client.get("/model").json()["config"] == "tiny"
+
+
+def test_serve_without_the_serve_extra_says_what_to_install(tmp_path):
+    """With fastapi missing, ``mmcascade serve`` names the extra instead of a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    fake = tmp_path / "fastapi"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named fastapi')\n")
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmcascade", "serve", "cfg.py", "ckpt.pth"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0 and "pip install 'mmcascade[serve]'" in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
