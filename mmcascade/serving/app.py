@@ -23,6 +23,7 @@ from .metrics import Metrics
 from .settings import ServeSettings
 
 OPTIONS = ("score_thr", "max_dets", "slice")
+ROUTES = ("/", "/health", "/model", "/metrics", "/predict")
 
 
 def create_app(model: nn.Module, settings: ServeSettings | None = None, info: dict[str, Any] | None = None) -> FastAPI:
@@ -57,7 +58,8 @@ def create_app(model: nn.Module, settings: ServeSettings | None = None, info: di
     async def count(request: Request, call_next: Callable) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
-        metrics.observe_request(request.url.path, response.status_code, time.perf_counter() - start)
+        path = request.url.path if request.url.path in ROUTES else "other"  # bounded label values
+        metrics.observe_request(path, response.status_code, time.perf_counter() - start)
         return response
 
     @app.get("/", response_class=HTMLResponse)

@@ -121,6 +121,9 @@ def test_app_refusals_in_process(tmp_path):
             response = client.post("/predict", **kwargs)
             assert response.status_code == status and reason in response.json()["error"], response.text
         assert client.get("/model").json()["config"] == "tiny"
+        assert client.get("/no/such/path/42").status_code == 404
+        text = client.get("/metrics").text
+        assert 'path="other",status="404"' in text and "/no/such" not in text
 
 
 def test_serve_without_the_serve_extra_says_what_to_install(tmp_path):
