@@ -34,6 +34,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from mmcascade.evaluation.coco_eval import coco_from_dataset, load_res
+
 ERRORS = ("cls", "loc", "both", "dupe", "bkg", "missed")
 RECALLS = np.linspace(0.0, 1.0, 101)
 
@@ -222,8 +224,7 @@ def pr_curves(coco: COCO, results: list[dict], max_dets: int = 100) -> dict[str,
     ground truth are NaN. Names: C75, C50, Loc, Sim (only when the categories have a
     ``supercategory``), Oth, BG, FN."""
     cat_ids = sorted(coco.getCatIds())
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints while loading
-        dets = coco.loadRes(copy.deepcopy(results)) if results else None
+    dets = load_res(coco, copy.deepcopy(results)) if results else None
     base = _precision(coco, dets, [0.75, 0.5, 0.1], max_dets)
     curves = {"C75": base[0], "C50": base[1], "Loc": base[2]}
     cats = coco.loadCats(cat_ids)
@@ -277,11 +278,7 @@ def _forgiving_gt(coco: COCO, cat: int, related) -> COCO:
     for ann in data["annotations"]:
         if ann["category_id"] != cat and related(ann["category_id"]):
             ann["category_id"], ann["iscrowd"] = cat, 1
-    out = COCO()
-    out.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        out.createIndex()
-    return out
+    return coco_from_dataset(data)
 
 
 def _only(dets, cat: int, gt: COCO):
@@ -290,8 +287,7 @@ def _only(dets, cat: int, gt: COCO):
     anns = [a for a in dets.dataset["annotations"] if a["category_id"] == cat]
     if not anns:
         return None
-    with contextlib.redirect_stdout(io.StringIO()):
-        return gt.loadRes(copy.deepcopy(anns))
+    return load_res(gt, copy.deepcopy(anns))
 
 
 CURVE_COLORS = {

@@ -10,7 +10,6 @@ name: a failed or inexact export leaves nothing behind. The model is built by th
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import warnings
@@ -26,6 +25,7 @@ from mmcascade.config.classes import config_class_names
 from mmcascade.config.pipelines import test_pipeline_steps
 from mmcascade.models.detectors.two_stage import TwoStageDetector
 from mmcascade.ops.onnx_symbolic import MIN_OPSET
+from mmcascade.zoo.download import sha256_of
 
 from .contract import (
     INPUT_NAMES,
@@ -67,14 +67,6 @@ class ExportReport:
     mask_diff: float | None = None
     torch_box_diff: float | None = None
     torch_score_diff: float | None = None
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_exportable(model: torch.nn.Module) -> None:

@@ -146,8 +146,7 @@ def run_cocoeval(
         thrs = iou_thrs if iou_thrs is not None else np.linspace(0.5, 0.95, 10)
         return CocoEvalResult(np.zeros(12), "no detections: every metric is 0", None, [(float(t), 0.0) for t in thrs])
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_dt = coco_gt.loadRes(results)
+    coco_dt = load_res(coco_gt, results)
     evaluator = _ProgressCOCOeval(coco_gt, coco_dt, "bbox" if iou_type == "proposal" else iou_type, label=iou_type)
     evaluator.params.catIds = list(cat_ids)
     evaluator.params.imgIds = list(img_ids)
@@ -266,6 +265,22 @@ def classwise_table(classwise: list[tuple[str, dict[str, float]]]) -> str:
         for name, row in classwise
     ]
     return AsciiTable([header] + rows).table
+
+
+def coco_from_dataset(dataset: dict) -> COCO:
+    """A pycocotools ``COCO`` index of an in-memory COCO dict (``images``, ``annotations``,
+    ``categories``), without its progress prints."""
+    coco = COCO()
+    coco.dataset = dataset
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def load_res(coco_gt: COCO, results: list[dict]) -> COCO:
+    """``coco_gt.loadRes(results)`` without its progress prints."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return coco_gt.loadRes(results)
 
 
 def load_coco(ann_file: str, name: str | None = None) -> COCO:

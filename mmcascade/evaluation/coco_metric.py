@@ -1,7 +1,5 @@
 """COCO box / mask AP and proposal recall, through pycocotools, as an mmengine metric."""
 
-import contextlib
-import io
 import logging
 import os.path as osp
 from collections import OrderedDict
@@ -19,6 +17,7 @@ from .coco_eval import (
     STAT_KEYS,
     CocoEvalResult,
     classwise_table,
+    coco_from_dataset,
     det_results_to_json,
     encode_masks,
     load_coco,
@@ -271,13 +270,8 @@ def gt_records_to_coco(records: list[dict], classes: Sequence[str]) -> COCO:
                     mask = dict(mask, counts=mask["counts"].decode())
                 ann["segmentation"] = mask
             annotations.append(ann)
-    coco = COCO()
-    coco.dataset = dict(
-        images=images, annotations=annotations, categories=[dict(id=i, name=n) for i, n in enumerate(classes)]
-    )
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco
+    categories = [dict(id=i, name=n) for i, n in enumerate(classes)]
+    return coco_from_dataset(dict(images=images, annotations=annotations, categories=categories))
 
 
 def evaluate_results_file(

@@ -1,32 +1,23 @@
 """A server from a config and a checkpoint (or exported file): the model, what ``GET /model``
 tells about it, and the application, for the ``serve`` tool and for uvicorn's worker processes."""
 
-import hashlib
 import json
 import os
 import os.path as osp
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from mmcascade.apis import init_detector
 from mmcascade.deploy.contract import default_backend, is_exported_file
+from mmcascade.zoo.download import sha256_of
 from mmcascade.zoo.resolve import resolve_checkpoint
 
 from .app import create_app
 from .settings import ServeSettings
 
 ENV = "MMCASCADE_SERVE"
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_app(

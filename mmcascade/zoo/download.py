@@ -92,7 +92,8 @@ def cache_path(url: str, root: Path | None = None) -> Path:
     return root / "by-url" / hashlib.sha256(url.encode()).hexdigest()[:12] / name
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes (hex), read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
