@@ -61,6 +61,7 @@ setup(
         "mim": read_requirements("mminstall.txt"),
         "deploy": read_requirements("deploy.txt"),
         "serve": read_requirements("serve.txt"),
+        "ray": read_requirements("serve.txt") + read_requirements("ray.txt"),
     },
     package_data={"mmcascade.serving": ["static/*.html"]},
     license="Apache-2.0",

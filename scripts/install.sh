@@ -12,9 +12,11 @@
 #      with its compiled ops (that wheel, or a source build: 13 to 50 minutes on 2 cores, needs a
 #      C++ compiler and Python's headers, checked first); MMCV_WITH_OPS=0 insists on mmcv-lite.
 #      Run again with another choice, it switches (mmcv-lite <-> mmcv with ops);
-#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino, nncf, and the
-#      serve extra: fastapi, uvicorn), and
-#      mmcascade itself in editable mode.
+#   3. the remaining requirements (with the deploy extra: onnx, onnxruntime, openvino, nncf, the
+#      serve extra: fastapi, uvicorn, and Ray Serve), and mmcascade itself in editable mode;
+#   4. for the serving page's browser test, Chromium and its driver: as root on Debian / Ubuntu
+#      through apt-get (MMCASCADE_NO_APT=1 leaves system packages alone; that test is then skipped
+#      and says why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
@@ -119,13 +121,25 @@ fi
 # Re-install when a dependency is missing or mmcascade resolves to another checkout.
 if ! "$PY" - <<'PYCHECK' 2>/dev/null; then
 import os, sys
-import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex, onnx, onnxruntime, openvino  # noqa: F401
+import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex, onnx, onnxruntime, openvino, ray, selenium  # noqa: F401
 os.chdir("/")  # resolve mmcascade as installed, not from the current directory
 import mmcascade
 sys.exit(os.path.dirname(os.path.dirname(mmcascade.__file__)) != os.environ["MMCASCADE_ROOT"])
 PYCHECK
   echo "[install] requirements and mmcascade (editable)"
-  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt -r requirements/serve.txt
+  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt -r requirements/serve.txt -r requirements/ray.txt
   pip_install --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import sys, torch, mmcv, mmcascade; print(f'[install] ready in {sys.prefix}: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ "${MMCASCADE_NO_APT:-0}" != 1 ]; then
+    echo "[install] chromium and chromium-driver (apt-get; for the serving page's browser test)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }; }; then
+      echo "[install] chromium could not be installed: the serving page's browser test will be skipped"
+    fi
+  else
+    echo "[install] no chromium / chromedriver: the serving page's browser test will be skipped" \
+      "(sudo apt-get install chromium chromium-driver)"
+  fi
+fi

@@ -1,20 +1,24 @@
 """Why AP is what it is: a TIDE-style breakdown of detection errors and Detectron's PR-curve analysis.
 
 :func:`error_breakdown` sorts every detection that is not a true positive (IoU >= ``fg_iou`` with an
-unmatched ground truth of its class, the COCO AP50 match) into one error, and every ground truth
-nobody found into ``missed`` (Bolya et al., *TIDE*, ECCV 2020):
+unmatched ground truth of its class, the COCO AP50 match) into one error, tested in this order, and
+every ground truth nobody found into ``missed`` (Bolya et al., *TIDE*, ECCV 2020; the figures equal
+the ``tidecv`` package's on the same results):
 
+- ``loc``: ``bg_iou`` <= IoU <= ``fg_iou`` with a ground truth of its class;
 - ``cls``: IoU >= ``fg_iou`` with a ground truth of another class;
 - ``dupe``: IoU >= ``fg_iou`` with a ground truth of its class that a higher-scoring detection took;
-- ``loc``: ``bg_iou`` <= IoU < ``fg_iou`` with a ground truth of its class;
-- ``both``: ``bg_iou`` <= IoU < ``fg_iou`` with a ground truth of another class only;
-- ``bkg``: IoU < ``bg_iou`` with every ground truth;
+- ``bkg``: IoU <= ``bg_iou`` with every ground truth;
+- ``both``: any other (near an object of another class only);
 - ``missed``: a ground truth no detection found nor was near (by a ``cls`` or ``loc`` error).
 
-Each error type's ``dAP`` is the AP50 gained when an oracle fixes all errors of that type and
-nothing else (``cls``: the detection takes the ground truth's class; ``loc``: its box becomes the
-ground truth's; a fix that would duplicate a match is dropped instead; ``both``, ``dupe``, ``bkg``:
-the detection is dropped; ``missed``: those ground truths are not counted).
+Each error type's ``dAP`` is the AP50 gained (never below 0) when an oracle fixes all errors of
+that type and nothing else: of the ``cls`` and ``loc`` errors near a ground truth nobody found, the
+best-scoring one becomes its true positive (``cls``: in the ground truth's class) and the others are
+dropped, as are those near a ground truth already found; ``both``, ``dupe`` and ``bkg`` errors are
+dropped; ``missed`` ground truths are no longer counted. Unlike ``tidecv``, detections are cut as
+COCOeval cuts them (``max_dets`` per image and class), crowd regions are COCOeval's, and a class
+without ground truth does not count, so that the AP50 is COCOeval's.
 
 :func:`pr_curves` gives the precision-recall curves of Detectron's analysis per category and
 overall: C75, C50 (AP at IoU .75, .5), Loc (IoU .1: localisation errors forgiven), Sim and Oth
@@ -85,34 +89,54 @@ def error_breakdown(
     cat_ids = sorted(coco.getCatIds())
     images = {i: _image_gt(coco, i) for i in sorted(coco.getImgIds())}
     dets = _top_dets(coco, results, cat_ids, max_dets, images, fg_iou)
-    entries, outcome, taken = _match(images, dets, fg_iou, set())
+    outcome, taken = _match(images, dets, fg_iou)
     errors: dict[int, tuple[str, int | None]] = {}
-    near: set[tuple[int, int]] = set()
+    best: dict[tuple[int, int], int] = {}  # a free ground truth -> its best-scoring cls / loc error
     for k, det in enumerate(dets):
-        if outcome[k] is True:
+        if outcome[k]:
             continue
         gt_boxes, gt_cls = images[det["image_id"]]
         ious = _iou(np.array([det["bbox"]], dtype=np.float64), gt_boxes)[0]
         kind, target = _error_kind(ious, gt_cls, det["category_id"], fg_iou, bg_iou)
         errors[k] = (kind, target)
-        if kind in ("cls", "loc"):
-            near.add((det["image_id"], target))
-    missed = {(i, g) for i, (boxes, _) in images.items() for g in range(len(boxes))} - taken - near
-    base = _mean_ap(entries, images, set(), cat_ids)
+        if target is not None and (det["image_id"], target) not in taken:
+            best.setdefault((det["image_id"], target), k)  # best score first: the first one wins
+    missed = {(i, g) for i, (boxes, _) in images.items() for g in range(len(boxes))} - taken - set(best)
+    base = _mean_ap(_entries(dets, outcome, errors, best, images, None), images, set(), cat_ids)
     dap, per_class = {}, {name: dict(ap50=ap) for name, ap in _per_class(coco, base[1]).items()}
     for kind in ERRORS:
         if kind == "missed":
-            fixed = _mean_ap(entries, images, missed, cat_ids)
+            fixed = _mean_ap(_entries(dets, outcome, errors, best, images, None), images, missed, cat_ids)
         else:
-            fixed_dets = _fixed(dets, errors, kind, images)
-            fixed = _mean_ap(_match(images, fixed_dets, fg_iou, set())[0], images, set(), cat_ids)
-        dap[kind] = fixed[0] - base[0]
+            fixed = _mean_ap(_entries(dets, outcome, errors, best, images, kind), images, set(), cat_ids)
+        dap[kind] = max(fixed[0] - base[0], 0.0)
         for name, ap in _per_class(coco, fixed[1]).items():
             if name in per_class:
                 per_class[name][kind] = ap - per_class[name]["ap50"]
     counts = {k: sum(1 for e in errors.values() if e[0] == k) for k in ERRORS[:-1]}
     counts["missed"] = len(missed)
     return ErrorBreakdown(ap50=base[0], dap=dap, counts=counts, per_class=per_class)
+
+
+def _entries(
+    dets: list[dict], outcome: list, errors: dict, best: dict, images: dict, fix: str | None
+) -> dict[int, list[tuple[float, bool]]]:
+    """Per class the ``(score, is_tp)`` entries, with every error of kind ``fix`` fixed by the
+    oracle: a ``cls`` or ``loc`` error that is the best-scoring one near a free ground truth becomes
+    a true positive (of the ground truth's class for ``cls``), any other is dropped, as is every
+    ``both``, ``dupe`` and ``bkg`` error."""
+    entries: dict[int, list[tuple[float, bool]]] = {}
+    for k, det in enumerate(dets):
+        cls, hit = det["category_id"], bool(outcome[k])
+        kind, target = errors.get(k, (None, None))
+        if kind is not None and kind == fix:
+            if target is None or best.get((det["image_id"], target)) != k:
+                continue
+            hit = True
+            if kind == "cls":
+                cls = int(images[det["image_id"]][1][target])
+        entries.setdefault(cls, []).append((det["score"], hit))
+    return entries
 
 
 def _image_gt(coco: COCO, img_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,29 +167,21 @@ def _top_dets(
     return sorted(kept, key=lambda d: -d["score"])
 
 
-def _match(images: dict, dets: list[dict], fg_iou: float, excluded: set) -> tuple[dict, list, set]:
-    """COCO's greedy AP50 match, best score first: per class the ``(score, is_tp)`` entries, per
-    detection True (true positive), False (false positive) or None (a fixed detection that found
-    nothing: dropped), and the ground truths taken."""
-    entries: dict[int, list[tuple[float, bool]]] = {}
-    outcome: list[bool | None] = []
+def _match(images: dict, dets: list[dict], fg_iou: float) -> tuple[list[bool], set[tuple[int, int]]]:
+    """COCO's greedy AP50 match, best score first: per detection whether it is a true positive,
+    and the ``(image id, index)`` of the ground truths taken."""
+    outcome: list[bool] = []
     taken: set[tuple[int, int]] = set()
     for det in dets:
         gt_boxes, gt_cls = images[det["image_id"]]
         ious = _iou(np.array([det["bbox"]], dtype=np.float64), gt_boxes)[0]
-        free = [
-            g
-            for g in range(len(gt_cls))
-            if gt_cls[g] == det["category_id"] and (det["image_id"], g) not in taken | excluded
-        ]
+        free = [g for g in range(len(gt_cls)) if gt_cls[g] == det["category_id"] and (det["image_id"], g) not in taken]
         best = max(free, key=lambda g: ious[g], default=None)
         hit = bool(best is not None and ious[best] >= fg_iou)
         if hit:
             taken.add((det["image_id"], best))
-        if hit or not det.get("_fixed"):
-            entries.setdefault(det["category_id"], []).append((det["score"], hit))
-        outcome.append(hit if hit or not det.get("_fixed") else None)
-    return entries, outcome, taken
+        outcome.append(hit)
+    return outcome, taken
 
 
 def _mean_ap(entries: dict, images: dict, excluded: set, cat_ids: list[int]) -> tuple[float, dict[int, float]]:
@@ -184,38 +200,21 @@ def _per_class(coco: COCO, aps: dict[int, float]) -> dict[str, float]:
     return {c["name"]: aps[c["id"]] for c in coco.loadCats(sorted(aps))}
 
 
-def _fixed(dets: list[dict], errors: dict, kind: str, images: dict) -> list[dict]:
-    """The detections with every error of ``kind`` fixed by the oracle: ``cls`` takes the ground
-    truth's class, ``loc`` its box (both marked, so that one that then finds nothing is dropped),
-    the others are dropped."""
-    out = []
-    for k, det in enumerate(dets):
-        err = errors.get(k)
-        if err is None or err[0] != kind:
-            out.append(det)
-        elif kind in ("cls", "loc"):
-            boxes, classes = images[det["image_id"]]
-            g = err[1]
-            change = dict(category_id=int(classes[g])) if kind == "cls" else dict(bbox=boxes[g].tolist())
-            out.append(dict(det, _fixed=True, **change))
-    return out
-
-
 def _error_kind(ious: np.ndarray, gt_cls: np.ndarray, c: int, fg: float, bg: float) -> tuple[str, int | None]:
     """The error of a detection of class ``c`` that is no true positive, and the ground truth it
-    concerns (for ``cls`` and ``loc``)."""
+    concerns (for ``cls`` and ``loc``), tested in TIDE's order: loc, cls, dupe, bkg, both."""
     if len(ious) == 0:
         return "bkg", None
-    same, other = np.where(gt_cls == c, ious, -1.0), np.where(gt_cls != c, ious, -1.0)
+    same, other = np.where(gt_cls == c, ious, 0.0), np.where(gt_cls != c, ious, 0.0)
+    if bg <= same.max() <= fg:
+        return "loc", int(same.argmax())
     if other.max() >= fg:
         return "cls", int(other.argmax())
     if same.max() >= fg:
         return "dupe", None  # its ground truth was taken by a higher score
-    if same.max() >= bg:
-        return "loc", int(same.argmax())
-    if other.max() >= bg:
-        return "both", None
-    return "bkg", None
+    if ious.max() <= bg:
+        return "bkg", None
+    return "both", None
 
 
 def pr_curves(coco: COCO, results: list[dict], max_dets: int = 100) -> dict[str, np.ndarray]:

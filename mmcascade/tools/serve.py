@@ -3,11 +3,13 @@
     mmcascade serve CONFIG CHECKPOINT [--backend onnxruntime|openvino] [--device cpu]
         [--host 127.0.0.1] [--port 8000] [--workers 1] [--max-batch-size 4] [--max-wait-ms 10]
         [--max-bytes 20971520] [--max-pixels 50000000] [--max-images 16] [--timeout 60]
+        [--ray [--replicas 2] [--ray-address auto] [--cpus-per-replica 1]]
 
 ``POST /predict`` (images as the multipart field ``file``, repeated for several, or one image as
 the raw body; options ``score_thr``, ``max_dets``, ``slice`` in the query string or as form
 fields), ``GET /health``, ``GET /model``, ``GET /metrics`` (Prometheus), and a page at ``/``.
-Binds to 127.0.0.1 unless ``--host`` says otherwise.
+Binds to 127.0.0.1 unless ``--host`` says otherwise. ``--ray`` runs the same server as a Ray Serve
+application (replicas over a Ray cluster; a local Ray instance without ``--ray-address``).
 """
 
 import argparse
@@ -35,6 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-images", type=int, default=defaults.max_images, help="images per request at most")
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s, help="seconds before a request gets 504")
     parser.add_argument("--log-level", default="info", help="uvicorn's log level")
+    ray = parser.add_argument_group("Ray Serve (pip install 'ray[serve]')")
+    ray.add_argument("--ray", action="store_true", help="serve as a Ray Serve application")
+    ray.add_argument("--replicas", type=int, default=1, help="replicas, each with its own model (default 1)")
+    ray.add_argument("--ray-address", help="Ray cluster to join ('auto': this machine's); default: start one here")
+    ray.add_argument("--cpus-per-replica", type=float, default=1.0, help="CPUs Ray reserves per replica")
     return parser.parse_args(argv)
 
 
@@ -60,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     except ValueError as exc:
         raise SystemExit(f"mmcascade serve: {exc}") from None
+    if args.ray:
+        _serve_on_ray(args, settings)
+        return
     if args.workers > 1:
         os.environ[ENV] = env_for_workers(args.config, args.checkpoint, args.backend, args.device, settings)
         uvicorn.run(
@@ -73,6 +83,28 @@ def main(argv: list[str] | None = None) -> None:
         return
     app = build_app(args.config, args.checkpoint, args.backend, args.device, settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _serve_on_ray(args: argparse.Namespace, settings: ServeSettings) -> None:
+    if args.workers != 1:
+        raise SystemExit("mmcascade serve: --workers is uvicorn's; with --ray use --replicas")
+    try:
+        from mmcascade.serving.ray_app import ray_application, run_on_ray
+    except ImportError as exc:
+        raise SystemExit(f"mmcascade serve --ray needs Ray Serve ({exc}): pip install 'ray[serve]'") from None
+    try:
+        app = ray_application(
+            args.config,
+            args.checkpoint,
+            args.backend,
+            args.device,
+            settings,
+            num_replicas=args.replicas,
+            num_cpus=args.cpus_per_replica,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"mmcascade serve: {exc}") from None
+    run_on_ray(app, args.ray_address, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,7 @@
 model; answers equal ``inference_detector``'s, concurrent requests are batched, bad requests get a
 4xx with a reason and the server keeps serving, the page is there."""
 
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -12,8 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from helpers import REPO
-from helpers.e2e import free_port
+from helpers.e2e import free_port, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,20 +34,7 @@ def server(trained_tiny):
     port = free_port()
     cmd = [sys.executable, "-m", "mmcascade", "serve", trained_tiny["cfg"], str(trained_tiny["ckpt"])]
     cmd += ["--port", str(port), "--max-pixels", "200000", "--max-batch-size", "4", "--max-wait-ms", "200"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mmcascade serve exited: {proc.stdout.read()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise AssertionError("mmcascade serve did not answer /health within 120 s")
+    proc, url = start_server(cmd, port)
     yield url
     proc.terminate()
     proc.wait(timeout=30)
@@ -117,3 +101,65 @@ def test_sliced_request_and_page(server):
     assert answer.status_code == 200 and answer.json()["results"][0]["width"] == 320
     page = httpx.get(server + "/")
     assert page.status_code == 200 and 'id="canvas"' in page.text and "/predict" in page.text
+
+
+def _browser():
+    """Headless Chromium driven by Selenium (Debian's chromium and chromium-driver packages)."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver_path, browser_path = shutil.which("chromedriver"), shutil.which("chromium")
+    if not (driver_path and browser_path):
+        pytest.skip("the page test needs Chromium: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def test_page_in_a_browser(server, tmp_path):
+    """The page in a real browser: choose an image, the detections are drawn on it (as many as the
+    API gives above the slider's score); the slider hides them; a bad file shows the error."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    img = _scene(2)
+    image_file, bad_file = tmp_path / "scene.png", tmp_path / "notes.png"
+    cv2.imwrite(str(image_file), img)
+    bad_file.write_bytes(b"this is not an image")
+    expected = _post(server, [img], score_thr=0.0).json()["results"][0]["detections"]
+    browser = _browser()
+    try:
+        browser.get(server + "/")
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda b: b.find_element(By.ID, "classes").text != "loading...")
+        assert browser.find_element(By.ID, "classes").text == "rectangle, ellipse, triangle, star, ring"
+        slider, chooser = browser.find_element(By.ID, "score"), browser.find_element(By.ID, "file")
+        slide = "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))"
+        browser.execute_script(slide, slider, 0)  # the tiny model's scores are low: show them all
+        browser.execute_script("arguments[0].style.display = 'block'", chooser)
+        chooser.send_keys(str(image_file))
+        canvas = browser.find_element(By.ID, "canvas")
+        wait.until(lambda b: canvas.get_attribute("data-drawn") not in (None, ""))
+        assert int(canvas.get_attribute("data-drawn")) == len(expected) > 0
+        assert (canvas.get_attribute("width"), canvas.get_attribute("height")) == ("320", "256")
+        # the middle of the first box's left edge is drawn over: no longer the image's pixel
+        x1, y1, _, y2 = expected[0]["box"]
+        x, y = int(x1), int((y1 + y2) / 2)
+        pixel = browser.execute_script(
+            "return Array.from(arguments[0].getContext('2d').getImageData(arguments[1], arguments[2], 1, 1).data)",
+            canvas,
+            x,
+            y,
+        )
+        assert pixel[:3] != img[y, x, ::-1].tolist() and pixel[3] == 255, (pixel, img[y, x])
+        browser.execute_script(slide, slider, 1)
+        assert canvas.get_attribute("data-drawn") == "0"
+        chooser.send_keys(str(bad_file))
+        wait.until(lambda b: b.find_element(By.ID, "error").text != "")
+        assert "not an image file" in browser.find_element(By.ID, "error").text
+    finally:
+        browser.quit()

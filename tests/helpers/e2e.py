@@ -4,6 +4,7 @@ import os.path as osp
 import socket
 import subprocess
 import sys
+import time
 
 from mmengine.config import Config
 
@@ -67,3 +68,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_server(cmd: list[str], port: int, timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    """Start ``cmd`` (a server listening on 127.0.0.1:``port``) and wait until ``/health`` answers."""
+    import httpx
+
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{' '.join(cmd[1:4])} exited: {proc.stdout.read()[-3000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.5)
+    proc.kill()
+    name = " ".join(cmd[1:4])
+    raise AssertionError(f"{name} did not answer /health within {timeout} s: {proc.stdout.read()[-3000:]}")
