@@ -1,15 +1,13 @@
-"""ResNet and ResNeXt backbones, parameter names as in the published checkpoints.
+"""ResNet and ResNeXt backbones, parameter names as in the published checkpoints; the base of the
+ResNet family (RegNet, Res2Net, ResNeSt build their stages through :meth:`ResNet._build`).
 
-``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on
-the first 1x1 conv (the original MSRA / Detectron weights).
+``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on the first 1x1
+conv (the original MSRA / Detectron weights).
 """
 
 from collections.abc import Sequence
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -17,157 +15,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
 
+from .resnet_blocks import (
+    BasicBlock,
+    Bottleneck,
+    StageSpec,
+    _per_stage,
+    conv_norm,
+)
 
-def _maybe_checkpoint(block: nn.Module, residual, x: Tensor) -> Tensor:
-    """``relu(residual(x))``; with ``block.with_cp`` in training, the residual branch's
-    activations are recomputed in the backward pass instead of kept (less memory, more time)."""
-    if block.with_cp and block.training and torch.is_grad_enabled():
-        return block.relu(cp.checkpoint(residual, x, use_reentrant=False))
-    return block.relu(residual(x))
-
-
-def conv_norm(conv: nn.Module, norm: nn.Module, x: Tensor) -> Tensor:
-    """``norm(conv(x))``. At inference (no gradient recorded) with a BatchNorm in eval mode, one
-    convolution with the normalisation folded into its weights and bias: the same values up to
-    float rounding, one pass over the activations and one map less alive. The module's own
-    parameters and buffers (and so checkpoints) are untouched."""
-    if (
-        torch.is_grad_enabled()
-        or not isinstance(norm, _BatchNorm)
-        or norm.training
-        or norm.running_var is None
-        or type(conv) is not nn.Conv2d
-        or conv.padding_mode != "zeros"
-    ):
-        return norm(conv(x))
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if norm.bias is not None:
-        shift = shift + norm.bias
-    if conv.bias is not None:
-        shift = shift + conv.bias * scale
-    weight = conv.weight * scale.reshape(-1, 1, 1, 1).to(conv.weight.dtype)
-    return F.conv2d(x, weight, shift.to(weight.dtype), conv.stride, conv.padding, conv.dilation, conv.groups)
-
-
-def _downsample(module: nn.Module | None, x: Tensor) -> Tensor:
-    if module is None:
-        return x
-    if isinstance(module, nn.Sequential) and len(module) == 2:
-        return conv_norm(module[0], module[1], x)
-    return module(x)
-
-
-def _per_stage(with_cp: bool | Sequence[bool], num_stages: int) -> tuple[bool, ...]:
-    """``with_cp`` as one bool per stage; a sequence must have one entry per stage."""
-    if isinstance(with_cp, bool):
-        return (with_cp,) * num_stages
-    flags = tuple(with_cp)
-    if len(flags) != num_stages or not all(isinstance(f, bool) for f in flags):
-        raise ValueError(f"with_cp must be a bool or {num_stages} bools (one per stage), got {with_cp!r}")
-    return flags
-
-
-class BasicBlock(BaseModule):
-    """Two 3x3 convs (ResNet-18/34)."""
-
-    expansion = 1
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        style: str = "pytorch",
-        norm_cfg: dict | None = None,
-        groups: int = 1,
-        base_width: int = 64,
-        base_channels: int = 64,
-        with_cp: bool = False,
-        conv_cfg: dict | None = None,
-        dilation: int = 1,
-    ) -> None:
-        super().__init__()
-        self.with_cp = with_cp
-        if groups != 1 or base_width != 64:
-            raise ValueError("BasicBlock supports only groups=1 and base_width=64")
-        norm_cfg = norm_cfg or dict(type="BN")
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
-        self.conv1 = build_conv_layer(
-            conv_cfg, inplanes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False
-        )
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(conv_cfg, planes, planes, 3, padding=1, bias=False)
-        self.add_module(self.norm2_name, norm2)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
-
-    def _residual(self, x: Tensor) -> Tensor:
-        identity = _downsample(self.downsample, x)
-        out = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))
-        out = conv_norm(self.conv2, getattr(self, self.norm2_name), out)
-        out += identity  # in place: the norm's output is not needed by its backward
-        return out
-
-
-class Bottleneck(BaseModule):
-    """1x1 - 3x3 (grouped for ResNeXt) - 1x1 with a 4x channel expansion."""
-
-    expansion = 4
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        style: str = "pytorch",
-        norm_cfg: dict | None = None,
-        groups: int = 1,
-        base_width: int = 64,
-        base_channels: int = 64,
-        with_cp: bool = False,
-        conv_cfg: dict | None = None,
-        dilation: int = 1,
-    ) -> None:
-        super().__init__()
-        self.with_cp = with_cp
-        if style not in ("pytorch", "caffe"):
-            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
-        norm_cfg = norm_cfg or dict(type="BN")
-        width = planes if groups == 1 else (planes * base_width // base_channels) * groups
-        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
-        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
-        self.conv1 = build_conv_layer(conv_cfg, inplanes, width, 1, stride=stride1, bias=False)
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(
-            conv_cfg, width, width, 3, stride=stride2, padding=dilation, dilation=dilation, groups=groups, bias=False
-        )
-        self.add_module(self.norm2_name, norm2)
-        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
-        self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
-
-    def _residual(self, x: Tensor) -> Tensor:
-        identity = _downsample(self.downsample, x)
-        out = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))
-        out = self.relu(conv_norm(self.conv2, getattr(self, self.norm2_name), out))
-        out = conv_norm(self.conv3, getattr(self, self.norm3_name), out)
-        out += identity  # in place: one map less alive at the block's peak
-        return out
+__all__ = ["BasicBlock", "Bottleneck", "ResNeXt", "ResNet", "StageSpec", "conv_norm"]
 
 
 @MODELS.register_module()
@@ -218,36 +74,80 @@ class ResNet(BaseModule):
         deep_stem: bool = False,
         avg_down: bool = False,
         frozen_stages: int = -1,
-        norm_cfg: dict | None = None,
         conv_cfg: dict | None = None,
+        norm_cfg: dict | None = None,
         norm_eval: bool = True,
+        dcn: dict | None = None,
+        stage_with_dcn: Sequence[bool] = (False, False, False, False),
+        plugins: list | None = None,
+        with_cp: bool | Sequence[bool] = False,
         zero_init_residual: bool = True,
+        pretrained: str | None = None,
+        init_cfg: dict | list | None = None,
         groups: int = 1,
         base_width: int = 64,
-        with_cp: bool | Sequence[bool] = False,
-        init_cfg: dict | list | None = None,
     ) -> None:
         if depth not in self.arch_settings:
-            raise KeyError(f"invalid depth {depth} for ResNet; choose from {sorted(self.arch_settings)}")
-        if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
-            raise ValueError(f"num_stages={num_stages} and out_indices={out_indices} do not fit")
-        if len(strides) < num_stages or len(dilations) < num_stages:
-            raise ValueError(
-                f"ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need {num_stages} entries"
-            )
+            raise KeyError(f"invalid depth {depth} for {type(self).__name__}; choose from {sorted(self.arch_settings)}")
+        if not 1 <= num_stages <= 4:
+            raise ValueError(f"num_stages must be 1 to 4, got {num_stages}")
+        block, stage_blocks = self.arch_settings[depth]
+        plan = [
+            StageSpec(block, n, base_channels * 2**i, groups, base_width, base_channels)
+            for i, n in enumerate(stage_blocks[:num_stages])
+        ]
+        stem_channels = base_channels if stem_channels is None else stem_channels
+        self._build(
+            plan, in_channels, stem_channels, strides, dilations, out_indices, style, deep_stem, avg_down,
+            frozen_stages, conv_cfg, norm_cfg, norm_eval, dcn, stage_with_dcn, plugins, with_cp,
+            zero_init_residual, pretrained, init_cfg,
+        )  # fmt: skip
+        self.depth = depth
+
+    def _build(
+        self,
+        plan: "list[StageSpec]",
+        in_channels: int,
+        stem_channels: int,
+        strides: Sequence[int],
+        dilations: Sequence[int],
+        out_indices: Sequence[int],
+        style: str,
+        deep_stem: bool,
+        avg_down: bool,
+        frozen_stages: int,
+        conv_cfg: dict | None,
+        norm_cfg: dict | None,
+        norm_eval: bool,
+        dcn: dict | None,
+        stage_with_dcn: Sequence[bool],
+        plugins: list | None,
+        with_cp: bool | Sequence[bool],
+        zero_init_residual: bool,
+        pretrained: str | None,
+        init_cfg: dict | list | None,
+    ) -> None:
+        """Everything but the stage plan, shared by the ResNet family (ResNet, ResNeXt, RegNet...)."""
+        self._check_plan(plan, strides, dilations, out_indices, plugins, dcn, stage_with_dcn)
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError(f"{type(self).__name__}: give init_cfg or pretrained, not both")
+            init_cfg = dict(type="Pretrained", checkpoint=pretrained)  # MMDetection's deprecated spelling
         if init_cfg is None:
             init_cfg = [
                 dict(type="Kaiming", layer="Conv2d"),
                 dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
             ]
-        super().__init__(init_cfg)
-        self.depth = depth
+        num_stages = len(plan)
+        BaseModule.__init__(self, init_cfg)
         self.style = style
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_cfg = norm_cfg or dict(type="BN", requires_grad=True)
         self.conv_cfg = conv_cfg
         self.norm_eval = norm_eval
+        self.dcn = dcn
+        self.stage_with_dcn = tuple(stage_with_dcn) if dcn is not None else (False,) * num_stages
         self.stage_with_cp = _per_stage(with_cp, num_stages)
         self.with_cp = any(self.stage_with_cp)
         self.zero_init_residual = zero_init_residual
@@ -255,36 +155,57 @@ class ResNet(BaseModule):
         self.avg_down = avg_down
         self.strides = tuple(strides)
         self.dilations = tuple(dilations)
-        stem_channels = base_channels if stem_channels is None else stem_channels
+        self.stem_channels = stem_channels
         self._make_stem(in_channels, stem_channels)
-        self.feat_dim = self._make_stages(depth, num_stages, stem_channels, base_channels, groups, base_width)
+        self.feat_dim = self._make_stages(plan, stem_channels)
         self._freeze_stages()
 
-    def _make_stages(
-        self, depth: int, num_stages: int, stem_channels: int, base_channels: int, groups: int, base_width: int
-    ) -> int:
-        """``layer1`` ... ``layer{num_stages}``; returns the last stage's output channels."""
-        block, stage_blocks = self.arch_settings[depth]
+    def _make_stages(self, plan: "list[StageSpec]", stem_channels: int) -> int:
+        """``layer1`` ... from the plan; returns the last stage's output channels."""
         self.res_layers = []
         inplanes = stem_channels
-        for i, num_blocks in enumerate(stage_blocks[:num_stages]):
-            planes = base_channels * 2**i
+        for i, spec in enumerate(plan):
             layer = self._make_layer(
-                block,
+                spec.block,
                 inplanes,
-                planes,
-                num_blocks,
+                spec.planes,
+                spec.num_blocks,
                 self.strides[i],
-                groups,
-                base_width,
-                base_channels,
+                spec.groups,
+                spec.base_width,
+                spec.base_channels,
                 self.stage_with_cp[i],
                 self.dilations[i],
+                self.dcn if self.stage_with_dcn[i] else None,
             )
-            inplanes = planes * block.expansion
+            inplanes = spec.planes * spec.block.expansion
             self.add_module(f"layer{i + 1}", layer)
             self.res_layers.append(f"layer{i + 1}")
         return inplanes
+
+    def _check_plan(
+        self,
+        plan: "list[StageSpec]",
+        strides: Sequence[int],
+        dilations: Sequence[int],
+        out_indices: Sequence[int],
+        plugins: list | None,
+        dcn: dict | None,
+        stage_with_dcn: Sequence[bool],
+    ) -> None:
+        num_stages, name = len(plan), type(self).__name__
+        if not out_indices or max(out_indices) >= num_stages:
+            raise ValueError(f"{name}: out_indices={tuple(out_indices)} do not fit {num_stages} stages")
+        if len(strides) < num_stages or len(dilations) < num_stages:
+            raise ValueError(
+                f"{name}: strides {tuple(strides)} and dilations {tuple(dilations)} need {num_stages} entries"
+            )
+        if plugins:
+            raise ValueError(
+                f"{name}: plugins (GCNet's ContextBlock, GeneralizedAttention...) are not implemented; remove 'plugins'"
+            )
+        if dcn is not None and len(stage_with_dcn) != num_stages:
+            raise ValueError(f"{name}: stage_with_dcn needs {num_stages} entries, got {tuple(stage_with_dcn)}")
 
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
         """A 7x7 stride-2 conv (``conv1``, ``norm1``), or with ``deep_stem`` three 3x3 convs
@@ -318,19 +239,11 @@ class ResNet(BaseModule):
         base_channels: int,
         with_cp: bool,
         dilation: int = 1,
+        dcn: dict | None = None,
     ) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
-            layers: list[nn.Module] = []
-            conv_stride = stride
-            if self.avg_down and stride != 1:  # average-pool, then a stride-1 1x1 conv (ResNet-D)
-                conv_stride = 1
-                layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
-            layers += [
-                build_conv_layer(self.conv_cfg, inplanes, planes * block.expansion, 1, stride=conv_stride, bias=False),
-                build_norm_layer(self.norm_cfg, planes * block.expansion)[1],
-            ]
-            downsample = nn.Sequential(*layers)
+            downsample = self._make_downsample(inplanes, planes * block.expansion, stride)
         common = dict(
             style=self.style,
             norm_cfg=self.norm_cfg,
@@ -341,8 +254,33 @@ class ResNet(BaseModule):
             with_cp=with_cp,
             dilation=dilation,
         )
-        layers = [block(inplanes, planes, stride, downsample, **common)]
-        layers += [block(planes * block.expansion, planes, **common) for _ in range(1, num_blocks)]
+        if dcn is not None:
+            common["dcn"] = dcn
+        layers = [block(inplanes, planes, stride, downsample, **common, **self._block_options(first=True))]
+        layers += [
+            block(planes * block.expansion, planes, **common, **self._block_options(first=False))
+            for _ in range(1, num_blocks)
+        ]
+        return nn.Sequential(*layers)
+
+    def _block_options(self, first: bool) -> dict:
+        """Extra arguments of the blocks (Res2Net: ``scales``, and ``stage_type`` of the first)."""
+        return {}
+
+    def _make_downsample(self, inplanes: int, outplanes: int, stride: int) -> nn.Sequential:
+        """The shortcut of a stage's first block: a strided 1x1 conv and a norm, or with
+        ``avg_down`` average pooling (``stride`` x ``stride``; 1 x 1 where the stride is 1, so that
+        ``downsample.1`` is the conv in every stage, as in MMDetection's ResNetV1d checkpoints) then a
+        stride-1 1x1 conv (ResNet-D)."""
+        layers: list[nn.Module] = []
+        conv_stride = stride
+        if self.avg_down:
+            conv_stride = 1
+            layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
+        layers += [
+            build_conv_layer(self.conv_cfg, inplanes, outplanes, 1, stride=conv_stride, bias=False),
+            build_norm_layer(self.norm_cfg, outplanes)[1],
+        ]
         return nn.Sequential(*layers)
 
     def _freeze_stages(self) -> None:

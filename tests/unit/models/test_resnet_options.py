@@ -66,5 +66,6 @@ def test_resnet_options_as_mmdet(options, num_keys, trainable, shapes, sums):
     assert [float(f.abs().sum()) for f in feats] == pytest.approx(sums, rel=1e-5)
     if options.get("deep_stem"):
         assert {"stem.0.weight", "stem.1.running_mean", "stem.3.weight", "stem.7.weight"} <= set(state)
-    if options.get("avg_down"):
+    if options.get("avg_down"):  # the pooling comes first in every stage, 1 x 1 in layer1 (MMDetection's keys)
         assert {"layer2.0.downsample.1.weight", "layer2.0.downsample.2.running_var"} <= set(state)
+        assert {"layer1.0.downsample.1.weight", "layer1.0.downsample.2.running_var"} <= set(state)

@@ -5,10 +5,13 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmcascade.ops import RoIAlign, mmcv_ops, pool_by_level, resolve_impl
+from mmcascade.ops import RoIAlign, mmcv_has_ops_for, mmcv_ops, pool_by_level, resolve_impl
 from mmcascade.ops.traceable import PoolFn
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType
+
+# mmcv's RoI layers with CUDA kernels only (the dpool / mdpool rows of MMDetection's DCN configs)
+CUDA_ONLY = ("DeformRoIPoolPack", "ModulatedDeformRoIPoolPack", "DeformRoIPool")
 
 
 def map_roi_levels(rois: Tensor, num_levels: int, finest_scale: int = 56) -> Tensor:
@@ -58,6 +61,12 @@ class SingleRoIExtractor(BaseModule):
     def _layer_class(name: str) -> type:
         if name == "RoIAlign":
             return RoIAlign
+        if name in CUDA_ONLY and not mmcv_has_ops_for("cuda"):
+            raise ValueError(
+                f"roi_layer type={name!r}: mmcv has deformable RoI pooling only for CUDA, and this mmcv has no "
+                "CUDA kernels; run the config on a GPU with mmcv built for it, or use "
+                "dict(type='RoIAlign', output_size=7, sampling_ratio=0)"
+            )
         ops = mmcv_ops()
         if ops is None or not hasattr(ops, name):
             raise ValueError(
@@ -117,6 +126,10 @@ class SingleRoIExtractor(BaseModule):
 
         def pool(level: int, rois: Tensor) -> Tensor:
             layer, feat = self.roi_layers[level], feats[level]
+            if type(layer).__name__ in CUDA_ONLY and feat.device.type != "cuda":
+                raise ValueError(
+                    f"{type(layer).__name__} runs on CUDA tensors only (mmcv has no other kernel), got {feat.device}"
+                )
             if not isinstance(layer, RoIAlign):  # mmcv.ops layers read NCHW whatever the strides
                 feat = feat.contiguous()
             return layer(feat, rois)

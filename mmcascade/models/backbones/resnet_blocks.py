@@ -1,0 +1,210 @@
+"""The blocks of the ResNet family (basic block, bottleneck), their shared helpers (activation
+checkpointing, BatchNorm folded into the conv at inference, the deformable 3x3 conv choice) and the
+stage plan a ResNet-family backbone is built from. Parameter names as in the published checkpoints.
+
+``style='pytorch'`` puts the stride on the 3x3 conv of a bottleneck, ``'caffe'`` on the first 1x1
+conv (the original MSRA / Detectron weights).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def _maybe_checkpoint(block: nn.Module, residual, x: Tensor) -> Tensor:
+    """``relu(residual(x))``; with ``block.with_cp`` in training, the residual branch's
+    activations are recomputed in the backward pass instead of kept (less memory, more time)."""
+    if block.with_cp and block.training and torch.is_grad_enabled():
+        return block.relu(cp.checkpoint(residual, x, use_reentrant=False))
+    return block.relu(residual(x))
+
+
+def conv_norm(conv: nn.Module, norm: nn.Module, x: Tensor) -> Tensor:
+    """``norm(conv(x))``. At inference (no gradient recorded) with a BatchNorm in eval mode, one
+    convolution with the normalisation folded into its weights and bias: the same values up to
+    float rounding, one pass over the activations and one map less alive. The module's own
+    parameters and buffers (and so checkpoints) are untouched."""
+    if (
+        torch.is_grad_enabled()
+        or not isinstance(norm, _BatchNorm)
+        or norm.training
+        or norm.running_var is None
+        or type(conv) is not nn.Conv2d
+        or conv.padding_mode != "zeros"
+    ):
+        return norm(conv(x))
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    if conv.bias is not None:
+        shift = shift + conv.bias * scale
+    weight = conv.weight * scale.reshape(-1, 1, 1, 1).to(conv.weight.dtype)
+    return F.conv2d(x, weight, shift.to(weight.dtype), conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def _downsample(module: nn.Module | None, x: Tensor) -> Tensor:
+    if module is None:
+        return x
+    if isinstance(module, nn.Sequential) and len(module) == 2:
+        return conv_norm(module[0], module[1], x)
+    return module(x)
+
+
+def _per_stage(with_cp: bool | Sequence[bool], num_stages: int) -> tuple[bool, ...]:
+    """``with_cp`` as one bool per stage; a sequence must have one entry per stage."""
+    if isinstance(with_cp, bool):
+        return (with_cp,) * num_stages
+    flags = tuple(with_cp)
+    if len(flags) != num_stages or not all(isinstance(f, bool) for f in flags):
+        raise ValueError(f"with_cp must be a bool or {num_stages} bools (one per stage), got {with_cp!r}")
+    return flags
+
+
+def _conv2_cfg(conv_cfg: dict | None, dcn: dict | None, stride: int) -> dict | None:
+    """The 3x3 conv of a bottleneck: ``dcn`` (``dict(type='DCN' | 'DCNv2', deform_groups=...,
+    fallback_on_stride=False)``) where given, unless it falls back to ``conv_cfg`` on a strided
+    conv (``fallback_on_stride=True``)."""
+    if dcn is None:
+        return conv_cfg
+    dcn = dict(dcn)
+    fallback = dcn.pop("fallback_on_stride", False)
+    if conv_cfg is not None and not (fallback and stride > 1):
+        raise ValueError(f"conv_cfg={conv_cfg} and dcn={dcn} both set the bottleneck's 3x3 conv: give one")
+    return conv_cfg if fallback and stride > 1 else dcn
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage of a ResNet-family backbone: ``num_blocks`` blocks of type ``block`` with
+    ``planes`` channels (times ``block.expansion`` out), grouped 3x3 convs of ``groups`` x
+    ``base_width`` channels per ``base_channels`` planes (ResNeXt / RegNet)."""
+
+    block: type
+    num_blocks: int
+    planes: int
+    groups: int = 1
+    base_width: int = 64
+    base_channels: int = 64
+
+
+class BasicBlock(BaseModule):
+    """Two 3x3 convs (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        norm_cfg: dict | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        base_channels: int = 64,
+        with_cp: bool = False,
+        conv_cfg: dict | None = None,
+        dilation: int = 1,
+        dcn: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.with_cp = with_cp
+        if dcn is not None:
+            raise ValueError("BasicBlock (ResNet-18/34) has no deformable conv (dcn): use a bottleneck depth")
+        if groups != 1 or base_width != 64:
+            raise ValueError("BasicBlock supports only groups=1 and base_width=64")
+        norm_cfg = norm_cfg or dict(type="BN")
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
+        self.conv1 = build_conv_layer(
+            conv_cfg, inplanes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False
+        )
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(conv_cfg, planes, planes, 3, padding=1, bias=False)
+        self.add_module(self.norm2_name, norm2)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _maybe_checkpoint(self, self._residual, x)
+
+    def _residual(self, x: Tensor) -> Tensor:
+        identity = _downsample(self.downsample, x)
+        out = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))
+        out = conv_norm(self.conv2, getattr(self, self.norm2_name), out)
+        out += identity  # in place: the norm's output is not needed by its backward
+        return out
+
+
+class Bottleneck(BaseModule):
+    """1x1 - 3x3 (grouped for ResNeXt) - 1x1 with a 4x channel expansion."""
+
+    expansion = 4
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        norm_cfg: dict | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        base_channels: int = 64,
+        with_cp: bool = False,
+        conv_cfg: dict | None = None,
+        dilation: int = 1,
+        dcn: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.with_cp = with_cp
+        if style not in ("pytorch", "caffe"):
+            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+        norm_cfg = norm_cfg or dict(type="BN")
+        width = planes if groups == 1 else (planes * base_width // base_channels) * groups
+        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
+        self.conv1 = build_conv_layer(conv_cfg, inplanes, width, 1, stride=stride1, bias=False)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(
+            _conv2_cfg(conv_cfg, dcn, stride2),
+            width,
+            width,
+            3,
+            stride=stride2,
+            padding=dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=False,
+        )
+        self.add_module(self.norm2_name, norm2)
+        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _maybe_checkpoint(self, self._residual, x)
+
+    def _residual(self, x: Tensor) -> Tensor:
+        identity = _downsample(self.downsample, x)
+        out = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))
+        out = self.relu(conv_norm(self.conv2, getattr(self, self.norm2_name), out))
+        out = conv_norm(self.conv3, getattr(self, self.norm3_name), out)
+        out += identity  # in place: one map less alive at the block's peak
+        return out

@@ -1,0 +1,82 @@
+"""MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN and DCNv2 folders, read
+from MMDetection's published wheel (downloaded, not installed), run by ``tools/train.py`` as a user
+runs them: only the registry scope, the data paths (generated data in COCO 2017's layout), the
+pretrained-backbone download (not reachable here) and the number of epochs changed. Each trains an
+epoch of one iteration and validates; the deformable RoI pooling config is refused by name on a
+machine without CUDA, as mmcv has that op for CUDA only."""
+
+import os.path as osp
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import torch
+
+from helpers import REPO
+from helpers.coco_layout import write_coco2017
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def mmdet_configs(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("mmdet_wheel")
+    cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "mmdet==3.3.0", "-d", str(tmp)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    wheels = list(tmp.glob("mmdet-3.3.0-*.whl"))
+    if proc.returncode != 0 or not wheels:
+        pytest.skip(f"MMDetection's wheel (its configs) could not be downloaded: {proc.stderr[-300:]}")
+    with zipfile.ZipFile(wheels[0]) as whl:
+        whl.extractall(tmp, [n for n in whl.namelist() if n.startswith("mmdet/.mim/configs/")])
+    return str(tmp / "mmdet" / ".mim" / "configs")
+
+
+@pytest.fixture(scope="module")
+def coco_root(tmp_path_factory) -> str:
+    return write_coco2017(str(tmp_path_factory.mktemp("coco")), num_train=3, num_val=2)  # 2 annotated: one batch
+
+
+def _train(config: str, root: str, work_dir) -> subprocess.CompletedProcess:
+    ann = osp.join(root, "annotations", "instances_val2017.json")
+    options = [
+        f"{loader}.dataset.data_root={root}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
+    ]
+    options += [
+        "default_scope=mmcascade",
+        f"val_evaluator.ann_file={ann}",
+        f"test_evaluator.ann_file={ann}",
+        "model.backbone.init_cfg=None",
+        "train_cfg.max_epochs=1",
+    ]
+    cmd = [sys.executable, "tools/train.py", config, "--work-dir", str(work_dir), "--cfg-options", *options]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+CONFIGS = [
+    # config, a checkpoint key its backbone must carry (MMDetection's layout)
+    ("regnet/mask-rcnn_regnetx-3.2GF_fpn_1x_coco.py", "backbone.layer4.0.conv2.weight"),
+    ("res2net/cascade-rcnn_res2net-101_fpn_20e_coco.py", "backbone.layer3.22.convs.2.weight"),
+    ("resnest/cascade-rcnn_s50_fpn_syncbn-backbone+head_ms-range-1x_coco.py", "backbone.layer2.0.conv2.fc2.weight"),
+    ("dcn/cascade-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py", "backbone.layer2.0.conv2.conv_offset.weight"),
+    ("dcnv2/faster-rcnn_r50-mdconv-group4-c3-c5_fpn_1x_coco.py", "backbone.layer4.2.conv2.conv_offset.bias"),
+]
+
+
+@pytest.mark.parametrize("config, key", CONFIGS, ids=[c[0].split("/")[0] for c in CONFIGS])
+def test_config_trains_and_validates(mmdet_configs, coco_root, tmp_path, config, key):
+    proc = _train(osp.join(mmdet_configs, config), coco_root, tmp_path / "work")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "Epoch(train) [1][1/1]" in out and "Epoch(val) [1][2/2]" in out and "coco/bbox_mAP:" in out, out[-3000:]
+    state = torch.load(tmp_path / "work" / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert key in state and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for machines without CUDA")
+def test_deformable_roi_pooling_is_refused_by_name_without_cuda(mmdet_configs, coco_root, tmp_path):
+    proc = _train(osp.join(mmdet_configs, "dcn/faster-rcnn_r50_fpn_dpool_1x_coco.py"), coco_root, tmp_path / "work")
+    assert proc.returncode != 0
+    assert (
+        "roi_layer type='DeformRoIPoolPack': mmcv has deformable RoI pooling only for CUDA" in proc.stderr + proc.stdout
+    )

@@ -1,0 +1,102 @@
+"""RegNet, Res2Net, ResNeSt and the ResNet / ResNeXt with deformable convs (DCN, DCNv2) as
+MMDetection 3.3.0 builds them: state-dict size, trainable parameters after freezing, feature shapes
+and sums of |feature| per stage, measured from MMDetection 3.3.0 (mmcv 2.1.0's deformable conv
+kernel) with the same weights (tests/helpers/seeded.py) and input; and the checkpoint keys that
+MMDetection's published checkpoints of these rows carry."""
+
+import pytest
+import torch
+
+from mmcascade.registry import MODELS
+
+from helpers.seeded import seeded_state
+
+BN = dict(type="BN", requires_grad=True)
+DCN_STAGES = (False, True, True, True)
+CASES = [
+    # name, config, input size, train mode, keys, trainable, shapes, sums (MMDetection 3.3.0)
+    ("regnetx_3.2gf", dict(type="RegNet", arch="regnetx_3.2gf", frozen_stages=1, norm_cfg=BN), (64, 64), False,
+     480, 216, [(96, 16, 16), (192, 8, 8), (432, 4, 4), (1008, 2, 2)], [11518.84, 8617.078, 19602.809, 8450.242]),
+    ("regnetx_400mf dilated", dict(type="RegNet", arch="regnetx_400mf", out_indices=(1, 2, 3), strides=(2, 2, 2, 1),
+     dilations=(1, 1, 1, 2)), (64, 64), False, 426, 213, [(64, 8, 8), (160, 4, 4), (384, 4, 4)],
+     [1301.603, 1511.401, 6158.612]),
+    ("res2net101", dict(type="Res2Net", depth=101, scales=4, base_width=26, frozen_stages=1), (64, 64), False,
+     1032, 459, [(256, 16, 16), (512, 8, 8), (1024, 4, 4), (2048, 2, 2)],
+     [28615.238, 23315.004, 317297.062, 139632.219]),
+    ("res2net50 14w-8s", dict(type="Res2Net", depth=50, scales=8, base_width=14, base_channels=16, stem_channels=16),
+     (64, 64), False, 906, 453, [(64, 16, 16), (128, 8, 8), (256, 4, 4), (512, 2, 2)],
+     [11151.37, 12408.607, 10800.269, 5537.145]),
+    ("resnest50", dict(type="ResNeSt", stem_channels=64, depth=50, radix=2, reduction_factor=4, avg_down_stride=True,
+     frozen_stages=1, norm_cfg=BN, norm_eval=False), (64, 64), False, 474, 204,
+     [(256, 16, 16), (512, 8, 8), (1024, 4, 4), (2048, 2, 2)], [34270.754, 19014.422, 12121.198, 4704.861]),
+    ("resnest small, strided attention", dict(type="ResNeSt", stem_channels=16, base_channels=16, depth=50,
+     avg_down_stride=False), (64, 64), True, 474, 261, [(64, 16, 16), (128, 8, 8), (256, 4, 4), (512, 2, 2)],
+     [9094.051, 4551.793, 2784.557, 1170.29]),
+    ("r50 DCN", dict(type="ResNet", depth=50, base_channels=16, dcn=dict(type="DCN", deform_groups=1,
+     fallback_on_stride=False), stage_with_dcn=DCN_STAGES), (128, 128), False, 344, 185,
+     [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)], [81612.766, 44255.172, 31761.229, 12369.089]),
+    ("r50 DCNv2 4 groups", dict(type="ResNet", depth=50, base_channels=16, dcn=dict(type="DCNv2", deform_groups=4,
+     fallback_on_stride=False), stage_with_dcn=DCN_STAGES), (128, 128), False, 344, 185,
+     [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)], [81612.766, 34872.328, 14747.583, 5587.661]),
+    ("x50-4x4d DCN", dict(type="ResNeXt", depth=50, groups=4, base_width=4, base_channels=16, dcn=dict(type="DCN",
+     deform_groups=1, fallback_on_stride=False), stage_with_dcn=DCN_STAGES), (128, 128), False, 344, 185,
+     [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)], [59464.547, 39507.672, 29521.342, 12694.7]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, cfg, size, train, num_keys, trainable, shapes, sums", CASES, ids=[c[0] for c in CASES])
+def test_features_as_mmdet(name, cfg, size, train, num_keys, trainable, shapes, sums):
+    model = MODELS.build(cfg)
+    state = seeded_state(model)
+    model.train(train)
+    assert len(state) == num_keys and sum(p.requires_grad for p in model.parameters()) == trainable
+    with torch.no_grad():
+        feats = model(torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1)))
+    assert [tuple(f.shape[1:]) for f in feats] == shapes
+    assert [float(f.abs().sum()) for f in feats] == pytest.approx(sums, rel=1e-4)
+
+
+def _shapes(cfg: dict) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in MODELS.build(cfg).state_dict().items()}
+
+
+def test_published_checkpoint_layouts():
+    """Keys and shapes of MMDetection's RegNetX-3.2GF, Res2Net-101, ResNeSt-50 and R-50-DCN / DCNv2
+    checkpoints (backbone part), as their configs build them."""
+    regnet = _shapes(dict(type="RegNet", arch="regnetx_3.2gf"))
+    assert regnet["conv1.weight"] == (32, 3, 3, 3) and regnet["layer4.0.conv2.weight"] == (1008, 48, 3, 3)
+    assert regnet["layer1.0.downsample.0.weight"] == (96, 32, 1, 1) and "layer4.1.conv1.weight" in regnet
+    res2net = _shapes(dict(type="Res2Net", depth=101))
+    assert res2net["stem.6.weight"] == (64, 32, 3, 3) and res2net["layer1.0.convs.2.weight"] == (26, 26, 3, 3)
+    assert res2net["layer3.22.bns.2.running_var"] == (104,) and res2net["layer1.0.downsample.1.weight"] == (
+        256,
+        64,
+        1,
+        1,
+    )
+    resnest = _shapes(dict(type="ResNeSt", depth=50, stem_channels=64))
+    assert resnest["layer2.0.conv2.conv.weight"] == (256, 64, 3, 3) and resnest["layer2.0.conv2.fc1.weight"] == (
+        64,
+        128,
+        1,
+        1,
+    )
+    assert resnest["layer4.2.conv2.bn0.weight"] == (1024,) and "layer2.0.bn2.weight" not in resnest
+    for kind, offsets in (("DCN", 18), ("DCNv2", 27)):
+        r50 = _shapes(dict(type="ResNet", depth=50, dcn=dict(type=kind, deform_groups=1), stage_with_dcn=DCN_STAGES))
+        assert (
+            r50["layer2.0.conv2.conv_offset.weight"] == (offsets, 128, 3, 3)
+            and "layer1.0.conv2.conv_offset.bias" not in r50
+        )
+        assert ("layer3.5.conv2.bias" in r50) is False  # MMDetection builds the 3x3 conv without bias
+
+
+def test_refused_by_name():
+    with pytest.raises(ValueError, match="plugins"):
+        MODELS.build(dict(type="ResNet", depth=50, plugins=[dict(cfg=dict(type="ContextBlock"), stages=DCN_STAGES)]))
+    with pytest.raises(ValueError, match="BasicBlock"):
+        MODELS.build(dict(type="ResNet", depth=18, dcn=dict(type="DCN"), stage_with_dcn=DCN_STAGES))
+    with pytest.raises(KeyError, match="unknown arch 'regnetx_5gf'"):
+        MODELS.build(dict(type="RegNet", arch="regnetx_5gf"))
+    with pytest.raises(ValueError, match="wm > 1"):
+        MODELS.build(dict(type="RegNet", arch=dict(w0=24, wa=24.48, wm=1.0, group_w=16, depth=22)))
