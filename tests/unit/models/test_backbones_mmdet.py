@@ -13,6 +13,30 @@ from helpers.seeded import seeded_state
 
 BN = dict(type="BN", requires_grad=True)
 DCN_STAGES = (False, True, True, True)
+
+
+def _hrnet(blocks: tuple[int, int, int, int], widths: tuple[int, ...], modules: tuple[int, int] = (4, 3)) -> dict:
+    """An HRNet ``extra``: stage 1 of bottlenecks, stages 2-4 of basic blocks with 2, 3, 4 branches."""
+    stages = dict(
+        stage1=dict(
+            num_modules=1, num_branches=1, block="BOTTLENECK", num_blocks=(blocks[0],), num_channels=(widths[0],)
+        )
+    )
+    for k, n in ((2, 2), (3, 3), (4, 4)):
+        num_modules = 1 if k == 2 else modules[k - 3]
+        stages[f"stage{k}"] = dict(
+            num_modules=num_modules,
+            num_branches=n,
+            block="BASIC",
+            num_blocks=(blocks[k - 1],) * n,
+            num_channels=widths[1 : n + 1],
+        )
+    return stages
+
+
+HRNET_W18 = _hrnet((4, 4, 4, 4), (64, 18, 36, 72, 144))  # MMDetection's HRNetV2p-W18
+HRNET_SMALL = _hrnet((1, 1, 1, 1), (16, 8, 16, 32, 64), modules=(2, 2))
+HRNET_SMALL["stage3"]["num_blocks"] = (1, 2, 1)  # branches of different depths
 CASES = [
     # name, config, input size, train mode, keys, trainable, shapes, sums (MMDetection 3.3.0)
     ("regnetx_3.2gf", dict(type="RegNet", arch="regnetx_3.2gf", frozen_stages=1, norm_cfg=BN), (64, 64), False,
@@ -41,6 +65,10 @@ CASES = [
     ("x50-4x4d DCN", dict(type="ResNeXt", depth=50, groups=4, base_width=4, base_channels=16, dcn=dict(type="DCN",
      deform_groups=1, fallback_on_stride=False), stage_with_dcn=DCN_STAGES), (128, 128), False, 344, 185,
      [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)], [59464.547, 39507.672, 29521.342, 12694.7]),
+    ("hrnetv2 w18", dict(type="HRNet", extra=HRNET_W18), (64, 64), False, 1830, 915,
+     [(18, 16, 16), (36, 8, 8), (72, 4, 4), (144, 2, 2)], [4148108.75, 1866449.875, 1025228.188, 295436.156]),
+    ("hrnet small, one output", dict(type="HRNet", multiscale_output=False, extra=HRNET_SMALL), (64, 64), True,
+     480, 240, [(8, 16, 16)], [6715.964]),
 ]  # fmt: skip
 
 
@@ -54,6 +82,26 @@ def test_features_as_mmdet(name, cfg, size, train, num_keys, trainable, shapes, 
         feats = model(torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1)))
     assert [tuple(f.shape[1:]) for f in feats] == shapes
     assert [float(f.abs().sum()) for f in feats] == pytest.approx(sums, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "options, sums",
+    [
+        (dict(out_channels=32), [29898.896, 6592.993, 1455.676, 303.094, 46.844]),
+        (dict(out_channels=16, num_outs=4, pooling_type="MAX", stride=2), [3455.969, 875.555, 326.818, 83.739]),
+    ],
+)
+def test_hrfpn_as_mmdet(options, sums):
+    neck = MODELS.build(dict(type="HRFPN", in_channels=[18, 36, 72, 144], **options))
+    state = seeded_state(neck)
+    assert len(state) == 2 + 2 * len(sums) and state["reduction_conv.conv.weight"].shape[1] == 270
+    g = torch.Generator().manual_seed(1)
+    feats = [torch.randn(1, c, 32 // 2**i, 48 // 2**i, generator=g) for i, c in enumerate([18, 36, 72, 144])]
+    with torch.no_grad():
+        outs = neck(feats)
+    assert [float(o.abs().sum()) for o in outs] == pytest.approx(sums, rel=1e-5)
+    with pytest.raises(ValueError, match="norm_cfg=.*MMDetection accepts and ignores it"):
+        MODELS.build(dict(type="HRFPN", in_channels=[18, 36], out_channels=8, norm_cfg=dict(type="BN")))
 
 
 def _shapes(cfg: dict) -> dict[str, tuple[int, ...]]:
