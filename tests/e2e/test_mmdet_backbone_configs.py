@@ -1,4 +1,4 @@
-"""MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN, DCNv2 and HRNet folders, read
+"""MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN, DCNv2, HRNet and Swin folders, read
 from MMDetection's published wheel (downloaded, not installed), run by ``tools/train.py`` as a user
 runs them: only the registry scope, the data paths (generated data in COCO 2017's layout), the
 pretrained-backbone download (not reachable here) and the number of epochs changed. Each trains an
@@ -61,6 +61,10 @@ CONFIGS = [
     ("dcn/cascade-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py", "backbone.layer2.0.conv2.conv_offset.weight"),
     ("dcnv2/faster-rcnn_r50-mdconv-group4-c3-c5_fpn_1x_coco.py", "backbone.layer4.2.conv2.conv_offset.bias"),
     ("hrnet/cascade-mask-rcnn_hrnetv2p-w18_20e_coco.py", "backbone.stage4.2.fuse_layers.3.2.0.0.weight"),
+    (
+        "swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py",
+        "backbone.stages.2.blocks.5.attn.w_msa.relative_position_bias_table",
+    ),
 ]
 
 

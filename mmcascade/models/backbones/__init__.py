@@ -3,5 +3,6 @@ from .regnet import RegNet
 from .res2net import Res2Net
 from .resnest import ResNeSt
 from .resnet import ResNet, ResNeXt
+from .swin import SwinTransformer
 
-__all__ = ["HRNet", "RegNet", "Res2Net", "ResNeSt", "ResNet", "ResNeXt"]
+__all__ = ["HRNet", "RegNet", "Res2Net", "ResNeSt", "ResNet", "ResNeXt", "SwinTransformer"]
