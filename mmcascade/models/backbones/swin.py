@@ -70,58 +70,62 @@ class SwinTransformer(BaseModule):
     ) -> None:
         if pretrained is not None:
             init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        if len(depths) != len(num_heads) or len(strides) != len(depths):
+        if len(depths) != len(num_heads) or len(strides) != len(depths) or strides[0] != patch_size:
             raise ValueError(
-                f"SwinTransformer: depths {depths}, num_heads {num_heads} and strides {strides} differ in length"
+                f"SwinTransformer: depths {depths}, num_heads {num_heads} and strides {strides} need one entry per "
+                f"stage, and strides[0] must equal patch_size={patch_size}"
             )
-        if strides[0] != patch_size:
-            raise ValueError(f"SwinTransformer: strides[0]={strides[0]} must equal patch_size={patch_size}")
         super().__init__(init_cfg)
         norm_cfg = norm_cfg or dict(type="LN")
         self.convert_weights, self.frozen_stages, self.out_indices = convert_weights, frozen_stages, tuple(out_indices)
         self.use_abs_pos_embed = use_abs_pos_embed
+        patch_norm_cfg = norm_cfg if patch_norm else None
         self.patch_embed = PatchEmbed(
-            in_channels,
-            embed_dims,
-            kernel_size=patch_size,
-            stride=strides[0],
-            norm_cfg=norm_cfg if patch_norm else None,
+            in_channels, embed_dims, kernel_size=patch_size, stride=strides[0], norm_cfg=patch_norm_cfg
         )
         if use_abs_pos_embed:
             size = (pretrain_img_size,) * 2 if isinstance(pretrain_img_size, int) else tuple(pretrain_img_size)
-            patches = (size[0] // patch_size) * (size[1] // patch_size)
             self.pos_grid = (size[0] // patch_size, size[1] // patch_size)
-            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, patches, embed_dims))
+            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, self.pos_grid[0] * self.pos_grid[1], embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
-        self.stages = nn.ModuleList()
-        channels = embed_dims
-        for i, depth in enumerate(depths):
-            last = i == len(depths) - 1
-            merge = None if last else PatchMerging(channels, 2 * channels, stride=strides[i + 1], norm_cfg=norm_cfg)
-            self.stages.append(
-                SwinBlockSequence(
-                    channels,
-                    num_heads[i],
-                    int(mlp_ratio * channels),
-                    depth,
-                    window_size,
-                    rates[sum(depths[:i]) : sum(depths[: i + 1])],
-                    merge,
-                    qkv_bias=qkv_bias,
-                    qk_scale=qk_scale,
-                    drop_rate=drop_rate,
-                    attn_drop_rate=attn_drop_rate,
-                    act_cfg=act_cfg,
-                    norm_cfg=norm_cfg,
-                    with_cp=with_cp,
-                )
-            )
-            channels = channels if last else 2 * channels
+        block = dict(qkv_bias=qkv_bias, qk_scale=qk_scale, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate)
+        block |= dict(act_cfg=act_cfg, norm_cfg=norm_cfg, with_cp=with_cp)
+        self.stages = self._make_stages(
+            embed_dims, depths, num_heads, strides, window_size, mlp_ratio, drop_path_rate, block
+        )
         self.num_features = [embed_dims * 2**i for i in range(len(depths))]
         for i in self.out_indices:
             self.add_module(f"norm{i}", build_norm_layer(norm_cfg, self.num_features[i])[1])
         self._freeze_stages()
+
+    @staticmethod
+    def _make_stages(
+        embed_dims: int,
+        depths: Sequence[int],
+        num_heads: Sequence[int],
+        strides: Sequence[int],
+        window_size: int,
+        mlp_ratio: float,
+        drop_path_rate: float,
+        block: dict,
+    ) -> nn.ModuleList:
+        """The stages, each followed by patch merging but the last; stochastic depth rising
+        linearly from 0 to ``drop_path_rate`` over all blocks."""
+        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        stages = nn.ModuleList()
+        channels = embed_dims
+        for i, depth in enumerate(depths):
+            last = i == len(depths) - 1
+            norm_cfg = block["norm_cfg"]
+            merge = None if last else PatchMerging(channels, 2 * channels, stride=strides[i + 1], norm_cfg=norm_cfg)
+            window_rates = rates[sum(depths[:i]) : sum(depths[: i + 1])]
+            stages.append(
+                SwinBlockSequence(
+                    channels, num_heads[i], int(mlp_ratio * channels), depth, window_size, window_rates, merge, **block
+                )
+            )
+            channels = channels if last else 2 * channels
+        return stages
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
