@@ -2,6 +2,8 @@
 name or a model-zoo name; ``--cfg-options``, ``data_root``, classes and scope applied; checked."""
 
 import copy
+import importlib
+import importlib.util
 import logging
 import os
 import os.path as osp
@@ -86,7 +88,7 @@ def load_tool_config(
     config = str(find_config(config))
     check_config_file(config)
     check_launcher_env(launcher)
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         cfg_options = join_comma_split_paths(cfg, cfg_options)
     check_cfg_options(cfg, cfg_options)
@@ -152,4 +154,38 @@ def resolve_config(config: "str | os.PathLike | Config") -> Config:
     """A ``Config`` from a Config (a copy), a config file path, or a shipped or model-zoo name."""
     if isinstance(config, Config):
         return copy.deepcopy(config)
-    return Config.fromfile(str(find_config(config)))
+    return read_config(str(find_config(config)))
+
+
+# Packages whose parts mmcascade registers under their scope when they are not installed.
+PROVIDED_SCOPES = {"mmpretrain": "mmcascade's own ConvNeXt answers to 'mmpretrain.ConvNeXt'"}
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile``, with the config's ``custom_imports`` imported here: an import from a
+    package in :data:`PROVIDED_SCOPES` that is not installed is skipped with a notice (what the
+    config uses from it is registered by mmcascade); any other failed import names the config and
+    the module (unless ``allow_failed_imports``)."""
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    custom = cfg.get("custom_imports")
+    if not custom:
+        return cfg
+    names = custom.get("imports", [])
+    for name in [names] if isinstance(names, str) else names:
+        root = name.split(".")[0]
+        if root in PROVIDED_SCOPES and importlib.util.find_spec(root) is None:
+            print_log(
+                f"{path}: custom_imports {name!r} skipped, {root} is not installed: {PROVIDED_SCOPES[root]}",
+                logger="current",
+                level=logging.INFO,
+            )
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            if not custom.get("allow_failed_imports", False):
+                raise ImportError(f"{path}: custom_imports could not import {name!r}: {exc}") from exc
+            print_log(
+                f"{path}: custom_imports {name!r} failed and is skipped: {exc}", logger="current", level=logging.WARNING
+            )
+    return cfg

@@ -1,6 +1,9 @@
 """Runner glue: hooks and mmengine's checkpoint-loading schemes (importing registers them)."""
 
-from . import checkpoint_schemes  # noqa: F401 (registers mmengine checkpoint schemes)
+from . import (
+    checkpoint_schemes,  # noqa: F401 (registers mmengine checkpoint schemes)
+    optimizers,  # noqa: F401 (registers the optimizer-wrapper constructors)
+)
 from .checkpoint_hook import CheckpointHook
 from .divergence_hook import LossDivergenceHook, TrainingDivergedError
 from .epoch_reseed_hook import EpochReseedHook

@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    _check_precision(cfg)
     if args.auto_scale_lr:
         if "auto_scale_lr" not in cfg or "base_batch_size" not in cfg.auto_scale_lr:
             raise KeyError("--auto-scale-lr needs auto_scale_lr.base_batch_size in the config")
@@ -57,6 +58,29 @@ def main(argv: list[str] | None = None) -> None:
     with work_dir_lock(cfg.work_dir, "training"):
         _train(cfg, args)
     finish_distributed()
+
+
+def _check_precision(cfg) -> None:
+    """Refuse mixed precision without a GPU before any work (MMDetection's ``*_amp*`` configs set
+    ``AmpOptimWrapper``; mmengine asserts only after building the model and the data). Switching
+    such a config to ``optim_wrapper.type=OptimWrapper`` drops its AMP-only ``loss_scale``."""
+    wrapper = cfg.get("optim_wrapper") or {}
+    if wrapper.get("type") == "AmpOptimWrapper":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit(
+                "optim_wrapper.type='AmpOptimWrapper' (mixed precision) needs a GPU, as in MMDetection, and this "
+                "machine has none; to train in fp32 here add --cfg-options optim_wrapper.type=OptimWrapper"
+            )
+    elif wrapper.get("type") == "OptimWrapper" and "loss_scale" in wrapper:
+        print_log(
+            f"optim_wrapper.loss_scale={wrapper['loss_scale']!r} dropped: it belongs to AmpOptimWrapper (fp16), "
+            "and optim_wrapper.type is OptimWrapper (fp32)",
+            logger="current",
+            level=logging.WARNING,
+        )
+        wrapper.pop("loss_scale")
 
 
 def _train(cfg, args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN, DCNv2, HRNet and Swin folders, read
+"""MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN, DCNv2, HRNet, Swin and ConvNeXt folders, read
 from MMDetection's published wheel (downloaded, not installed), run by ``tools/train.py`` as a user
 runs them: only the registry scope, the data paths (generated data in COCO 2017's layout), the
 pretrained-backbone download (not reachable here) and the number of epochs changed. Each trains an
@@ -37,7 +37,7 @@ def coco_root(tmp_path_factory) -> str:
     return write_coco2017(str(tmp_path_factory.mktemp("coco")), num_train=3, num_val=2)  # 2 annotated: one batch
 
 
-def _train(config: str, root: str, work_dir) -> subprocess.CompletedProcess:
+def _train(config: str, root: str, work_dir, *extra: str) -> subprocess.CompletedProcess:
     ann = osp.join(root, "annotations", "instances_val2017.json")
     options = [
         f"{loader}.dataset.data_root={root}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
@@ -48,6 +48,7 @@ def _train(config: str, root: str, work_dir) -> subprocess.CompletedProcess:
         f"test_evaluator.ann_file={ann}",
         "model.backbone.init_cfg=None",
         "train_cfg.max_epochs=1",
+        *extra,
     ]
     cmd = [sys.executable, "tools/train.py", config, "--work-dir", str(work_dir), "--cfg-options", *options]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -66,6 +67,27 @@ CONFIGS = [
         "backbone.stages.2.blocks.5.attn.w_msa.relative_position_bias_table",
     ),
 ]
+
+
+def test_convnext_amp_config_refused_without_gpu_then_trains_in_fp32(mmdet_configs, coco_root, tmp_path):
+    """The ConvNeXt cascade row's config (mmpretrain's ConvNeXt, layer-wise lr decay, GIoU on
+    decoded boxes, AMP): refused before any work on a machine without CUDA, as AMP needs a GPU;
+    with ``optim_wrapper.type=OptimWrapper`` it trains in fp32 and validates."""
+    config = osp.join(
+        mmdet_configs, "convnext/cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py"
+    )
+    if not torch.cuda.is_available():
+        refused = _train(config, coco_root, tmp_path / "amp")
+        assert refused.returncode != 0 and "needs a GPU, as in MMDetection" in refused.stderr + refused.stdout
+    proc = _train(config, coco_root, tmp_path / "work", "optim_wrapper.type=OptimWrapper")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "custom_imports 'mmpretrain.models' skipped" in out and "Epoch(val) [1][2/2]" in out
+    state = torch.load(tmp_path / "work" / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert (
+        state["backbone.stages.2.8.gamma"].shape == (384,)
+        and "roi_head.bbox_head.2.shared_convs.3.conv.weight" in state
+    )
 
 
 @pytest.mark.parametrize("config, key", CONFIGS, ids=[c[0].split("/")[0] for c in CONFIGS])

@@ -1,6 +1,17 @@
 from .accuracy import accuracy
 from .cross_entropy_loss import CrossEntropyLoss
+from .iou_loss import CIoULoss, DIoULoss, GIoULoss, IoULoss
 from .smooth_l1_loss import L1Loss, SmoothL1Loss
 from .utils import weight_reduce_loss
 
-__all__ = ["accuracy", "CrossEntropyLoss", "L1Loss", "SmoothL1Loss", "weight_reduce_loss"]
+__all__ = [
+    "CIoULoss",
+    "CrossEntropyLoss",
+    "DIoULoss",
+    "GIoULoss",
+    "IoULoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "accuracy",
+    "weight_reduce_loss",
+]

@@ -79,6 +79,16 @@ CASES = [
      num_heads=(1, 2, 4, 8), window_size=4, out_indices=(1, 3), frozen_stages=2, use_abs_pos_embed=True,
      pretrain_img_size=64, qk_scale=0.5, qkv_bias=False), (64, 64), True, 122, 53, [(64, 8, 8), (256, 2, 2)],
      [3234.102, 823.828]),
+    # mmpretrain 1.2.0's ConvNeXt, under the name MMDetection's configs use
+    ("convnext-t", dict(type="mmpretrain.ConvNeXt", arch="tiny", out_indices=(0, 1, 2, 3), drop_path_rate=0.4,
+     layer_scale_init_value=1.0, gap_before_final_norm=False), (64, 64), False, 186, 186,
+     [(96, 16, 16), (192, 8, 8), (384, 4, 4), (768, 2, 2)], [19860.531, 9765.085, 4947.523, 2450.994]),
+    ("convnext GRN, conv pointwise, frozen", dict(type="ConvNeXt",
+     arch=dict(depths=(1, 1, 2, 1), channels=(16, 32, 48, 64)), out_indices=(1, 3), frozen_stages=2,
+     linear_pw_conv=False, use_grn=True, layer_scale_init_value=0.0, gap_before_final_norm=False),
+     (64, 96), True, 70, 42, [(32, 8, 12), (64, 2, 3)], [2505.769, 318.792]),
+    ("convnext pooled", dict(type="ConvNeXt", arch=dict(depths=(1, 1, 1, 1), channels=(8, 16, 24, 32))), (64, 64),
+     False, 54, 54, [(32,)], [26.601]),
 ]  # fmt: skip
 
 

@@ -25,13 +25,15 @@ class BBoxTargets:
     """Training targets of the sampled RoIs of a batch (positives first per image).
 
     ``labels (K,)`` int64 with ``num_classes`` for background; ``label_weights (K,)``;
-    ``bbox_targets (K, 4)`` encoded deltas; ``bbox_weights (K, 4)``.
+    ``bbox_targets (K, 4)`` encoded deltas (with ``reg_decoded_bbox``: the ground-truth boxes, xyxy,
+    input-image pixels); ``bbox_weights (K, 4)``; ``priors (K, 4)`` the sampled RoIs' boxes.
     """
 
     labels: Tensor
     label_weights: Tensor
     bbox_targets: Tensor
     bbox_weights: Tensor
+    priors: Tensor
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,7 @@ class ConvFCBBoxHead(BaseModule):
                 dict(type="Xavier", distribution="uniform", override=dict(name="shared_fcs")),
             ]
         )
-        if reg_decoded_bbox:
-            raise NotImplementedError("reg_decoded_bbox is not supported")
+        self.reg_decoded_bbox = reg_decoded_bbox
         self.num_classes = num_classes
         self.reg_class_agnostic = reg_class_agnostic
         self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
@@ -153,10 +154,13 @@ class ConvFCBBoxHead(BaseModule):
         if num_pos > 0:
             labels[:num_pos] = res.pos_gt_labels
             label_weights[:num_pos] = 1.0 if pos_weight <= 0 else pos_weight
-            targets[:num_pos] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+            if self.reg_decoded_bbox:  # the loss compares decoded boxes (IoU-family losses)
+                targets[:num_pos] = res.pos_gt_bboxes
+            else:
+                targets[:num_pos] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
             weights[:num_pos] = 1.0
         label_weights[num_pos:] = 1.0
-        return labels, label_weights, targets, weights
+        return labels, label_weights, targets, weights, priors
 
     def loss(self, cls_score: Tensor, bbox_pred: Tensor, targets: BBoxTargets) -> BBoxLosses:
         """``loss_cls`` over all sampled RoIs; ``loss_bbox`` over positives, averaged over all RoIs."""
@@ -169,6 +173,8 @@ class ConvFCBBoxHead(BaseModule):
         pos = (targets.labels >= 0) & (targets.labels < self.num_classes)
         if pos.any():
             pred = self.select_deltas(bbox_pred[pos], targets.labels[pos])
+            if self.reg_decoded_bbox:
+                pred = self.bbox_coder.decode(targets.priors[pos], pred)
             loss_bbox = self.loss_bbox(
                 pred, targets.bbox_targets[pos], targets.bbox_weights[pos], avg_factor=targets.bbox_targets.shape[0]
             )
