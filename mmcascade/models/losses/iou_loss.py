@@ -154,3 +154,51 @@ class CIoULoss(_IoUFamilyLoss):
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return 1 - ciou(pred, target, self.eps)
+
+
+def bounded_iou_terms(pred: Tensor, target: Tensor, beta: float = 0.2, eps: float = 1e-3) -> Tensor:
+    """``(N, 4)`` Bounded IoU loss (Tychsen-Smith and Petersson, CVPR 2018): per coordinate the
+    upper bound of ``1 - IoU`` when only that coordinate (centre x, y, width, height) is wrong,
+    smoothed like smooth-L1 below ``beta``. The target is a constant (no gradient)."""
+    pw, ph = pred[:, 2] - pred[:, 0], pred[:, 3] - pred[:, 1]
+    pcx, pcy = (pred[:, 0] + pred[:, 2]) * 0.5, (pred[:, 1] + pred[:, 3]) * 0.5
+    with torch.no_grad():
+        tw, th = target[:, 2] - target[:, 0], target[:, 3] - target[:, 1]
+        tcx, tcy = (target[:, 0] + target[:, 2]) * 0.5, (target[:, 1] + target[:, 3]) * 0.5
+    dx, dy = (tcx - pcx).abs(), (tcy - pcy).abs()
+    zero = torch.zeros_like(dx)
+    terms = torch.stack(
+        [
+            1 - torch.max((tw - 2 * dx) / (tw + 2 * dx + eps), zero),
+            1 - torch.max((th - 2 * dy) / (th + 2 * dy + eps), zero),
+            1 - torch.min(tw / (pw + eps), pw / (tw + eps)),
+            1 - torch.min(th / (ph + eps), ph / (th + eps)),
+        ],
+        dim=-1,
+    )
+    return torch.where(terms < beta, 0.5 * terms * terms / beta, terms - 0.5 * beta)
+
+
+@MODELS.register_module()
+class BoundedIoULoss(nn.Module):
+    """Bounded IoU loss; per-coordinate ``(N, 4)`` terms and weights (not averaged per box)."""
+
+    def __init__(self, beta: float = 0.2, eps: float = 1e-3, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.beta, self.eps, self.reduction, self.loss_weight = beta, eps, check_reduction(reduction), loss_weight
+
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Tensor | None = None,
+        avg_factor: float | None = None,
+        reduction_override: str | None = None,
+    ) -> Tensor:
+        reduction = check_reduction(reduction_override or self.reduction)
+        if weight is not None and not torch.any(weight > 0) and reduction != "none":
+            if pred.dim() == weight.dim() + 1:
+                weight = weight.unsqueeze(1)
+            return (pred * weight).sum()
+        loss = bounded_iou_terms(pred, target, self.beta, self.eps)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)

@@ -98,7 +98,13 @@ class FPN(BaseModule):
     def forward(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         """``inputs``: backbone maps finest first; returns ``num_outs`` maps of ``out_channels``."""
         if len(inputs) != len(self.in_channels):
-            raise ValueError(f"FPN expects {len(self.in_channels)} inputs, got {len(inputs)}")
+            raise ValueError(f"{type(self).__name__} expects {len(self.in_channels)} inputs, got {len(inputs)}")
+        laterals = self._top_down(inputs)
+        outs = self._level_outputs(laterals)
+        return tuple(self._extra_levels(inputs, laterals, outs))
+
+    def _top_down(self, inputs: tuple[Tensor, ...]) -> list[Tensor]:
+        """The lateral 1x1 convs, each level plus the upsampled coarser one."""
         laterals = [conv(inputs[i + self.start_level]) for i, conv in enumerate(self.lateral_convs)]
         for i in range(len(laterals) - 1, 0, -1):
             if "scale_factor" in self.upsample_cfg:
@@ -106,12 +112,19 @@ class FPN(BaseModule):
             else:
                 up = F.interpolate(laterals[i], size=laterals[i - 1].shape[2:], **self.upsample_cfg)
             laterals[i - 1] = laterals[i - 1] + up
+        return laterals
+
+    def _level_outputs(self, laterals: list[Tensor]) -> list[Tensor]:
+        """One output per used input level: the 3x3 ``fpn_convs``."""
+        return [self.fpn_convs[i](laterals[i]) for i in range(len(laterals))]
+
+    def _extra_levels(self, inputs: tuple[Tensor, ...], laterals: list[Tensor], outs: list[Tensor]) -> list[Tensor]:
+        """Levels above the inputs: stride-2 max pooling, or the extra convs of ``add_extra_convs``."""
         used = len(laterals)
-        outs = [self.fpn_convs[i](laterals[i]) for i in range(used)]
         if not self.add_extra_convs:
             while len(outs) < self.num_outs:
                 outs.append(F.max_pool2d(outs[-1], 1, stride=2))
-            return tuple(outs)
+            return outs
         if self.num_outs > used:
             source = {
                 "on_input": inputs[self.backbone_end_level - 1],
@@ -121,4 +134,4 @@ class FPN(BaseModule):
             outs.append(self.fpn_convs[used](source))
             for i in range(used + 1, self.num_outs):
                 outs.append(self.fpn_convs[i](F.relu(outs[-1]) if self.relu_before_extra_convs else outs[-1]))
-        return tuple(outs)
+        return outs

@@ -1,8 +1,9 @@
-"""RegNet, Res2Net, ResNeSt and the ResNet / ResNeXt with deformable convs (DCN, DCNv2) as
-MMDetection 3.3.0 builds them: state-dict size, trainable parameters after freezing, feature shapes
-and sums of |feature| per stage, measured from MMDetection 3.3.0 (mmcv 2.1.0's deformable conv
-kernel) with the same weights (tests/helpers/seeded.py) and input; and the checkpoint keys that
-MMDetection's published checkpoints of these rows carry."""
+"""RegNet, Res2Net, ResNeSt, HRNet (HRFPN), Swin, ConvNeXt, the ResNet / ResNeXt with deformable
+convs (DCN, DCNv2) and the PAFPN neck as MMDetection 3.3.0 builds them: state-dict size, trainable
+parameters after freezing, feature shapes and sums of |feature| per stage, measured from
+MMDetection 3.3.0 (mmcv 2.1.0's deformable conv kernel; mmpretrain 1.2.0 for ConvNeXt) with the
+same weights (tests/helpers/seeded.py) and input; and the checkpoint keys that MMDetection's
+published checkpoints of these rows carry."""
 
 import pytest
 import torch
@@ -123,6 +124,25 @@ def test_hrfpn_as_mmdet(options, sums):
     assert [float(o.abs().sum()) for o in outs] == pytest.approx(sums, rel=1e-5)
     with pytest.raises(ValueError, match="norm_cfg=.*MMDetection accepts and ignores it"):
         MODELS.build(dict(type="HRFPN", in_channels=[18, 36], out_channels=8, norm_cfg=dict(type="BN")))
+
+
+@pytest.mark.parametrize(
+    "options, num_keys, sums",
+    [
+        (dict(num_outs=5), 28, [40087.898, 12332.111, 3110.519, 766.061, 198.082]),
+        (dict(num_outs=5, start_level=1, add_extra_convs="on_input"), 24, [8229.339, 2613.009, 567.33, 68.06, 15.134]),
+        (dict(num_outs=6, add_extra_convs="on_output", relu_before_extra_convs=True,
+              norm_cfg=dict(type="GN", num_groups=4)), 48, [19943.623, 4915.531, 1195.592, 285.782, 73.363, 25.6]),
+    ],
+)  # fmt: skip
+def test_pafpn_as_mmdet(options, num_keys, sums):
+    neck = MODELS.build(dict(type="PAFPN", in_channels=[8, 16, 24, 32], out_channels=16, **options))
+    assert len(seeded_state(neck)) == num_keys and "downsample_convs.0.conv.weight" in neck.state_dict()
+    g = torch.Generator().manual_seed(1)
+    feats = [torch.randn(1, c, 32 // 2**i, 48 // 2**i, generator=g) for i, c in enumerate([8, 16, 24, 32])]
+    with torch.no_grad():
+        outs = neck(feats)
+    assert [float(o.abs().sum()) for o in outs] == pytest.approx(sums, rel=1e-5)
 
 
 def _shapes(cfg: dict) -> dict[str, tuple[int, ...]]:

@@ -1,4 +1,4 @@
-"""IoU, GIoU, DIoU and CIoU losses and the box head's ``reg_decoded_bbox`` as MMDetection 3.3.0
+"""Bounded IoU, IoU, GIoU, DIoU and CIoU losses and the box head's ``reg_decoded_bbox`` as MMDetection 3.3.0
 computes them: loss values and gradient sums measured from MMDetection on the same boxes, pinned."""
 
 import pytest
@@ -26,6 +26,8 @@ def _pairs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 @pytest.mark.parametrize(
     "cfg, weighted, grad_sum, plain",
     [
+        (dict(type="BoundedIoULoss"), 1.901131, 0.159988, 0.520559),
+        (dict(type="BoundedIoULoss", beta=0.5, loss_weight=2.0), 2.954357, 0.25453, 0.803994),
         (dict(type="IoULoss"), 8.3161, 0.163349, 8.960233),
         (dict(type="IoULoss", mode="linear"), 0.77436, 0.023403, 0.84995),
         (dict(type="IoULoss", mode="square"), 0.80575, 0.027238, 0.888731),
@@ -38,7 +40,7 @@ def test_losses_as_mmdet(cfg, weighted, grad_sum, plain):
     loss = MODELS.build(cfg)
     pred, target, weight = _pairs()
     p = pred.clone().requires_grad_()
-    value = loss(p, target, weight, avg_factor=50.0)  # (N, 4) weights are averaged per box
+    value = loss(p, target, weight, avg_factor=50.0)  # (N, 4) weights (averaged per box but by BoundedIoU)
     value.backward()
     assert float(value) == pytest.approx(weighted, abs=2e-5)
     assert float(p.grad.abs().sum()) == pytest.approx(grad_sum, abs=2e-5)
