@@ -2,6 +2,9 @@
 CVPR 2019): mmcv's compiled kernels where mmcv has them for the tensor's device, else
 :func:`deform_conv2d_torch`, which gives the same values (tests compare the two).
 
+While the model is exported to ONNX the torch implementation is traced (gathers and a matmul:
+standard operators), as mmcv's op has no ONNX form.
+
 Offsets follow mmcv's layout: ``(N, 2 * deform_groups * kh * kw, Ho, Wo)``, for each deformable
 group and each kernel tap (row-major) a ``(dy, dx)`` pair in input pixels. A tap lying at or beyond
 one pixel outside the image reads 0; inside, it is bilinear with 0 outside the image.
@@ -14,6 +17,7 @@ from torch import Tensor
 
 from .backend import mmcv_ops, resolve_impl
 from .roi_align import as_pair
+from .tracing import is_exporting
 
 
 def deform_conv2d(
@@ -41,7 +45,7 @@ def deform_conv2d(
     Returns:
         ``(N, O, Ho, Wo)``.
     """
-    if resolve_impl(impl, x.device, "DeformConv") == "mmcv":
+    if resolve_impl(impl, x.device, "DeformConv") == "mmcv" and not is_exporting():  # mmcv's op has no ONNX form
         ops = mmcv_ops()
         assert ops is not None
         if mask is None:
