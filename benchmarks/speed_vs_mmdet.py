@@ -3,6 +3,12 @@
     python benchmarks/speed_vs_mmdet.py infer [--arch box|mask] [--rounds 3] [--repeats 3] \
         [--mmdet-python /path/to/venv/bin/python] [--bf16] [--deploy]
     python benchmarks/speed_vs_mmdet.py train [--rounds 2] [--repeats 2] [--mmdet-python ...]
+    python benchmarks/speed_vs_mmdet.py infer --config-file FOLDER/CONFIG.py --mmdet-python ...
+
+``--config-file`` times any of MMDetection's own configs (a path relative to MMDetection's
+``configs/`` folder, or a file) instead of the R-50 cascade: both toolboxes read the same file
+(mmcascade with the registry scope adopted), with the same seeded weights (the box heads'
+background logit lowered as well, so that every backbone's image gives 100 detections).
 
 Both toolboxes get the same published-layout weights (cascade_rcnn_r50_fpn or the Mask variant,
 seeded, with the classifiers scaled so that the image gives 100 detections) and the same input:
@@ -49,17 +55,65 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+CONFIG_FILE: str | None = None  # --config-file: one MMDetection config file for both toolboxes
+
+
+def build_from_file(side: str):
+    """The model of :data:`CONFIG_FILE` built by ``side`` ('ours' or 'mmdet'), no pretrained download."""
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+
+    MMLogger.get_instance("mmengine").setLevel("WARNING")
+    if side == "mmdet":
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+    else:
+        sys.path.insert(0, REPO)
+        from mmcascade.config.loading import read_config as fromfile
+        from mmcascade.registry import MODELS
+        from mmcascade.utils import register_all_modules
+    register_all_modules()
+    cfg = (Config.fromfile if side == "mmdet" else fromfile)(CONFIG_FILE)
+    cfg.model.backbone.init_cfg = None
+    return MODELS.build(cfg.model)
+
+
+CALIBRATE = False  # --calibrate-norms
+
+
+def calibrate_norms(model: torch.nn.Module) -> None:
+    """``--calibrate-norms``: BatchNorm statistics measured on a random batch, for random-weight
+    backbones whose default init gives the heads nothing to detect (HRNet: no zero-initialised
+    residuals); the weights are still the same for both toolboxes."""
+    x = torch.randn(2, 3, 512, 768, generator=torch.Generator().manual_seed(2))
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative: the statistics of this one pass
+        norm.train()
+    with torch.no_grad():
+        model.extract_feat(x)
+    for norm in norms:
+        norm.momentum = 0.1
+        norm.eval()
+
+
 def make_weights(arch: str, path: str) -> None:
     """Seeded weights in the published layout; classifier weights x100 so that the image gives 100
     detections above the score threshold, and the RPN's objectness weights x100 so that proposals
     are ranked by clear score differences (as a trained RPN's; fresh ones score every anchor
     within 1e-7 of 0.5, and the order of such ties is float rounding)."""
-    model, _, _ = build_side("ours", arch, take_all=False)
+    model = build_from_file("ours") if CONFIG_FILE else build_side("ours", arch, take_all=False)[0]
     torch.manual_seed(1)
     model.init_weights()
+    if CALIBRATE:
+        calibrate_norms(model)
     with torch.no_grad():
-        for head in model.roi_head.bbox_head:
+        heads = model.roi_head.bbox_head
+        for head in heads if isinstance(heads, torch.nn.ModuleList) else [heads]:
             head.fc_cls.weight.mul_(100.0)
+            if CONFIG_FILE:  # other backbones' random features may all read as background: not here
+                head.fc_cls.bias[-1] = -20.0
         model.rpn_head.rpn_cls.weight.mul_(100.0)
     from mmcascade.config.class_names import COCO_CLASSES
 
@@ -77,6 +131,8 @@ def make_image(path: str) -> None:
 
 
 def config_path(side: str, arch: str) -> str:
+    if CONFIG_FILE:
+        return CONFIG_FILE
     if side == "mmdet":
         import mmdet
 
@@ -237,12 +293,28 @@ def main() -> None:
         "--deploy", action="store_true", help="infer: also the exported model in ONNX Runtime and OpenVINO"
     )
     parser.add_argument("--int8", action="store_true", help="infer --deploy: also the file quantized to int8")
+    parser.add_argument(
+        "--config-file", help="infer: an MMDetection config (relative to its configs/ folder, or a file)"
+    )
+    parser.add_argument("--calibrate-norms", action="store_true", help="BatchNorm statistics from a random batch")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global CONFIG_FILE, CALIBRATE
+    CALIBRATE = args.calibrate_norms
+    if args.config_file and not os.path.isfile(args.config_file):
+        if not args.mmdet_python:
+            raise SystemExit("--config-file relative to MMDetection's configs needs --mmdet-python")
+        code = "import mmdet, os; print(os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs'))"
+        proc = subprocess.run([args.mmdet_python, "-c", code], capture_output=True, text=True, check=True)
+        where = proc.stdout.strip().splitlines()[-1]
+        args.config_file = os.path.join(where, args.config_file)
+    CONFIG_FILE = args.config_file
+    if CONFIG_FILE and args.task != "infer":
+        raise SystemExit("--config-file: infer only")
     rounds = args.rounds or (3 if args.task == "infer" else 2)
     repeats = args.repeats or (3 if args.task == "infer" else 2)
     if args.child:
@@ -279,7 +351,8 @@ def main() -> None:
     round_medians = {c[0]: [] for c in contestants}
     dets = {}
     print(
-        f"{args.task}, {CONFIGS[args.arch]}, {rounds} rounds x {repeats} timed runs, "
+        f"{args.task}, {os.path.basename(CONFIG_FILE) if CONFIG_FILE else CONFIGS[args.arch]}, "
+        f"{rounds} rounds x {repeats} timed runs, "
         f"threads {torch.get_num_threads()}, input {'1 x' if args.task == 'infer' else '2 x'} {H}x{W}"
     )
     for r in range(rounds):
@@ -303,7 +376,7 @@ def main() -> None:
                 image,
                 "--out",
                 out,
-            ]
+            ] + (["--config-file", CONFIG_FILE] if CONFIG_FILE else [])
             proc = subprocess.run(cmd, capture_output=True, text=True)
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not lines:

@@ -8,6 +8,7 @@ published checkpoints of these rows carry."""
 import pytest
 import torch
 
+from mmcascade.models.backbones.resnet import BasicBlock, Bottleneck
 from mmcascade.registry import MODELS
 
 from helpers.seeded import seeded_state
@@ -189,3 +190,13 @@ def test_refused_by_name():
         MODELS.build(dict(type="RegNet", arch="regnetx_5gf"))
     with pytest.raises(ValueError, match="wm > 1"):
         MODELS.build(dict(type="RegNet", arch=dict(w0=24, wa=24.48, wm=1.0, group_w=16, depth=22)))
+
+
+def test_hrnet_zero_init_residual_zeroes_each_blocks_last_norm():
+    """Where MMDetection 3.3.0 accepts ``zero_init_residual=True`` and zeroes nothing, every
+    block's last norm starts at zero (the option's meaning, as in ResNet)."""
+    model = MODELS.build(dict(type="HRNet", extra=HRNET_SMALL, zero_init_residual=True))
+    model.init_weights()
+    blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck))]
+    last = [getattr(m, getattr(m, "norm3_name", None) or m.norm2_name) for m in blocks]
+    assert len(last) == 19 and all(float(n.weight.abs().sum()) == 0 for n in last)  # 1 + 2 + 2 x 4 + 2 x 4 blocks
