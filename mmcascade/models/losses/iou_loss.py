@@ -6,12 +6,11 @@ MMDetection's names, arguments and epsilon placement. Boxes ``(N, 4)`` xyxy, the
 import math
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mmcascade.registry import MODELS
 
-from .utils import check_reduction, weight_reduce_loss
+from .smooth_l1_loss import RegressionLoss
 
 
 def _overlap(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -66,34 +65,19 @@ def ciou(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return (iou - (_centre_distance(pred, target, enclose, eps) + alpha * v)).clamp(min=-1.0, max=1.0)
 
 
-class _IoUFamilyLoss(nn.Module):
-    def __init__(self, eps: float, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.eps, self.reduction, self.loss_weight = eps, check_reduction(reduction), loss_weight
+class _IoUFamilyLoss(RegressionLoss):
+    """Losses of one value per box: per-coordinate ``(N, 4)`` weights are averaged per box."""
 
-    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
-        raise NotImplementedError
+    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.eps = eps
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: float | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        """``pred``, ``target`` ``(N, 4)`` xyxy; ``weight`` ``(N,)`` or ``(N, 4)`` (averaged)."""
-        reduction = check_reduction(reduction_override or self.reduction)
-        if weight is not None and not torch.any(weight > 0) and reduction != "none":
-            if pred.dim() == weight.dim() + 1:
-                weight = weight.unsqueeze(1)
-            return (pred * weight).sum()
+    def loss_weights(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
         if weight is not None and weight.dim() > 1:
             if weight.shape != pred.shape:
                 raise ValueError(f"{type(self).__name__}: weight {tuple(weight.shape)} for boxes {tuple(pred.shape)}")
-            weight = weight.mean(-1)
-        loss = self.elementwise(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+            return weight.mean(-1)
+        return weight
 
 
 @MODELS.register_module()
@@ -127,9 +111,6 @@ class IoULoss(_IoUFamilyLoss):
 class GIoULoss(_IoUFamilyLoss):
     """``1 - GIoU``."""
 
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(eps, reduction, loss_weight)
-
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return 1 - giou(pred, target, self.eps)
 
@@ -138,9 +119,6 @@ class GIoULoss(_IoUFamilyLoss):
 class DIoULoss(_IoUFamilyLoss):
     """``1 - DIoU``."""
 
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(eps, reduction, loss_weight)
-
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return 1 - diou(pred, target, self.eps)
 
@@ -148,9 +126,6 @@ class DIoULoss(_IoUFamilyLoss):
 @MODELS.register_module()
 class CIoULoss(_IoUFamilyLoss):
     """``1 - CIoU``."""
-
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(eps, reduction, loss_weight)
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return 1 - ciou(pred, target, self.eps)
@@ -180,25 +155,12 @@ def bounded_iou_terms(pred: Tensor, target: Tensor, beta: float = 0.2, eps: floa
 
 
 @MODELS.register_module()
-class BoundedIoULoss(nn.Module):
+class BoundedIoULoss(RegressionLoss):
     """Bounded IoU loss; per-coordinate ``(N, 4)`` terms and weights (not averaged per box)."""
 
     def __init__(self, beta: float = 0.2, eps: float = 1e-3, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.beta, self.eps, self.reduction, self.loss_weight = beta, eps, check_reduction(reduction), loss_weight
+        super().__init__(reduction, loss_weight)
+        self.beta, self.eps = beta, eps
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: float | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = check_reduction(reduction_override or self.reduction)
-        if weight is not None and not torch.any(weight > 0) and reduction != "none":
-            if pred.dim() == weight.dim() + 1:
-                weight = weight.unsqueeze(1)
-            return (pred * weight).sum()
-        loss = bounded_iou_terms(pred, target, self.beta, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return bounded_iou_terms(pred, target, self.beta, self.eps)

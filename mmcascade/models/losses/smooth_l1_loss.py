@@ -19,7 +19,9 @@ def smooth_l1(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
 
-class _RegressionLoss(nn.Module):
+class RegressionLoss(nn.Module):
+    """Base of the box regression losses: an element-wise loss, weighted and reduced."""
+
     def __init__(self, reduction: str = "mean", loss_weight: float = 1.0) -> None:
         super().__init__()
         self.reduction = check_reduction(reduction)
@@ -39,13 +41,19 @@ class _RegressionLoss(nn.Module):
         """``pred``, ``target`` and ``weight`` of one shape, e.g. ``(N, 4)``."""
         reduction = check_reduction(reduction_override or self.reduction)
         if weight is not None and not torch.any(weight > 0) and reduction != "none":
-            return (pred * weight).sum()
+            if pred.dim() == weight.dim() + 1:
+                weight = weight.unsqueeze(1)
+            return (pred * weight).sum()  # 0, and still in the graph
         loss = self.elementwise(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return self.loss_weight * weight_reduce_loss(loss, self.loss_weights(weight, pred), reduction, avg_factor)
+
+    def loss_weights(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
+        """The weights that multiply :meth:`elementwise`'s output (by default ``weight`` itself)."""
+        return weight
 
 
 @MODELS.register_module()
-class SmoothL1Loss(_RegressionLoss):
+class SmoothL1Loss(RegressionLoss):
     """Smooth-L1 (Huber) loss with transition point ``beta``."""
 
     def __init__(self, beta: float = 1.0, reduction: str = "mean", loss_weight: float = 1.0) -> None:
@@ -57,7 +65,7 @@ class SmoothL1Loss(_RegressionLoss):
 
 
 @MODELS.register_module()
-class L1Loss(_RegressionLoss):
+class L1Loss(RegressionLoss):
     """Absolute difference."""
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
