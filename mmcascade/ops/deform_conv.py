@@ -48,6 +48,9 @@ def deform_conv2d(
     if resolve_impl(impl, x.device, "DeformConv") == "mmcv" and not is_exporting():  # mmcv's op has no ONNX form
         ops = mmcv_ops()
         assert ops is not None
+        # mmcv's kernels read NCHW memory as it lies: channels_last maps and sliced offsets would be misread
+        x, offset, weight = x.contiguous(), offset.contiguous(), weight.contiguous()
+        mask = mask.contiguous() if mask is not None else None
         if mask is None:
             out = ops.deform_conv2d(x, offset, weight, stride, padding, dilation, groups, deform_groups, False, 32)
             return out if bias is None else out + bias.view(1, -1, 1, 1)
@@ -80,7 +83,7 @@ def deform_conv2d_torch(
             f"deform_conv2d: input {tuple(x.shape)}, weight {tuple(weight.shape)}, offset {tuple(offset.shape)} "
             f"do not fit groups={groups}, deform_groups={deform_groups}"
         )
-    off = offset.view(n, deform_groups, taps, 2, ho, wo)
+    off = offset.reshape(n, deform_groups, taps, 2, ho, wo)  # reshape: channels_last maps and slices too
     ar = dict(device=x.device, dtype=x.dtype)
     tap_y = (torch.arange(kh, **ar) * dh).repeat_interleave(kw).view(1, 1, taps, 1, 1)
     tap_x = (torch.arange(kw, **ar) * dw).repeat(kh).view(1, 1, taps, 1, 1)
@@ -98,7 +101,7 @@ def deform_conv2d_torch(
         values = flat.gather(3, index.expand(-1, -1, c // deform_groups, -1))
         sampled = sampled + values * (wgt * ok).view(n, deform_groups, 1, -1)
     if mask is not None:
-        sampled = sampled * mask.view(n, deform_groups, 1, -1)
+        sampled = sampled * mask.reshape(n, deform_groups, 1, -1)
     cols = sampled.view(n, groups, c_per_group * taps, ho * wo)  # channel-major, then tap: weight's order
     out = torch.matmul(weight.view(1, groups, out_channels // groups, c_per_group * taps), cols)
     out = out.view(n, out_channels, ho, wo)

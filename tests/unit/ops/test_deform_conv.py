@@ -61,6 +61,26 @@ def test_equals_mmcv_kernel(modulated, groups, deform_groups, stride, dilation):
         assert torch.allclose(ours, ref, atol=1e-4, rtol=1e-4), (name, (ours - ref).abs().max())
 
 
+def test_channels_last_input_and_sliced_offsets():
+    """Detectors run channels_last (NHWC) maps, and DCNv2 slices its offsets and mask out of one
+    conv output: the torch path takes such strided tensors."""
+    torch.manual_seed(0)
+    layer = ModulatedDeformConv2dPack(8, 8, 3, padding=1, deform_groups=2)
+    nn_init = torch.nn.init
+    nn_init.normal_(layer.conv_offset.weight, std=0.1)
+    x = torch.randn(2, 8, 9, 11)
+    expected = layer(x)
+    got = layer(x.contiguous(memory_format=torch.channels_last).to(memory_format=torch.channels_last))
+    assert torch.allclose(got, expected, atol=1e-5)
+    out = layer.conv_offset(x.contiguous(memory_format=torch.channels_last))
+    offset, mask = out[:, :36], out[:, 36:].sigmoid()
+    assert torch.allclose(
+        deform_conv2d_torch(x, offset, layer.weight, layer.bias, 1, 1, 1, 1, 2, mask=mask),
+        deform_conv2d_torch(x, offset.contiguous(), layer.weight, layer.bias, 1, 1, 1, 1, 2, mask=mask.contiguous()),
+        atol=1e-6,
+    )
+
+
 def test_layers_have_mmcv_names_and_start_as_plain_convs():
     dcn = DeformConv2dPack(4, 8, 3, padding=1, deform_groups=2)
     assert {k: tuple(v.shape) for k, v in dcn.state_dict().items()} == {
