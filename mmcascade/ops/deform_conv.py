@@ -85,10 +85,10 @@ def deform_conv2d_torch(
         )
     off = offset.reshape(n, deform_groups, taps, 2, ho, wo)  # reshape: channels_last maps and slices too
     ar = dict(device=x.device, dtype=x.dtype)
-    tap_y = (torch.arange(kh, **ar) * dh).repeat_interleave(kw).view(1, 1, taps, 1, 1)
-    tap_x = (torch.arange(kw, **ar) * dw).repeat(kh).view(1, 1, taps, 1, 1)
-    ys = (torch.arange(ho, **ar) * sh - ph).view(1, 1, 1, ho, 1) + tap_y + off[:, :, :, 0]
-    xs = (torch.arange(wo, **ar) * sw - pw).view(1, 1, 1, 1, wo) + tap_x + off[:, :, :, 1]
+    tap_y = (torch.arange(kh, **ar) * dh).repeat_interleave(kw).reshape(1, 1, taps, 1, 1)
+    tap_x = (torch.arange(kw, **ar) * dw).repeat(kh).reshape(1, 1, taps, 1, 1)
+    ys = (torch.arange(ho, **ar) * sh - ph).reshape(1, 1, 1, ho, 1) + tap_y + off[:, :, :, 0]
+    xs = (torch.arange(wo, **ar) * sw - pw).reshape(1, 1, 1, 1, wo) + tap_x + off[:, :, :, 1]
     inside = (ys > -1) & (ys < h) & (xs > -1) & (xs < w)  # (N, dg, taps, Ho, Wo)
     y0, x0 = ys.floor(), xs.floor()
     ly, lx = ys - y0, xs - x0
@@ -97,12 +97,12 @@ def deform_conv2d_torch(
     for dy, dx, wgt in ((0, 0, (1 - ly) * (1 - lx)), (0, 1, (1 - ly) * lx), (1, 0, ly * (1 - lx)), (1, 1, ly * lx)):
         yy, xx = y0 + dy, x0 + dx
         ok = inside & (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long().view(n, deform_groups, 1, -1)
+        index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long().reshape(n, deform_groups, 1, -1)
         values = flat.gather(3, index.expand(-1, -1, c // deform_groups, -1))
-        sampled = sampled + values * (wgt * ok).view(n, deform_groups, 1, -1)
+        sampled = sampled + values * (wgt * ok).reshape(n, deform_groups, 1, -1)
     if mask is not None:
         sampled = sampled * mask.reshape(n, deform_groups, 1, -1)
-    cols = sampled.view(n, groups, c_per_group * taps, ho * wo)  # channel-major, then tap: weight's order
-    out = torch.matmul(weight.view(1, groups, out_channels // groups, c_per_group * taps), cols)
-    out = out.view(n, out_channels, ho, wo)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    cols = sampled.reshape(n, groups, c_per_group * taps, ho * wo)  # channel-major, then tap: weight's order
+    out = torch.matmul(weight.reshape(1, groups, out_channels // groups, c_per_group * taps), cols)
+    out = out.reshape(n, out_channels, ho, wo)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)

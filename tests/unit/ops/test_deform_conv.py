@@ -70,7 +70,21 @@ def test_channels_last_input_and_sliced_offsets():
     nn_init.normal_(layer.conv_offset.weight, std=0.1)
     x = torch.randn(2, 8, 9, 11)
     expected = layer(x)
-    got = layer(x.contiguous(memory_format=torch.channels_last).to(memory_format=torch.channels_last))
+    layer.to(memory_format=torch.channels_last)  # weights too, as a channels_last model has them
+    got = layer(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(got, expected, atol=1e-5)
+    got = deform_conv2d_torch(
+        x.contiguous(memory_format=torch.channels_last),
+        layer.conv_offset(x)[:, :36],
+        layer.weight,
+        layer.bias,
+        1,
+        1,
+        1,
+        1,
+        2,
+        mask=layer.conv_offset(x)[:, 36:].sigmoid(),
+    )
     assert torch.allclose(got, expected, atol=1e-5)
     out = layer.conv_offset(x.contiguous(memory_format=torch.channels_last))
     offset, mask = out[:, :36], out[:, 36:].sigmoid()
