@@ -84,18 +84,11 @@ CALIBRATE = False  # --calibrate-norms
 def calibrate_norms(model: torch.nn.Module) -> None:
     """``--calibrate-norms``: BatchNorm statistics measured on a random batch, for random-weight
     backbones whose default init gives the heads nothing to detect (HRNet: no zero-initialised
-    residuals); the weights are still the same for both toolboxes."""
-    x = torch.randn(2, 3, 512, 768, generator=torch.Generator().manual_seed(2))
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative: the statistics of this one pass
-        norm.train()
-    with torch.no_grad():
-        model.extract_feat(x)
-    for norm in norms:
-        norm.momentum = 0.1
-        norm.eval()
+    residuals); the weights are still the same for both toolboxes (tests/helpers/seeded.py)."""
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    from helpers.seeded import calibrate_norms as measure
+
+    measure(model)
 
 
 def make_weights(arch: str, path: str) -> None:

@@ -1,5 +1,9 @@
-"""Shared fixtures: registry scope, seeding, a local file server, a tiny trained model; the e2e marker."""
+"""Shared fixtures: registry scope, seeding, a local file server, a tiny trained model, MMDetection's
+config files; the e2e marker."""
 
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -61,3 +65,17 @@ def trained_tiny(tmp_path_factory):
     work = tmp / "work"
     proc = run_tool("tools/train.py", cfg, "--work-dir", str(work))
     return dict(cfg=cfg, work=work, ckpt=work / "epoch_2.pth", log=proc.stdout + proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def mmdet_configs(tmp_path_factory) -> str:
+    """MMDetection 3.3.0's own config folder, from its published wheel (downloaded, not installed)."""
+    tmp = tmp_path_factory.mktemp("mmdet_wheel")
+    cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "mmdet==3.3.0", "-d", str(tmp)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    wheels = list(tmp.glob("mmdet-3.3.0-*.whl"))
+    if proc.returncode != 0 or not wheels:
+        pytest.skip(f"MMDetection's wheel (its configs) could not be downloaded: {proc.stderr[-300:]}")
+    with zipfile.ZipFile(wheels[0]) as whl:
+        whl.extractall(tmp, [n for n in whl.namelist() if n.startswith("mmdet/.mim/configs/")])
+    return str(tmp / "mmdet" / ".mim" / "configs")

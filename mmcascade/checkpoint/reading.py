@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MMLogger
 
 from .safe_unpickle import enable_safe_checkpoints
+from .swin import is_swin_official_detector, swin_official_detector_to_mmdet
 
 
 class CheckpointError(RuntimeError):
@@ -94,7 +96,19 @@ def read_checkpoint(path: str, map_location=None) -> dict:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
     if not isinstance(ckpt, Mapping):
         raise CheckpointError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
-    return dict(ckpt)
+    return _in_our_layout(dict(ckpt), path)
+
+
+def _in_our_layout(ckpt: dict, path: str) -> dict:
+    """``ckpt`` with a whole detector saved by Swin Transformer's detection repository converted
+    to MMDetection 3's layout (its published cascade checkpoints); other checkpoints unchanged."""
+    bare = "state_dict" not in ckpt
+    state = ckpt if bare else ckpt["state_dict"]
+    if not (isinstance(state, Mapping) and is_swin_official_detector(state)):
+        return ckpt
+    MMLogger.get_current_instance().info(f"{path}: Swin Transformer's detection layout, converted")
+    converted = swin_official_detector_to_mmdet(dict(state))
+    return converted if bare else {**ckpt, "state_dict": converted}
 
 
 def extract_state_dict(ckpt: Mapping) -> dict[str, torch.Tensor]:

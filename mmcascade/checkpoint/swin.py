@@ -48,6 +48,28 @@ def swin_official_to_mmdet(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+_OFFICIAL_DETECTOR_KEY = re.compile(r"^backbone\.layers\.\d+\.blocks\.\d+\.attn\.qkv\.weight$")
+
+
+def is_swin_official_detector(state: dict[str, Tensor]) -> bool:
+    """True for a whole detector saved by Swin Transformer's own detection repository (its
+    backbone under ``backbone.layers.i.blocks.j.attn.qkv``, beside ``roi_head`` / ``rpn_head`` keys)."""
+    return any(_OFFICIAL_DETECTOR_KEY.match(k) for k in state) and any(
+        k.startswith(("roi_head.", "rpn_head.")) for k in state
+    )
+
+
+def swin_official_detector_to_mmdet(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A detector state dict of Swin's detection repository in MMDetection 3's layout: the
+    ``backbone.`` entries converted by :func:`swin_official_to_mmdet` (the output norms
+    ``backbone.norm{i}`` kept), every other entry (FPN, RPN, RoI heads: MMDetection 2's names,
+    unchanged since) as it is."""
+    backbone = {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
+    out = {f"backbone.{k}": v for k, v in swin_official_to_mmdet(backbone).items()}
+    out.update({k: v for k, v in state.items() if not k.startswith("backbone.")})
+    return out
+
+
 def load_swin_pretrained(model: nn.Module, checkpoint: str, convert: bool) -> None:
     """Load ``checkpoint`` (file or URL) into a :class:`SwinTransformer`: its ``state_dict`` /
     ``model`` entry, the ``backbone.`` prefix removed, converted from the official layout when

@@ -61,6 +61,11 @@ LINK_STATUSES = {
     "inherited": "the row has no link of its own; it is the row above evaluated differently (same weights)",
 }
 TASKS = ("detection", "instance_segmentation")
+CHECKPOINT_FORMATS = {
+    "pytorch": "an MMDetection checkpoint (.pth) in this toolbox's layout",
+    "caffe2-pkl": "a Detectron pickle, converted when loaded",
+    "swin-official": "Swin Transformer's detection repository's layout, converted when downloaded",
+}
 METRIC_KEYS = ("box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75")
 
 
@@ -74,7 +79,7 @@ class ZooEntry:
 
     name: str
     config: str  # path relative to the repository root (or mmcascade/.mim/)
-    source: str  # 'openmmlab-v2.0', 'openmmlab-v2.0-ms3x' or 'detectron-cascade'
+    source: str  # a key of mmcascade.zoo.tables.SOURCES
     table: str  # the table of the source page the row comes from
     detector: str  # 'Cascade R-CNN', 'Cascade Mask R-CNN', 'Faster R-CNN', 'Mask R-CNN'
     task: str  # one of TASKS
@@ -85,7 +90,7 @@ class ZooEntry:
     test_time_augmentation: bool
     eval_set: str
     checkpoint_url: str
-    checkpoint_format: str  # 'pytorch' (.pth) or 'caffe2-pkl' (Detectron pickle)
+    checkpoint_format: str  # one of CHECKPOINT_FORMATS
     link_status: str  # one of LINK_STATUSES
     hash_prefix: str | None = None  # sha256 prefix embedded in the file name
     memory_gb: float | None = None
@@ -100,6 +105,8 @@ class ZooEntry:
     boxes_url: str | None = None
     masks_url: str | None = None
     note: str | None = None
+    mmdet_name: str | None = None  # MMDetection 3's name of the row (its metafile's), where v3_name differs
+    mmdet_config: str | None = None  # MMDetection 3's config file of the row, relative to its repository
 
     @property
     def config_path(self) -> Path:
@@ -112,10 +119,22 @@ class ZooEntry:
     def metrics(self) -> dict[str, float | None]:
         return {k: getattr(self, k) for k in METRIC_KEYS}
 
+    @property
+    def aliases(self) -> list[str]:
+        """Other names the row answers to: MMDetection 3's spelling (:func:`v3_name`, or the
+        metafile's ``mmdet_name`` and its config file's name)."""
+        mmdet_stem = self.mmdet_config and self.mmdet_config.rsplit("/", 1)[-1][: -len(".py")]
+        names = [v3_name(self.name), self.mmdet_name, mmdet_stem]
+        return [n for n in dict.fromkeys(names) if n and n != self.name]
+
 
 def _validate(entry: ZooEntry, where: str) -> None:
     if entry.task not in TASKS:
         raise ManifestError(f"{where}: task {entry.task!r} is not one of {TASKS}")
+    if entry.checkpoint_format not in CHECKPOINT_FORMATS:
+        raise ManifestError(
+            f"{where}: checkpoint_format {entry.checkpoint_format!r} is not one of {sorted(CHECKPOINT_FORMATS)}"
+        )
     if entry.link_status not in LINK_STATUSES:
         raise ManifestError(f"{where}: link_status {entry.link_status!r} is not one of {sorted(LINK_STATUSES)}")
     if entry.link_status != "as-published" and not entry.note:
@@ -191,7 +210,7 @@ def get_entry(name: str, manifest: dict[str, ZooEntry] | None = None) -> ZooEntr
     key = name[:-3] if name.endswith(".py") else name
     if key in manifest:
         return manifest[key]
-    aliases = {v3_name(n): n for n in manifest}
+    aliases = {alias: n for n, e in manifest.items() for alias in e.aliases}
     if key in aliases:
         return manifest[aliases[key]]
     import difflib

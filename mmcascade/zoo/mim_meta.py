@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from .manifest import ZooEntry, v3_name
+from .manifest import ZooEntry
 
 PAPERS = {
     "openmmlab-v2.0": dict(
@@ -20,6 +20,10 @@ PAPERS = {
     "openmmlab-v2.0-ms3x": dict(
         URL="https://arxiv.org/abs/1906.09756",
         Title="Cascade R-CNN: High Quality Object Detection and Instance Segmentation",
+    ),
+    "swin-official": dict(
+        URL="https://arxiv.org/abs/2103.14030",
+        Title="Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
     ),
     "detectron-cascade": dict(
         URL="https://arxiv.org/abs/1712.00726", Title="Cascade R-CNN: Delving into High Quality Object Detection"
@@ -52,7 +56,7 @@ def _model(entry: ZooEntry) -> dict:
         results.append(dict(Task="Instance Segmentation", Dataset="COCO", Metrics={"mask AP": entry.mask_ap}))
     model = {
         "Name": entry.name,
-        "Alias": [v3_name(entry.name)],
+        "Alias": entry.aliases,
         "In Collection": entry.detector,
         "Config": entry.config,
         "Metadata": metadata,

@@ -9,6 +9,13 @@ SOURCES = {
     "openmmlab-v2.0": "OpenMMLab v2.0 model zoo (COCO 2017 val)",
     "detectron-cascade": "The author's Detectron implementation (COCO 2014 minival)",
     "openmmlab-v2.0-ms3x": "Beyond the original tables: OpenMMLab's multi-scale 3x Cascade Mask R-CNN (COCO 2017 val)",
+    "mmdetection-3.3-backbones": (
+        "MMDetection 3.3's cascade rows on other backbones: RegNet, HRNet, ResNeSt, Res2Net, DCN, ConvNeXt "
+        "(COCO 2017 val)"
+    ),
+    "swin-official": (
+        "Swin Transformer's own detection repository (COCO 2017 val; checkpoints converted when downloaded)"
+    ),
 }
 
 

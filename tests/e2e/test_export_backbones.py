@@ -37,3 +37,32 @@ def test_dcn_cascade_exports_with_standard_operators(tmp_path):
     assert report.detections and report.box_diff is not None and report.box_diff < 1e-2
     domains = {node.domain for node in onnx.load(str(tmp_path / "dcn.onnx")).graph.node}
     assert domains <= {"", "ai.onnx"}, domains
+
+
+def test_convnext_cascade_with_4conv1fc_giou_heads_exports(tmp_path):
+    """The ConvNeXt / Swin cascade rows' model (layer-scaled ConvNeXt blocks, four-conv SyncBN box
+    heads with class-specific GIoU regression), shrunk: ONNX Runtime's detections equal PyTorch's."""
+    cfg = Config.fromfile(
+        f"{REPO}/configs/convnext/cascade_mask_rcnn_convnext-t_p4_w7_fpn_giou_4conv1f_fp16_ms-crop_3x_coco.py"
+    )
+    model_cfg = cfg.model
+    model_cfg.backbone.update(arch=dict(depths=[1, 1, 2, 1], channels=[8, 16, 32, 64]), init_cfg=None)
+    model_cfg.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)
+    model_cfg.rpn_head.update(in_channels=16, feat_channels=16)
+    model_cfg.roi_head.bbox_roi_extractor.out_channels = 16
+    model_cfg.roi_head.mask_roi_extractor.out_channels = 16
+    for head in model_cfg.roi_head.bbox_head:
+        head.update(num_classes=3, in_channels=16, conv_out_channels=16, fc_out_channels=32)
+    for head in model_cfg.roi_head.mask_head:
+        head.update(num_classes=3, in_channels=16, conv_out_channels=16)
+    embedded = Config.fromfile(f"{REPO}/configs/embedded/cascade-mask-rcnn_r18-w32-gn_fpn_embedded.py")
+    embedded.model = model_cfg
+    embedded.dump(str(tmp_path / "cnx.py"))
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    seeded_state(model)
+    meta = {"dataset_meta": {"classes": ["a", "b", "c"]}}
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp_path / "cnx.pth")
+    detector = init_detector(str(tmp_path / "cnx.py"), str(tmp_path / "cnx.pth"), device="cpu")
+    report = export_onnx(detector, tmp_path / "cnx.onnx", checkpoint=tmp_path / "cnx.pth", shape=(256, 320))
+    assert report.detections and report.box_diff is not None and report.box_diff < 1e-2

@@ -42,4 +42,4 @@ def test_built_package_finds_configs_and_manifest_without_the_checkout(tmp_path)
     ).stdout.splitlines()
     assert out[0] == str(mim / "model_zoo" / "manifest.yaml")
     assert out[1].startswith(str(mim / "configs"))
-    assert out[2] == "CascadeRCNN 3 47"
+    assert out[2] == "CascadeRCNN 3 75"

@@ -17,14 +17,12 @@ from mmcascade.config.checks import check_config_types
 from mmcascade.config.classes import LOADERS, check_config_classes
 from mmcascade.config.loading import load_tool_config
 from mmcascade.structures import DetDataSample
+from mmcascade.zoo import load_manifest
 
 from helpers import REPO
 from helpers.coco_layout import write_coco2017
 
-ZOO = sorted(
-    glob.glob(osp.join(REPO, "configs", "cascade_rcnn", "*.py"))
-    + glob.glob(osp.join(REPO, "configs", "detectron_cascade", "*.py"))
-)
+ZOO = sorted(str(entry.config_path) for entry in load_manifest().values())
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +31,8 @@ def coco_root(tmp_path_factory) -> str:
 
 
 def test_every_zoo_row_is_covered():
-    assert len(ZOO) == 47
+    assert len(ZOO) == len(set(ZOO)) == 75
+    assert set(ZOO) >= set(glob.glob(osp.join(REPO, "configs", "cascade_rcnn", "*.py")))
 
 
 def _expected_boxes(coco: COCO, sample: DetDataSample, in_input_frame: bool) -> np.ndarray:
@@ -52,7 +51,9 @@ def _expected_boxes(coco: COCO, sample: DetDataSample, in_input_frame: bool) -> 
     return boxes
 
 
-def _check_batch(batch: dict, coco: COCO, training: bool, with_mask: bool) -> None:
+def _check_batch(batch: dict, coco: COCO, training: bool, with_mask: bool, cropped: bool) -> None:
+    """``cropped``: the training pipeline may crop (the Swin / ConvNeXt rows), so training boxes
+    are checked to lie in the image rather than against the rescaled annotations."""
     assert batch["inputs"] and len(batch["inputs"]) == len(batch["data_samples"])
     for img, sample in zip(batch["inputs"], batch["data_samples"]):
         h, w = sample.img_shape
@@ -60,13 +61,14 @@ def _check_batch(batch: dict, coco: COCO, training: bool, with_mask: bool) -> No
         oh, ow = sample.ori_shape
         assert (coco.imgs[sample.img_id]["height"], coco.imgs[sample.img_id]["width"]) == (oh, ow)
         assert max(h, w) > max(oh, ow)  # upscaled to the config's scale (the images are small)
-        assert sample.scale_factor == pytest.approx((w / ow, h / oh), rel=1e-6)
         got = sample.gt_instances.bboxes.numpy()
-        np.testing.assert_allclose(got, _expected_boxes(coco, sample, training), atol=1e-3)
+        if not (training and cropped):
+            assert sample.scale_factor == pytest.approx((w / ow, h / oh), rel=1e-6)
+            np.testing.assert_allclose(got, _expected_boxes(coco, sample, training), atol=1e-3)
         if training:
             assert (got[:, 0::2] <= w + 1e-3).all() and (got[:, 1::2] <= h + 1e-3).all()
             n_crowd = sum(a["iscrowd"] for a in coco.imgToAnns[sample.img_id])
-            assert len(sample.ignored_instances) == n_crowd
+            assert len(sample.ignored_instances) == n_crowd or cropped
             if with_mask:
                 masks = sample.gt_instances.masks
                 assert (len(masks), masks.height, masks.width) == (len(got), h, w)
@@ -112,7 +114,8 @@ def test_zoo_config_runs_on_coco_layout_data(path, coco_root):
         training = loader == "train_dataloader"
         ann = "train2017" if training else "val2017"
         coco = COCO(osp.join(coco_root, "annotations", f"instances_{ann}.json"))
-        _check_batch(next(iter(dataloader)), coco, training, with_mask)
+        cropped = "RandomCrop" in str(cfg.train_dataloader.dataset)
+        _check_batch(next(iter(dataloader)), coco, training, with_mask, cropped)
     dataset = dataloader.dataset
     assert len(dataset) == 3 and dataset.metainfo["classes"][0] == "person"
     evaluator = Evaluator(cfg.test_evaluator)

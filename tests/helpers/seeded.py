@@ -23,3 +23,21 @@ def seeded_state(module: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
             state[key] = 0.1 * torch.randn(value.shape, generator=g)
     module.load_state_dict(state)
     return state
+
+
+def calibrate_norms(model: nn.Module) -> None:
+    """BatchNorm statistics measured on one seeded random batch ``(2, 3, 512, 768)`` through
+    ``model.extract_feat``, for random-weight backbones whose seeded statistics leave the heads
+    nothing to detect (HRNet: its fused branches grow without trained norms). Deterministic, so
+    two toolboxes with the same weights get the same statistics."""
+    x = torch.randn(2, 3, 512, 768, generator=torch.Generator().manual_seed(2))
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative: the statistics of this one pass
+        norm.train()
+    with torch.no_grad():
+        model.extract_feat(x)
+    for norm in norms:
+        norm.momentum = 0.1
+        norm.eval()

@@ -61,7 +61,7 @@ def test_mmdetection3_names(name, expected):
 def test_every_zoo_row_is_reachable_under_both_names():
     manifest = load_manifest()
     v3 = {v3_name(n) for n in manifest}
-    assert len(v3) == len(manifest) == 47
+    assert len(v3) == len(manifest) == 75
     for name in manifest:
         assert get_entry(v3_name(name)).name == name
 
@@ -129,7 +129,7 @@ def test_mim_reader_accepts_the_generated_metadata():
 
     index = load(str(Path(REPO) / "model-index.yml"))
     models = {m.name: m for m in index.models}
-    assert len(models) == 47
+    assert len(models) == 75
     row = models["cascade_mask_rcnn_r50_fpn_1x_coco"]
     entry = get_entry(row.name)
     assert row.config == entry.config and row.weights == entry.checkpoint_url

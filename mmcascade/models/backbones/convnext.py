@@ -31,7 +31,9 @@ class LayerNorm2d(nn.LayerNorm):
         if data_format == "channel_last":
             return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
+        # contiguous NCHW again: a permuted (channels-last) map would make the next conv pick
+        # another kernel, whose rounding differs from mmpretrain's (and MMDetection's results)
+        return x.permute(0, 3, 1, 2).contiguous()
 
 
 class GRN(nn.Module):

@@ -98,10 +98,12 @@ class HRModule(BaseModule):
             return x
         outs = []
         for i, row in enumerate(self.fuse_layers):
-            y = x[i]
+            # summed in branch order, the branch's own map at its place (MMDetection's order: the
+            # same float rounding, so the same results)
+            y = None
             for j, fuse in enumerate(row):
-                if j != i:
-                    y = y + fuse(x[j])
+                term = x[j] if j == i else fuse(x[j])
+                y = term if y is None else y + term
             outs.append(self.relu(y))
         return outs
 

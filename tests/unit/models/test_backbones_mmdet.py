@@ -200,3 +200,41 @@ def test_hrnet_zero_init_residual_zeroes_each_blocks_last_norm():
     blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck))]
     last = [getattr(m, getattr(m, "norm3_name", None) or m.norm2_name) for m in blocks]
     assert len(last) == 19 and all(float(n.weight.abs().sum()) == 0 for n in last)  # 1 + 2 + 2 x 4 + 2 x 4 blocks
+
+
+def test_convnext_outputs_are_contiguous_maps():
+    """Its LayerNorm works on a channels-last view; the maps it hands on are contiguous NCHW again,
+    as mmpretrain's: a permuted map would make the next convolution (the downsampling conv, the
+    FPN's lateral convs) pick another kernel, and the detector's results differ from MMDetection's
+    in the last bits (gradients by 4e-4 relative in the ConvNeXt cascade row)."""
+    model = MODELS.build(dict(type="ConvNeXt", arch=dict(depths=[1, 1, 1, 1], channels=[8, 16, 32, 64])))
+    outs = model(torch.randn(1, 3, 64, 64))
+    assert all(o.is_contiguous() for o in outs)
+    norm = model.downsample_layers[1][0]
+    assert norm(torch.randn(1, 8, 6, 6)).is_contiguous()
+
+
+def test_hrnet_fuses_branches_in_mmdetections_order():
+    """Each fused branch is the sum over the branches in their order, the branch's own map at its
+    place (0 + x0 + f(x1) ... as MMDetection), bit for bit: another order rounds differently."""
+    extra = dict(
+        stage1=dict(num_modules=1, num_branches=1, block="BOTTLENECK", num_blocks=(1,), num_channels=(8,)),
+        stage2=dict(num_modules=1, num_branches=2, block="BASIC", num_blocks=(1, 1), num_channels=(4, 8)),
+        stage3=dict(num_modules=1, num_branches=3, block="BASIC", num_blocks=(1, 1, 1), num_channels=(4, 8, 16)),
+        stage4=dict(num_modules=1, num_branches=4, block="BASIC", num_blocks=(1, 1, 1, 1), num_channels=(4, 8, 16, 32)),
+    )
+    model = MODELS.build(dict(type="HRNet", extra=extra))
+    seeded_state(model)
+    module = model.stage4[0]
+    xs = [
+        torch.randn(1, c, 32 // 2**i, 32 // 2**i, generator=torch.Generator().manual_seed(i))
+        for i, c in enumerate((4, 8, 16, 32))
+    ]
+    with torch.no_grad():
+        got = module(xs)
+        branched = [branch(x) for branch, x in zip(module.branches, xs)]
+        for i, row in enumerate(module.fuse_layers):
+            y = 0
+            for j, fuse in enumerate(row):
+                y = y + (branched[j] if j == i else fuse(branched[j]))
+            assert torch.equal(got[i], torch.relu(y)), i

@@ -109,9 +109,10 @@ def test_config_paths_exist_and_match_the_row():
         assert entry.config_path.stem == entry.name
         cfg = Config.fromfile(str(entry.config_path))
         assert ("mask_head" in cfg.model.roi_head) == entry.has_mask, entry.name
-        assert cfg.model.backbone.style == entry.style, entry.name
-        depth = int(re.search(r"[RX]-(\d+)", entry.backbone).group(1))
-        assert cfg.model.backbone.depth == depth, entry.name
+        assert cfg.model.backbone.get("style", "pytorch") == entry.style, entry.name
+        resnet = re.match(r"[RX]-(\d+)", entry.backbone)  # ResNet / ResNeXt rows name their depth
+        if resnet:
+            assert cfg.model.backbone.depth == int(resnet.group(1)), entry.name
         assert cfg.train_dataloader.batch_size == entry.images_per_gpu, entry.name
         assert ("tta_model" in cfg and entry.test_time_augmentation) or not entry.test_time_augmentation
 
@@ -130,11 +131,12 @@ def test_list_shows_all_rows_and_filters(capsys):
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in MANIFEST) and " 47 model(s) " in out
+    assert all(name in out for name in MANIFEST) and " 75 model(s) " in out
     assert main(["list", "--backbone", "X-101-32x4d", "--task", "instance_segmentation"]) == 0
     out = capsys.readouterr().out
-    assert " 3 model(s) " in out and "cascade_mask_rcnn_x101_32x4d_fpn_20e_coco" in out
+    assert " 4 model(s) " in out and "cascade_mask_rcnn_x101_32x4d_fpn_20e_coco" in out
     assert "cascade_mask_rcnn_x101_32x4d_fpn_mstrain_3x_coco" in out
+    assert "cascade_mask_rcnn_x101_32x4d_fpn_dconv_c3-c5_1x_coco" in out  # X-101-32x4d-FPN-DCN-c3-c5
     assert main(["show", "cascade_rcnn_r50_fpn_1x_coco"]) == 0
     assert "3dc56deb" in capsys.readouterr().out
     assert main(["show", "cascade_rcnn_r50_fpn"]) == 2
