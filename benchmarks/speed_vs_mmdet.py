@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 import torch
+from config_file_models import build_from_file, calibrate_norms
 
 from training_parity import CONFIGS, REPO, build_side, data_samples, make_batch
 
@@ -58,37 +59,7 @@ def peak_rss_gb() -> float:
 CONFIG_FILE: str | None = None  # --config-file: one MMDetection config file for both toolboxes
 
 
-def build_from_file(side: str):
-    """The model of :data:`CONFIG_FILE` built by ``side`` ('ours' or 'mmdet'), no pretrained download."""
-    from mmengine.config import Config
-    from mmengine.logging import MMLogger
-
-    MMLogger.get_instance("mmengine").setLevel("WARNING")
-    if side == "mmdet":
-        from mmdet.registry import MODELS
-        from mmdet.utils import register_all_modules
-    else:
-        sys.path.insert(0, REPO)
-        from mmcascade.config.loading import read_config as fromfile
-        from mmcascade.registry import MODELS
-        from mmcascade.utils import register_all_modules
-    register_all_modules()
-    cfg = (Config.fromfile if side == "mmdet" else fromfile)(CONFIG_FILE)
-    cfg.model.backbone.init_cfg = None
-    return MODELS.build(cfg.model)
-
-
 CALIBRATE = False  # --calibrate-norms
-
-
-def calibrate_norms(model: torch.nn.Module) -> None:
-    """``--calibrate-norms``: BatchNorm statistics measured on a random batch, for random-weight
-    backbones whose default init gives the heads nothing to detect (HRNet: no zero-initialised
-    residuals); the weights are still the same for both toolboxes (tests/helpers/seeded.py)."""
-    sys.path.insert(0, os.path.join(REPO, "tests"))
-    from helpers.seeded import calibrate_norms as measure
-
-    measure(model)
 
 
 def make_weights(arch: str, path: str) -> None:
@@ -96,7 +67,7 @@ def make_weights(arch: str, path: str) -> None:
     detections above the score threshold, and the RPN's objectness weights x100 so that proposals
     are ranked by clear score differences (as a trained RPN's; fresh ones score every anchor
     within 1e-7 of 0.5, and the order of such ties is float rounding)."""
-    model = build_from_file("ours") if CONFIG_FILE else build_side("ours", arch, take_all=False)[0]
+    model = build_from_file("ours", CONFIG_FILE) if CONFIG_FILE else build_side("ours", arch, take_all=False)[0]
     torch.manual_seed(1)
     model.init_weights()
     if CALIBRATE:

@@ -19,7 +19,7 @@ from mmcascade.checkpoint import (
     install_state_dict,
     read_checkpoint,
 )
-from mmcascade.config.class_names import make_palette
+from mmcascade.config.class_names import COCO_CLASSES, COCO_PALETTE, make_palette
 from mmcascade.config.classes import config_class_names
 from mmcascade.config.loading import resolve_config
 from mmcascade.config.pipelines import test_pipeline_steps
@@ -46,14 +46,20 @@ def _check_classes(model: nn.Module, classes: Sequence[str] | None, source: str)
         raise CheckpointError(classes_mismatch(source, len(classes), expected, classes))
 
 
-def dataset_meta(classes: Sequence[str] | None) -> dict:
-    """``model.dataset_meta``: the class names and a palette of one colour per class."""
-    return {"classes": classes, "palette": make_palette(len(classes or ()) or 1)}
+def dataset_meta(classes: Sequence[str] | None, palette: str | Sequence | None = None) -> dict:
+    """``model.dataset_meta``: the class names and their palette: ``palette`` when given (a spec
+    :func:`~mmcascade.visualization.palette.get_palette` reads: ``'random'``, ``'coco'``, a colour
+    list...), else COCO's colours for COCO's classes (as MMDetection's ``CocoDataset``), else one
+    distinct colour per class."""
+    if palette is None:
+        palette = list(COCO_PALETTE) if tuple(classes or ()) == COCO_CLASSES else make_palette(len(classes or ()) or 1)
+    return {"classes": classes, "palette": palette}
 
 
 def init_detector(
     config: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
+    palette: str = "none",
     device: str | None = None,
     cfg_options: dict | None = None,
     bf16: bool = False,
@@ -67,6 +73,9 @@ def init_detector(
         config: config file, ``Config`` or model-zoo name (``'cascade_rcnn_r50_fpn_1x_coco'``).
         checkpoint: local file, URL or model-zoo name; ``None`` keeps random weights (a warning).
             Detectron ``.pkl`` files are converted on the fly.
+        palette: the colours of ``model.dataset_meta['palette']``: ``'none'`` (default: COCO's for
+            COCO's classes, else one distinct colour per class), or a spec the visualiser resolves
+            (``'random'``, ``'coco'``, ``'voc'``, ``'citys'``, a colour name), as MMDetection's.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default ``'cuda'`` when available.
         bf16: predict under bfloat16 autocast (``model.inference_dtype='bfloat16'``): faster on
             CPUs with bf16 instructions and on GPUs; box decoding, NMS and masks stay float32.
@@ -87,7 +96,10 @@ def init_detector(
         cfg.merge_from_dict(cfg_options)
     if backend is not None or is_exported_file(checkpoint):
         backend = backend or default_backend(checkpoint)
-        return _init_backend(cfg, checkpoint, backend, device, bf16, allow_other_architecture)
+        exported = _init_backend(cfg, checkpoint, backend, device, bf16, allow_other_architecture)
+        if palette != "none":
+            exported.dataset_meta["palette"] = palette
+        return exported
     model_cfg = copy.deepcopy(cfg.model)
     if model_cfg.get("backbone", {}).get("init_cfg"):
         model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
@@ -98,7 +110,7 @@ def init_detector(
     classes = classes or config_class_names(cfg)
     if classes is not None:
         _check_classes(model, classes, "the config's dataset")
-    model.dataset_meta = dataset_meta(classes)
+    model.dataset_meta = dataset_meta(classes, None if palette == "none" else palette)
     model.cfg = cfg
     model = model.to(device or default_device()).eval()
     release_free_memory()  # the checkpoint's copy of the weights

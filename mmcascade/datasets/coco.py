@@ -8,7 +8,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import LocalBackend, exists, get_file_backend, get_local_path
 from pycocotools.coco import COCO
 
-from mmcascade.config.class_names import COCO_CLASSES, make_palette
+from mmcascade.config.class_names import COCO_CLASSES, COCO_PALETTE, make_palette
 from mmcascade.registry import DATASETS
 from mmcascade.utils.json_files import JsonFileError, read_coco
 
@@ -56,7 +56,7 @@ class CocoDataset(BaseDataset):
             their count) instead of refusing the dataset.
     """
 
-    METAINFO = dict(classes=COCO_CLASSES, palette=make_palette(len(COCO_CLASSES)))
+    METAINFO = dict(classes=COCO_CLASSES, palette=list(COCO_PALETTE))
 
     def __init__(
         self,

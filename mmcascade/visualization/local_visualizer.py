@@ -9,6 +9,8 @@ from mmcascade.registry import VISUALIZERS
 from mmcascade.structures import CroppedMasks, DetDataSample
 from mmcascade.utils.options import check_extra_options
 
+from .palette import get_palette
+
 MATPLOTLIB_MAX_PIXELS = 4096 * 4096
 """Larger images are drawn with OpenCV (boxes, labels) and numpy (masks) alone."""
 
@@ -81,7 +83,14 @@ class DetLocalVisualizer(Visualizer):
         self.dataset_meta: dict = {}
 
     def _colors(self, labels: np.ndarray) -> list[tuple[int, int, int]]:
-        palette = self.dataset_meta.get("palette") or make_palette(max(int(labels.max(initial=0)) + 1, 1))
+        """One RGB colour per label from ``dataset_meta['palette']``: a colour list, or a spec
+        :func:`~mmcascade.visualization.palette.get_palette` reads (``'random'``, ``'coco'``...)."""
+        num = max(int(labels.max(initial=0)) + 1, len(self.dataset_meta.get("classes") or ()), 1)
+        palette = self.dataset_meta.get("palette")
+        if palette is None:
+            palette = make_palette(num)
+        elif not isinstance(palette, list):
+            palette = get_palette(palette, num)
         return [tuple(int(c) for c in palette[int(lb) % len(palette)]) for lb in labels]
 
     def draw_instances(self, image: np.ndarray, instances, score_thr: float = 0.0) -> np.ndarray:

@@ -48,6 +48,8 @@ def test_paths_and_arrays_give_the_same_detections(tiny):
     cfg, ckpt = tiny
     model = init_detector(cfg, ckpt)
     assert model.dataset_meta["classes"] == SHAPES
+    # MMDetection's palette argument (third, as there): the spec is kept, the visualiser resolves it
+    assert init_detector(cfg, ckpt, "random", "cpu").dataset_meta["palette"] == "random"
     root = Config.fromfile(cfg).test_dataloader.dataset.data_root
     files = sorted(f for f in os.listdir(root + "val") if f.endswith(".png"))[:2]
     paths = [root + "val/" + f for f in files]

@@ -14,6 +14,9 @@ PATHS = {
     "mmcascade.models.backbones": ["ResNet", "ResNeXt"],
     "mmcascade.models.roi_heads.bbox_heads": ["ConvFCBBoxHead", "Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead"],
     "mmcascade.evaluation": ["CocoMetric", "DumpDetResults"],
+    "mmcascade.models.task_modules.assigners": ["BboxOverlaps2D", "MaxIoUAssigner"],
+    "mmcascade.models.task_modules.assigners.iou2d_calculator": ["BboxOverlaps2D"],
+    "mmcascade.visualization.palette": ["get_palette", "palette_val", "jitter_color", "_get_adaptive_scales"],
 }
 
 
@@ -22,3 +25,15 @@ def test_mmdet_module_path(path):
     module = importlib.import_module(path)
     missing = [name for name in PATHS[path] if not hasattr(module, name)]
     assert not missing, f"{path} lacks {missing}"
+
+
+def test_init_detector_takes_mmdetections_arguments_in_its_order():
+    """``init_detector(config, checkpoint, palette, device, cfg_options)`` as MMDetection 3.3's
+    (positional calls written for it land on the same parameters); mmcascade's own follow."""
+    import inspect
+
+    from mmcascade.apis import init_detector
+
+    params = list(inspect.signature(init_detector).parameters.values())
+    assert [p.name for p in params[:5]] == ["config", "checkpoint", "palette", "device", "cfg_options"]
+    assert params[2].default == "none"

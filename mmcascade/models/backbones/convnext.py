@@ -20,6 +20,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 from torch import Tensor
 
+from mmcascade.models.layers.drop_path import drop_path
 from mmcascade.registry import MODELS
 
 
@@ -84,7 +85,7 @@ class ConvNeXtBlock(BaseModule):
             self.grn = GRN(hidden)
         self.use_grn = use_grn
         self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(channels)) if layer_scale_init_value > 0 else None
-        self.drop_path = _drop_path(drop_path_rate)
+        self.drop_path = drop_path(drop_path_rate)
 
     def _branch(self, x: Tensor) -> Tensor:
         x = self.depthwise_conv(x)
@@ -105,14 +106,6 @@ class ConvNeXtBlock(BaseModule):
         if self.with_cp and x.requires_grad:
             return x + cp.checkpoint(self._branch, x, use_reentrant=False)
         return x + self._branch(x)
-
-
-def _drop_path(rate: float) -> nn.Module:
-    if rate <= 0:
-        return nn.Identity()
-    from mmcv.cnn.bricks.drop import DropPath
-
-    return DropPath(rate)
 
 
 @MODELS.register_module()

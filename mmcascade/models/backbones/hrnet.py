@@ -13,7 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
 
-from .resnet_blocks import BasicBlock, Bottleneck, conv_norm
+from .resnet_blocks import BasicBlock, Bottleneck, conv_norm, zero_init_last_norms
 
 BLOCKS: dict[str, type] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
 
@@ -229,10 +229,7 @@ class HRNet(BaseModule):
         super().init_weights()
         pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained"
         if self.zero_init_residual and not pretrained:
-            for module in self.modules():
-                last = getattr(module, "norm3_name", None) or getattr(module, "norm2_name", None)
-                if isinstance(module, (Bottleneck, BasicBlock)) and last is not None:
-                    nn.init.constant_(getattr(module, last).weight, 0)
+            zero_init_last_norms(self)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         x = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))

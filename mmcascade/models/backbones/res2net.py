@@ -7,16 +7,15 @@ MMDetection's names, arguments and checkpoint layout (``convs.i`` / ``bns.i``, d
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmcascade.registry import MODELS
 
 from .resnet import ResNet
-from .resnet_blocks import _conv2_cfg, _downsample, _maybe_checkpoint, conv_norm
+from .resnet_blocks import ResidualBlock, _conv2_cfg, _downsample, conv_norm
 
 
-class Bottle2neck(BaseModule):
+class Bottle2neck(ResidualBlock):
     """1x1 conv to ``scales`` groups of ``width`` channels; ``scales - 1`` chained 3x3 convs; 1x1
     conv to ``4 * planes``. ``stage_type='stage'`` (a stage's first block) feeds each 3x3 conv its
     own group only and, where the 3x3 convs are strided, average-pools the last group with the same
@@ -42,18 +41,17 @@ class Bottle2neck(BaseModule):
         scales: int = 4,
         stage_type: str = "normal",
     ) -> None:
-        super().__init__()
+        super().__init__(with_cp, style)
         if scales < 2:
             raise ValueError(f"Bottle2neck: scales must be at least 2, got {scales}")
         if stage_type not in ("normal", "stage"):
             raise ValueError(f"Bottle2neck: stage_type must be 'normal' or 'stage', got {stage_type!r}")
         if groups != 1:
             raise ValueError("Res2Net's Bottle2neck has no grouped convs (groups=1)")
-        self.with_cp = with_cp
         norm_cfg = norm_cfg or dict(type="BN")
         self.width = width = planes * base_width // base_channels
         self.scales, self.stage_type = scales, stage_type
-        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
+        stride1, stride2 = self.style_strides(style, stride)
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, width * scales, postfix=1)
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
         self.conv1 = build_conv_layer(conv_cfg, inplanes, width * scales, 1, stride=stride1, bias=False)
@@ -71,11 +69,7 @@ class Bottle2neck(BaseModule):
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(scales - 1))
         self.conv3 = build_conv_layer(conv_cfg, width * scales, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
+        self._add_shortcut(downsample)
 
     def _residual(self, x: Tensor) -> Tensor:
         identity = _downsample(self.downsample, x)

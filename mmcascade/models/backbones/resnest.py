@@ -12,7 +12,7 @@ from torch import Tensor
 from mmcascade.registry import MODELS
 
 from .resnet import ResNet
-from .resnet_blocks import _conv2_cfg, _downsample, _maybe_checkpoint, conv_norm
+from .resnet_blocks import ResidualBlock, _conv2_cfg, _downsample, conv_norm
 
 
 class SplitAttentionConv2d(BaseModule):
@@ -75,7 +75,7 @@ class SplitAttentionConv2d(BaseModule):
         return (weights * branches).sum(dim=1)
 
 
-class ResNeStBottleneck(BaseModule):
+class ResNeStBottleneck(ResidualBlock):
     """1x1 conv - split-attention 3x3 conv - (3x3 average pooling with the block's stride when
     ``avg_down_stride``) - 1x1 conv to ``4 * planes``."""
 
@@ -100,11 +100,10 @@ class ResNeStBottleneck(BaseModule):
         reduction_factor: int = 4,
         avg_down_stride: bool = True,
     ) -> None:
-        super().__init__()
-        self.with_cp = with_cp
+        super().__init__(with_cp, style)
         norm_cfg = norm_cfg or dict(type="BN")
         width = planes if groups == 1 else (planes * base_width // base_channels) * groups
-        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
+        stride1, stride2 = self.style_strides(style, stride)
         self.avd = avg_down_stride and stride2 > 1
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
@@ -128,11 +127,7 @@ class ResNeStBottleneck(BaseModule):
             self.avd_layer = nn.AvgPool2d(3, stride2, padding=1)
         self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
+        self._add_shortcut(downsample)
 
     def _residual(self, x: Tensor) -> Tensor:
         identity = _downsample(self.downsample, x)

@@ -21,6 +21,7 @@ from .resnet_blocks import (
     StageSpec,
     _per_stage,
     conv_norm,
+    zero_init_last_norms,
 )
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNeXt", "ResNet", "StageSpec", "conv_norm"]
@@ -297,10 +298,7 @@ class ResNet(BaseModule):
         super().init_weights()
         pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained"
         if self.zero_init_residual and not pretrained:
-            for module in self.modules():
-                last = getattr(module, "norm3_name", None) or getattr(module, "norm2_name", None)
-                if isinstance(module, (Bottleneck, BasicBlock)) and last is not None:
-                    nn.init.constant_(getattr(module, last).weight, 0)
+            zero_init_last_norms(self)
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         if self.deep_stem:

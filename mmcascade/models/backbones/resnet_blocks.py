@@ -98,7 +98,38 @@ class StageSpec:
     base_channels: int = 64
 
 
-class BasicBlock(BaseModule):
+class ResidualBlock(BaseModule):
+    """What the ResNet family's blocks share: ``forward`` is ``relu(_residual(x))`` (the subclass's
+    branch plus the shortcut; with ``with_cp`` in training the branch's activations are recomputed
+    in the backward pass), the ``style`` strides, and the ``relu`` / ``downsample`` modules,
+    registered last by :meth:`_add_shortcut` so that the state dict keeps MMDetection's order."""
+
+    expansion = 1
+
+    def __init__(self, with_cp: bool, style: str = "pytorch") -> None:
+        super().__init__()
+        if style not in ("pytorch", "caffe"):
+            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+        self.with_cp = with_cp
+
+    @staticmethod
+    def style_strides(style: str, stride: int) -> tuple[int, int]:
+        """The strides of the first 1x1 conv and of the 3x3 conv: the 3x3 conv strides
+        (``'pytorch'``) or the 1x1 conv does (``'caffe'``)."""
+        return (1, stride) if style == "pytorch" else (stride, 1)
+
+    def _add_shortcut(self, downsample: nn.Module | None) -> None:
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _maybe_checkpoint(self, self._residual, x)
+
+    def _residual(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class BasicBlock(ResidualBlock):
     """Two 3x3 convs (ResNet-18/34)."""
 
     expansion = 1
@@ -119,8 +150,7 @@ class BasicBlock(BaseModule):
         dilation: int = 1,
         dcn: dict | None = None,
     ) -> None:
-        super().__init__()
-        self.with_cp = with_cp
+        super().__init__(with_cp, style)
         if dcn is not None:
             raise ValueError("BasicBlock (ResNet-18/34) has no deformable conv (dcn): use a bottleneck depth")
         if groups != 1 or base_width != 64:
@@ -134,11 +164,7 @@ class BasicBlock(BaseModule):
         self.add_module(self.norm1_name, norm1)
         self.conv2 = build_conv_layer(conv_cfg, planes, planes, 3, padding=1, bias=False)
         self.add_module(self.norm2_name, norm2)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
+        self._add_shortcut(downsample)
 
     def _residual(self, x: Tensor) -> Tensor:
         identity = _downsample(self.downsample, x)
@@ -148,7 +174,7 @@ class BasicBlock(BaseModule):
         return out
 
 
-class Bottleneck(BaseModule):
+class Bottleneck(ResidualBlock):
     """1x1 - 3x3 (grouped for ResNeXt) - 1x1 with a 4x channel expansion."""
 
     expansion = 4
@@ -169,13 +195,10 @@ class Bottleneck(BaseModule):
         dilation: int = 1,
         dcn: dict | None = None,
     ) -> None:
-        super().__init__()
-        self.with_cp = with_cp
-        if style not in ("pytorch", "caffe"):
-            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+        super().__init__(with_cp, style)
         norm_cfg = norm_cfg or dict(type="BN")
         width = planes if groups == 1 else (planes * base_width // base_channels) * groups
-        stride1, stride2 = (1, stride) if style == "pytorch" else (stride, 1)
+        stride1, stride2 = self.style_strides(style, stride)
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
@@ -195,11 +218,7 @@ class Bottleneck(BaseModule):
         self.add_module(self.norm2_name, norm2)
         self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _maybe_checkpoint(self, self._residual, x)
+        self._add_shortcut(downsample)
 
     def _residual(self, x: Tensor) -> Tensor:
         identity = _downsample(self.downsample, x)
@@ -208,3 +227,13 @@ class Bottleneck(BaseModule):
         out = conv_norm(self.conv3, getattr(self, self.norm3_name), out)
         out += identity  # in place: one map less alive at the block's peak
         return out
+
+
+def zero_init_last_norms(model: nn.Module) -> None:
+    """Zero the last norm's scale of every residual block (``BasicBlock``'s ``norm2``,
+    ``Bottleneck``'s ``norm3``) in ``model``: each block starts as its identity shortcut
+    (``zero_init_residual``)."""
+    for module in model.modules():
+        last = getattr(module, "norm3_name", None) or getattr(module, "norm2_name", None)
+        if isinstance(module, (Bottleneck, BasicBlock)) and last is not None:
+            nn.init.constant_(getattr(module, last).weight, 0)

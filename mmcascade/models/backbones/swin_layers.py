@@ -13,6 +13,8 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor
 
+from mmcascade.models.layers.drop_path import drop_path
+
 
 def relative_position_index(window: int) -> Tensor:
     """``(window**2, window**2)`` int64: for tokens ``p`` and ``q`` of a window, the row of the
@@ -88,7 +90,7 @@ class ShiftWindowMSA(BaseModule):
             raise ValueError(f"ShiftWindowMSA: shift_size {shift_size} must be in [0, window_size={window_size})")
         self.window_size, self.shift_size = window_size, shift_size
         self.w_msa = WindowMSA(embed_dims, num_heads, window_size, qkv_bias, qk_scale, attn_drop_rate, proj_drop_rate)
-        self.drop = nn.Identity() if drop_path_rate == 0 else _drop_path(drop_path_rate)
+        self.drop = drop_path(drop_path_rate)
 
     def _windows(self, x: Tensor) -> Tensor:
         b, h, w, c = x.shape
@@ -126,12 +128,6 @@ class ShiftWindowMSA(BaseModule):
         if self.shift_size > 0:
             out = torch.roll(out, shifts=(self.shift_size, self.shift_size), dims=(1, 2))
         return self.drop(out[:, :h, :w, :].reshape(b, h * w, c))
-
-
-def _drop_path(rate: float) -> nn.Module:
-    from mmcv.cnn.bricks.drop import DropPath
-
-    return DropPath(rate)
 
 
 class SwinBlock(BaseModule):

@@ -32,7 +32,7 @@ def _batches(loader_cfg, count: int) -> list[dict]:
 
 
 def bench_inference(cfg: Config, checkpoint: str | None, args) -> dict:
-    model = init_detector(cfg, checkpoint, args.device)
+    model = init_detector(cfg, checkpoint, device=args.device)
     loader_cfg = cfg.test_dataloader.copy()
     loader_cfg.batch_size = 1
     batches = _batches(loader_cfg, args.warmup + args.repeat)

@@ -84,7 +84,7 @@ def analyse(model, loader) -> tuple[dict, list[np.ndarray], list[int]]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    model = init_detector(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options)
+    model = init_detector(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options)
     cfg = model.cfg
     loader = build_loader(cfg, args.max_images)
     dataset = loader.dataset

@@ -5,7 +5,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
-from mmcascade.structures import bbox_overlaps
 
 from .assign_result import AssignResult
 
@@ -28,7 +27,8 @@ class MaxIoUAssigner:
             (disabled when negative).
         ignore_wrt_candidates: compute IoF w.r.t. the boxes (True) or the regions.
         match_low_quality: enable low-quality matches.
-        iou_calculator: only ``dict(type='BboxOverlaps2D')`` (what is computed); another is refused.
+        iou_calculator: the overlap calculator (default ``dict(type='BboxOverlaps2D')``; its
+            ``scale`` / ``dtype='fp16'`` as in MMDetection).
     """
 
     def __init__(
@@ -42,14 +42,7 @@ class MaxIoUAssigner:
         match_low_quality: bool = True,
         iou_calculator: dict | None = None,
     ) -> None:
-        if iou_calculator is not None and dict(iou_calculator) not in (
-            dict(type="BboxOverlaps2D"),
-            dict(type="BboxOverlaps2D", scale=1.0, dtype=None),
-        ):
-            raise ValueError(
-                f"MaxIoUAssigner: iou_calculator={dict(iou_calculator)!r} is not implemented; "
-                f"IoU is always computed as dict(type='BboxOverlaps2D') does (xyxy, no +1, fp32)"
-            )
+        self.iou_calculator = TASK_UTILS.build(iou_calculator or dict(type="BboxOverlaps2D"))
         self.pos_iou_thr = pos_iou_thr
         self.neg_iou_thr = neg_iou_thr
         self.min_pos_iou = min_pos_iou
@@ -89,7 +82,7 @@ class MaxIoUAssigner:
     ) -> AssignResult:
         """Match ``priors (N, 4)`` to ``gt_bboxes (G, 4)`` with classes ``gt_labels (G,)``; priors
         whose IoF with ``gt_bboxes_ignore`` exceeds ``ignore_iof_thr`` are ignored."""
-        overlaps = bbox_overlaps(gt_bboxes, priors)
+        overlaps = self.iou_calculator(gt_bboxes, priors)
         if (
             self.ignore_iof_thr > 0
             and gt_bboxes_ignore is not None
@@ -97,9 +90,9 @@ class MaxIoUAssigner:
             and priors.numel() > 0
         ):
             if self.ignore_wrt_candidates:
-                iof = bbox_overlaps(priors, gt_bboxes_ignore, mode="iof").max(dim=1).values
+                iof = self.iou_calculator(priors, gt_bboxes_ignore, mode="iof").max(dim=1).values
             else:
-                iof = bbox_overlaps(gt_bboxes_ignore, priors, mode="iof").max(dim=0).values
+                iof = self.iou_calculator(gt_bboxes_ignore, priors, mode="iof").max(dim=0).values
             overlaps[:, iof > self.ignore_iof_thr] = -1
         return self.assign_wrt_overlaps(overlaps, gt_labels)
 
