@@ -51,7 +51,7 @@ def child_memory(mode: str, weights: str, image: str, slice_size: str, batch_siz
     from mmcascade.structures import CroppedMasks
 
     model = init_detector(
-        os.path.join(REPO, "configs/cascade_rcnn/cascade_mask_rcnn_r50_fpn_1x_coco.py"), weights, "cpu"
+        os.path.join(REPO, "configs/cascade_rcnn/cascade_mask_rcnn_r50_fpn_1x_coco.py"), weights, device="cpu"
     )
     base = peak_rss_gb()
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def save_picture(checkpoint: str, slice_size: str, path: str, score_thr: float =
 
     cfg = Config.fromfile(os.path.join(REPO, LARGE_CFG))
     image = os.path.join(REPO, cfg.test_dataloader.dataset.data_root, "val/00001.png")
-    model = init_detector(cfg, checkpoint, "cpu")
+    model = init_detector(cfg, checkpoint, device="cpu")
     img = cv2.imread(image)
     vis = DetLocalVisualizer.get_instance("sliced_picture", alpha=0.5, line_width=1.5)
     vis.dataset_meta = model.dataset_meta

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     if exported and (args.bf16 or args.device not in (None, "cpu")):
         parser.error("an exported model runs on the CPU as exported: --bf16 and --device cuda need PyTorch weights")
     device = args.device or ("cpu" if exported else default_device())
-    model = init_detector(args.config, args.checkpoint, device, bf16=args.bf16, backend=args.backend)
+    model = init_detector(args.config, args.checkpoint, device=device, bf16=args.bf16, backend=args.backend)
     names = tuple(model.dataset_meta["classes"] or ())
     visualizer = DetLocalVisualizer.get_instance("image_demo", alpha=0.5)
     visualizer.dataset_meta = model.dataset_meta

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     fps = reader.get(cv2.CAP_PROP_FPS) or 25.0
     total = int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    model = init_detector(args.config, args.checkpoint, args.device)
+    model = init_detector(args.config, args.checkpoint, device=args.device)
     visualizer = DetLocalVisualizer.get_instance("video_demo", alpha=0.5)
     visualizer.dataset_meta = model.dataset_meta
     writer, index, written = None, 0, 0

@@ -3,6 +3,7 @@ and ``inference_detector`` (image paths or BGR arrays in, ``DetDataSample`` out)
 
 import copy
 import os
+import re
 import warnings
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ from mmcascade.registry import MODELS
 from mmcascade.structures import DetDataSample
 from mmcascade.utils import default_device, register_all_modules
 from mmcascade.utils.memory import release_free_memory
+from mmcascade.visualization.palette import get_palette
 from mmcascade.zoo.resolve import resolve_checkpoint
 
 
@@ -90,6 +92,7 @@ def init_detector(
     ``meta['CLASSES']``), else from the config's dataset; ``model.dataset_meta`` holds them
     with a palette. A checkpoint for another number of classes is refused with an explanation.
     """
+    _check_palette(palette)
     register_all_modules(init_default_scope=True)
     cfg = resolve_config(config)
     if cfg_options:
@@ -115,6 +118,19 @@ def init_detector(
     model = model.to(device or default_device()).eval()
     release_free_memory()  # the checkpoint's copy of the weights
     return model
+
+
+def _check_palette(palette: str | Sequence | tuple) -> None:
+    """Refuse a palette spec the visualiser could not draw with, before any work; a device name
+    there is a call written for another argument order (``palette`` is third, as MMDetection's)."""
+    if palette == "none":
+        return
+    if isinstance(palette, str) and re.fullmatch(r"(cpu|cuda|mps|xpu|npu)(:\d+)?", palette):
+        raise ValueError(
+            f"init_detector: palette={palette!r} looks like a device; the third argument is the "
+            f"palette, as in MMDetection: pass device={palette!r}"
+        )
+    get_palette(palette, 1)  # raises naming what is wrong
 
 
 def _load_weights(

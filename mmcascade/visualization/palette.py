@@ -25,7 +25,7 @@ def get_palette(palette: Sequence[tuple] | tuple | str, num_classes: int) -> lis
     (``'red'``, ``'green'``...).
 
     Raises:
-        ValueError: a list with fewer colours than classes.
+        ValueError: a list with fewer colours than classes, an unknown name.
         TypeError: a spec of another kind.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
@@ -43,7 +43,14 @@ def get_palette(palette: Sequence[tuple] | tuple | str, num_classes: int) -> lis
     elif palette in _NAMED:
         colors = list(_NAMED[palette])
     elif isinstance(palette, str):
-        colors = [tuple(int(v) for v in mmcv.color_val(palette)[::-1])] * num_classes
+        try:
+            bgr = mmcv.color_val(palette)
+        except (KeyError, TypeError, AssertionError):
+            raise ValueError(
+                f"palette {palette!r} is neither 'random', a dataset's palette ({', '.join(_NAMED)}) nor a "
+                f"colour name (red, green, blue, cyan, yellow, magenta, white, black)"
+            ) from None
+        colors = [tuple(int(v) for v in bgr[::-1])] * num_classes
     else:
         raise TypeError(f"palette must be a list, a colour tuple or a name, got {type(palette).__name__}")
     if len(colors) < num_classes:

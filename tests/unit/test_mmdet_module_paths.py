@@ -37,3 +37,8 @@ def test_init_detector_takes_mmdetections_arguments_in_its_order():
     params = list(inspect.signature(init_detector).parameters.values())
     assert [p.name for p in params[:5]] == ["config", "checkpoint", "palette", "device", "cfg_options"]
     assert params[2].default == "none"
+    # a call written for the old order (device third) is refused by name before any work
+    with pytest.raises(ValueError, match="palette='cpu' looks like a device.*pass device='cpu'"):
+        init_detector("no_such_config.py", None, "cpu")
+    with pytest.raises(ValueError, match="palette 'purple' is neither"):
+        init_detector("no_such_config.py", None, "purple")

@@ -28,6 +28,8 @@ def test_get_palette_as_mmdetection():
         get_palette([(1, 2, 3), (4, 5, 6)], 3)
     with pytest.raises(TypeError, match="palette must be"):
         get_palette(5, 3)
+    with pytest.raises(ValueError, match="palette 'cpu' is neither 'random'"):
+        get_palette("cpu", 3)
 
 
 def test_small_helpers_as_mmdetection():
