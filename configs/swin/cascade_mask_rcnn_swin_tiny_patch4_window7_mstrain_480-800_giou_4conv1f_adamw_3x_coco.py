@@ -2,7 +2,7 @@
 # (SwinTransformer/Swin-Transformer-Object-Detection, built on MMDetection 2.11): four-conv GIoU box
 # heads, DETR-style multi-scale crop augmentation, AdamW (no weight decay on norms and position
 # tables), mixed precision, 36 epochs. Its published checkpoints are in that repository's layout;
-# the model zoo converts them on download (tools/model_zoo.py download NAME).
+# mmcascade converts them to MMDetection 3's layout whenever it reads them (init_detector, tools/test.py).
 _base_ = [
     '../_base_/models/cascade-mask-rcnn_r50_fpn_4conv1fc-giou.py',
     '../_base_/datasets/coco_instance_ms-crop.py',

@@ -64,7 +64,7 @@ TASKS = ("detection", "instance_segmentation")
 CHECKPOINT_FORMATS = {
     "pytorch": "an MMDetection checkpoint (.pth) in this toolbox's layout",
     "caffe2-pkl": "a Detectron pickle, converted when loaded",
-    "swin-official": "Swin Transformer's detection repository's layout, converted when downloaded",
+    "swin-official": "Swin Transformer's detection repository's layout, converted to ours whenever it is read",
 }
 METRIC_KEYS = ("box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75")
 

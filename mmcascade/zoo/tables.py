@@ -13,9 +13,7 @@ SOURCES = {
         "MMDetection 3.3's cascade rows on other backbones: RegNet, HRNet, ResNeSt, Res2Net, DCN, ConvNeXt "
         "(COCO 2017 val)"
     ),
-    "swin-official": (
-        "Swin Transformer's own detection repository (COCO 2017 val; checkpoints converted when downloaded)"
-    ),
+    "swin-official": ("Swin Transformer's own detection repository (COCO 2017 val; checkpoints converted when read)"),
 }
 
 
