@@ -11,7 +11,9 @@ server's resident memory at the start and the end (``/proc``).
 """
 
 import argparse
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("onnxruntime", "openvino"))
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # weights, exports: hundreds of MB
     config = args.config or EXAMPLE
     checkpoint = args.checkpoint or random_weights(config, os.path.join(tmp, "random.pth"))
     with socket.socket() as s:

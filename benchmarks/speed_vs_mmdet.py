@@ -34,9 +34,11 @@ and mmcv 2.1) only mmcascade runs, with a message.
 """
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -290,6 +292,7 @@ def main() -> None:
         return
 
     tmp = tempfile.mkdtemp(prefix="speed-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # weights, exports: hundreds of MB
     weights, image = os.path.join(tmp, "weights.pth"), os.path.join(tmp, "image.png")
     make_weights(args.arch, weights)
     make_image(image)

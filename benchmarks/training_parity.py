@@ -16,8 +16,10 @@ images of noise, ten ground-truth boxes each (two of them on the image border), 
 """
 
 import argparse
+import atexit
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -223,6 +225,7 @@ def main() -> None:
         run_side(args.side, args.arch, args.ragged, args.seeds, args.weights, args.out)
         return
     tmp = tempfile.mkdtemp(prefix="parity-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # weights, exports: hundreds of MB
     weights = os.path.join(tmp, "weights.pth")
     model, _, _ = build_side("ours", args.arch, take_all=False)
     torch.manual_seed(1)
