@@ -12,6 +12,7 @@ from mmcv.transforms import RandomChoice as _MMCVRandomChoice
 
 from mmcascade.registry import TRANSFORMS
 
+from .gt_boxes import read_gt_boxes, write_gt_boxes
 from .transforms import RandomResize
 
 CROP_TYPES = ("absolute", "absolute_range", "relative", "relative_range")
@@ -139,29 +140,22 @@ class RandomCrop(BaseTransform):
         results["img"] = img[y1 : y1 + crop_h, x1 : x1 + crop_w]
         results["img_shape"] = (crop_h, crop_w)
         if "gt_bboxes" in results:
-            boxes = results["gt_bboxes"] - np.array([x1, y1, x1, y1], dtype=np.float32)
+            boxes = read_gt_boxes(results)
+            boxes.translate_((-x1, -y1))
             if self.bbox_clip_border:
-                boxes[:, 0::2] = boxes[:, 0::2].clip(0, crop_w)
-                boxes[:, 1::2] = boxes[:, 1::2].clip(0, crop_h)
-            inside = (
-                (boxes[:, 2] > boxes[:, 0])
-                & (boxes[:, 3] > boxes[:, 1])
-                & (boxes[:, 0] < crop_w)
-                & (boxes[:, 1] < crop_h)
-                & (boxes[:, 2] > 0)
-                & (boxes[:, 3] > 0)
-            )
+                boxes.clip_((crop_h, crop_w))
+            inside = ((boxes.widths > 0) & (boxes.heights > 0) & boxes.is_inside((crop_h, crop_w))).numpy().reshape(-1)
             if not inside.any() and not self.allow_negative_crop:
                 return None
             keep = np.flatnonzero(inside)
-            results["gt_bboxes"] = boxes[keep]
+            write_gt_boxes(results, boxes[keep])
             for key in ("gt_bboxes_labels", "gt_ignore_flags"):
                 if key in results:
                     results[key] = results[key][keep]
             if "gt_masks" in results:
                 results["gt_masks"] = results["gt_masks"][keep].crop(window)
                 if self.recompute_bbox:
-                    results["gt_bboxes"] = results["gt_masks"].get_bboxes()
+                    write_gt_boxes(results, results["gt_masks"].get_bboxes())
         return results
 
     def __repr__(self) -> str:
@@ -196,12 +190,10 @@ class FilterAnnotations(BaseTransform):
     def transform(self, results: dict) -> dict | None:
         if "gt_bboxes" not in results:
             return results
-        boxes = results["gt_bboxes"]
+        boxes = read_gt_boxes(results)
         keep = np.ones(len(boxes), dtype=bool)
         if self.by_box:
-            keep &= (boxes[:, 2] - boxes[:, 0] > self.min_gt_bbox_wh[0]) & (
-                boxes[:, 3] - boxes[:, 1] > self.min_gt_bbox_wh[1]
-            )
+            keep &= ((boxes.widths > self.min_gt_bbox_wh[0]) & (boxes.heights > self.min_gt_bbox_wh[1])).numpy()
         if self.by_mask:
             if "gt_masks" not in results:
                 raise KeyError(

@@ -7,6 +7,7 @@ from mmengine.structures import InstanceData
 
 from mmcascade.registry import TRANSFORMS
 from mmcascade.structures import DetDataSample
+from mmcascade.structures.bbox import BaseBoxes, get_box_tensor
 
 DEFAULT_META_KEYS = ("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "flip", "flip_direction")
 
@@ -14,6 +15,7 @@ DEFAULT_META_KEYS = ("img_id", "img_path", "ori_shape", "img_shape", "scale_fact
 @TRANSFORMS.register_module()
 class PackDetInputs(BaseTransform):
     """Split the ground truth into ``gt_instances`` (not ignored) and ``ignored_instances`` (crowd).
+    Boxes become ``(N, 4)`` float32 tensors whatever their container in the pipeline.
 
     Args:
         meta_keys: results keys copied into the sample's metainfo.
@@ -41,7 +43,10 @@ class PackDetInputs(BaseTransform):
     @staticmethod
     def _instances(results: dict, keep: np.ndarray) -> InstanceData:
         inst = InstanceData()
-        inst.bboxes = torch.from_numpy(results["gt_bboxes"][keep]).float().reshape(-1, 4)
+        boxes = results["gt_bboxes"][np.flatnonzero(keep)]
+        # the model works on plain tensors: a box object hands over its tensor
+        boxes = get_box_tensor(boxes) if isinstance(boxes, BaseBoxes) else torch.from_numpy(np.asarray(boxes))
+        inst.bboxes = boxes.float().reshape(-1, 4)
         if "gt_bboxes_labels" in results:
             inst.labels = torch.from_numpy(results["gt_bboxes_labels"][keep]).long()
         if "gt_masks" in results:

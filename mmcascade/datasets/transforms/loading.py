@@ -4,11 +4,13 @@ import os
 import warnings
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 
 from mmcascade.registry import TRANSFORMS
 from mmcascade.structures import BitmapMasks, segm_to_bitmap
+from mmcascade.structures.bbox import get_box_type
 from mmcascade.utils.options import check_extra_options
 
 from ..record_checks import probe_image_file
@@ -80,15 +82,19 @@ class LoadImageFromNDArray(BaseTransform):
 
 @TRANSFORMS.register_module()
 class LoadAnnotations(BaseTransform):
-    """Turn ``instances`` into ``gt_bboxes (N, 4) float32``, ``gt_bboxes_labels (N,) int64``,
-    ``gt_ignore_flags (N,) bool`` and ``gt_masks`` (:class:`BitmapMasks`).
+    """Turn ``instances`` into ``gt_bboxes`` (``(N, 4)`` float32 xyxy pixels),
+    ``gt_bboxes_labels (N,) int64``, ``gt_ignore_flags (N,) bool`` and ``gt_masks``
+    (:class:`BitmapMasks`).
 
     Args:
         with_bbox, with_label, with_mask: what to load.
         poly2mask: rasterise polygons / RLE to bitmaps (the only mask form supported here).
+        box_type: the container of ``gt_bboxes``: a registered box type (``'hbox'``, the default:
+            :class:`HorizontalBoxes`, whose ``flip_`` / ``rescale_`` / ``clip_``... custom
+            transforms call), or ``None`` for a plain ``(N, 4)`` float32 array.
         backend_args: accepted so MMDetection configs load; this transform reads no file (the
             annotations come with the dataset's records), so there is nothing for it to change.
-        MMDetection's ``with_seg``, ``box_type``... are accepted at their defaults only.
+        MMDetection's ``with_seg``, ``reduce_zero_label``... are accepted at their defaults only.
     """
 
     def __init__(
@@ -97,17 +103,20 @@ class LoadAnnotations(BaseTransform):
         with_label: bool = True,
         with_mask: bool = False,
         poly2mask: bool = True,
+        box_type: str | None = "hbox",
         backend_args: dict | None = None,
         **kwargs,
     ) -> None:
         check_extra_options(
             type(self).__name__,
             kwargs,
-            dict(with_seg=False, box_type="hbox", reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"),
+            dict(with_seg=False, reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"),
         )
         self.backend_args = backend_args  # no file is read here: annotations come from the dataset
         if with_mask and not poly2mask:
             raise ValueError("only bitmap masks are supported: poly2mask must be True")
+        self.box_type = box_type
+        self._box_cls = None if box_type is None else get_box_type(box_type)[1]
         self.with_bbox = with_bbox
         self.with_label = with_label
         self.with_mask = with_mask
@@ -116,7 +125,8 @@ class LoadAnnotations(BaseTransform):
         instances = results.get("instances", [])
         if self.with_bbox:
             boxes = [i["bbox"] for i in instances]
-            results["gt_bboxes"] = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+            boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+            results["gt_bboxes"] = boxes if self._box_cls is None else self._box_cls(boxes, dtype=torch.float32)
             results["gt_ignore_flags"] = np.asarray([bool(i["ignore_flag"]) for i in instances], dtype=bool)
         if self.with_label:
             results["gt_bboxes_labels"] = np.asarray([i["bbox_label"] for i in instances], dtype=np.int64)
@@ -141,5 +151,5 @@ class LoadAnnotations(BaseTransform):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
-            f"with_mask={self.with_mask})"
+            f"with_mask={self.with_mask}, box_type={self.box_type!r})"
         )

@@ -4,10 +4,11 @@ import random
 from collections.abc import Sequence
 
 import mmcv
-import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcascade.registry import TRANSFORMS
+
+from .gt_boxes import read_gt_boxes, write_gt_boxes
 
 
 def _rescaled_size(w: int, h: int, scale: tuple[int, int], keep_ratio: bool) -> tuple[int, int]:
@@ -90,11 +91,11 @@ class Resize(BaseTransform):
         results["scale_factor"] = (prev[0] * w_scale, prev[1] * h_scale)
         results["keep_ratio"] = self.keep_ratio
         if "gt_bboxes" in results:
-            boxes = results["gt_bboxes"] * np.array([w_scale, h_scale, w_scale, h_scale], dtype=np.float32)
+            boxes = read_gt_boxes(results)
+            boxes.rescale_((w_scale, h_scale))
             if self.clip_object_border:
-                boxes[:, 0::2] = boxes[:, 0::2].clip(0, new_w)
-                boxes[:, 1::2] = boxes[:, 1::2].clip(0, new_h)
-            results["gt_bboxes"] = boxes
+                boxes.clip_((new_h, new_w))
+            write_gt_boxes(results, boxes)
         if "gt_masks" in results:
             results["gt_masks"] = results["gt_masks"].resize((new_h, new_w))
         return results
@@ -208,12 +209,9 @@ def flip_results(results: dict, direction: str) -> dict:
     h, w = results["img"].shape[:2]
     results["img"] = mmcv.imflip(results["img"], direction=direction)
     if "gt_bboxes" in results:
-        src, boxes = results["gt_bboxes"], results["gt_bboxes"].copy()
-        if direction in ("horizontal", "diagonal"):
-            boxes[:, 0], boxes[:, 2] = w - src[:, 2], w - src[:, 0]
-        if direction in ("vertical", "diagonal"):
-            boxes[:, 1], boxes[:, 3] = h - src[:, 3], h - src[:, 1]
-        results["gt_bboxes"] = boxes
+        boxes = read_gt_boxes(results)
+        boxes.flip_((h, w), direction)
+        write_gt_boxes(results, boxes)
     if "gt_masks" in results:
         results["gt_masks"] = results["gt_masks"].flip(direction)
     return results

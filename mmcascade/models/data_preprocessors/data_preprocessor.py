@@ -7,6 +7,7 @@ from mmengine.model import ImgDataPreprocessor
 from torch import Tensor, nn
 
 from mmcascade.registry import MODELS
+from mmcascade.structures.bbox import BaseBoxes, get_box_tensor
 from mmcascade.utils.options import check_extra_options
 
 
@@ -22,6 +23,8 @@ class DetDataPreprocessor(ImgDataPreprocessor):
             when training (Mask R-CNN).
         batch_augments: transforms of the whole batch applied in training, e.g.
             ``[dict(type='BatchFixedSizePad', size=(1024, 1024))]``.
+        boxtype2tensor: box objects (:class:`HorizontalBoxes`) a pipeline packed into the samples
+            become their tensors (the only setting: the heads compute on tensors).
     """
 
     def __init__(
@@ -41,6 +44,7 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         check_extra_options(
             type(self).__name__,
             kwargs,
+            # boxtype2tensor=False would hand box objects to heads that compute on tensors
             dict(boxtype2tensor=True, pad_seg=False, seg_pad_value=255),
         )
         super().__init__(
@@ -69,6 +73,8 @@ class DetDataPreprocessor(ImgDataPreprocessor):
                 sample.set_metainfo(dict(batch_input_shape=batch_shape, pad_shape=pad_shape))
                 if training and self.pad_mask and "gt_instances" in sample and "masks" in sample.gt_instances:
                     sample.gt_instances.masks = sample.gt_instances.masks.pad(batch_shape, self.mask_pad_value)
+        if samples is not None:
+            _box_objects_to_tensors(samples)
         if training and self.batch_augments is not None:
             for augment in self.batch_augments:
                 inputs, samples = augment(inputs, samples)
@@ -82,3 +88,14 @@ class DetDataPreprocessor(ImgDataPreprocessor):
         else:
             shapes = [t.shape[-2:] for t in inputs]
         return [(math.ceil(h / d) * d, math.ceil(w / d) * d) for h, w in shapes]
+
+
+def _box_objects_to_tensors(samples: Sequence) -> None:
+    """Replace box objects (:class:`BaseBoxes`) in the samples' instances by their tensors: a
+    pipeline of the user's own may pack them there, and the models compute on tensors
+    (MMDetection's ``boxtype2tensor=True``)."""
+    for sample in samples:
+        for field in ("gt_instances", "ignored_instances", "proposals"):
+            instances = sample.get(field)
+            if instances is not None and isinstance(instances.get("bboxes"), BaseBoxes):
+                instances.bboxes = get_box_tensor(instances.bboxes)

@@ -142,12 +142,12 @@ def _results(tmp_path):
 
 def test_flip_twice_is_identity(tmp_path):
     res = _results(tmp_path)
-    boxes, masks = res["gt_bboxes"].copy(), res["gt_masks"].masks.copy()
+    boxes, masks = res["gt_bboxes"].numpy(), res["gt_masks"].masks.copy()
     once = flip_results(dict(res), "horizontal")
-    assert once["gt_bboxes"][0].tolist() == [50, 5, 70, 35]
+    assert once["gt_bboxes"].numpy()[0].tolist() == [50, 5, 70, 35]
     assert once["gt_masks"].masks[0, 10, 79 - 15] == masks[0, 10, 15]
     twice = flip_results(dict(once), "horizontal")
-    assert np.array_equal(twice["gt_bboxes"], boxes) and np.array_equal(twice["gt_masks"].masks, masks)
+    assert np.array_equal(twice["gt_bboxes"].numpy(), boxes) and np.array_equal(twice["gt_masks"].masks, masks)
     random.seed(0)
     flipped = RandomFlip(prob=1.0).transform(dict(res))
     assert flipped["flip"] and flipped["flip_direction"] == "horizontal"
@@ -160,7 +160,9 @@ def test_resize_scale_factors_boxes_and_masks(tmp_path):
     assert out["img_shape"] == (800, 1067)
     w_scale, h_scale = out["scale_factor"]
     assert w_scale == pytest.approx(1067 / 80) and h_scale == pytest.approx(800 / 60)
-    assert out["gt_bboxes"][0].tolist() == pytest.approx([10 * w_scale, 5 * h_scale, 30 * w_scale, 35 * h_scale])
+    assert out["gt_bboxes"].numpy()[0].tolist() == pytest.approx(
+        [10 * w_scale, 5 * h_scale, 30 * w_scale, 35 * h_scale]
+    )
     assert out["gt_masks"].masks.shape == (2, 800, 1067)
     fixed = Resize(scale=(40, 30), keep_ratio=False).transform(dict(res))
     assert fixed["img_shape"] == (30, 40) and fixed["scale_factor"] == (0.5, 0.5)

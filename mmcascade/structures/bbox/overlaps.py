@@ -1,8 +1,6 @@
-"""Pure box operations. Boxes are ``(N, 4)`` float tensors, ``xyxy`` absolute pixels,
+"""Areas and pairwise overlaps of boxes: ``(..., 4)`` float tensors, ``xyxy`` absolute pixels,
 with no "+1" in widths: ``w = x2 - x1``.
 """
-
-from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -71,52 +69,3 @@ def bbox_overlaps(
     enclose_wh = (torch.max(first[..., 2:], second[..., 2:]) - torch.min(first[..., :2], second[..., :2])).clamp(min=0)
     enclose = (enclose_wh[..., 0] * enclose_wh[..., 1]).clamp(min=eps)
     return ious - (enclose - denom) / enclose
-
-
-def bbox2roi(boxes_per_image: Sequence[Tensor]) -> Tensor:
-    """Stack per-image boxes into RoIs ``(K, 5)``: ``(batch_idx, x1, y1, x2, y2)``."""
-    rois = []
-    for img_id, boxes in enumerate(boxes_per_image):
-        idx = boxes.new_full((boxes.shape[0], 1), float(img_id))
-        rois.append(torch.cat([idx, boxes[:, :4]], dim=1))
-    if not rois:
-        return torch.zeros((0, 5))
-    return torch.cat(rois, dim=0)
-
-
-def clip_boxes(boxes: Tensor, img_shape: tuple[int, int]) -> Tensor:
-    """Clip ``(..., 4)`` boxes to an image of ``(height, width)``; returns a new tensor."""
-    h, w = img_shape[:2]
-    x = boxes[..., 0::2].clamp(min=0, max=w)
-    y = boxes[..., 1::2].clamp(min=0, max=h)
-    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
-
-
-def scale_boxes(boxes: Tensor, scale_factor: tuple[float, float]) -> Tensor:
-    """Multiply ``(N, 4k)`` boxes by ``(w_scale, h_scale)``; returns a new tensor."""
-    factor = boxes.new_tensor(scale_factor).repeat(boxes.shape[-1] // 2)
-    return boxes * factor
-
-
-def flip_boxes(boxes: Tensor, img_shape: tuple[int, int], direction: str = "horizontal") -> Tensor:
-    """Mirror ``(N, 4)`` xyxy boxes inside an image of ``(height, width)``: ``'horizontal'``,
-    ``'vertical'`` or ``'diagonal'`` (both)."""
-    if direction not in ("horizontal", "vertical", "diagonal"):
-        raise ValueError(f"unknown flip direction {direction!r}")
-    h, w = img_shape[:2]
-    flipped = boxes.clone()
-    if direction in ("horizontal", "diagonal"):
-        flipped[:, 0] = w - boxes[:, 2]
-        flipped[:, 2] = w - boxes[:, 0]
-    if direction in ("vertical", "diagonal"):
-        flipped[:, 1] = h - boxes[:, 3]
-        flipped[:, 3] = h - boxes[:, 1]
-    return flipped
-
-
-def valid_box_mask(boxes: Tensor, min_size: float = 0.0) -> Tensor:
-    """``(N,)`` bool: finite boxes whose width and height exceed ``min_size``."""
-    finite = torch.isfinite(boxes).all(dim=-1)
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    return finite & (w > min_size) & (h > min_size)
