@@ -2,6 +2,7 @@
 
 from .coco_eval import CocoEvalResult, classwise_table, per_iou_ap, run_cocoeval
 from .coco_metric import CocoMetric, evaluate_results_file
+from .recall import eval_recalls
 from .results_io import DumpDetResults, load_detections, load_predictions, predictions_to_coco
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "CocoMetric",
     "DumpDetResults",
     "classwise_table",
+    "eval_recalls",
     "evaluate_results_file",
     "load_detections",
     "load_predictions",

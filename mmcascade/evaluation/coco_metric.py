@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import mmengine
+import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger, print_log
@@ -25,8 +26,11 @@ from .coco_eval import (
     recall_keys,
     run_cocoeval,
 )
+from .recall import eval_recalls
 
 BOX_ITEMS = tuple(STAT_KEYS)
+METRICS_KNOWN = ("bbox", "segm", "proposal", "proposal_fast")
+DEFAULT_IOU_THRS = np.linspace(0.5, 0.95, 10)
 
 
 @METRICS.register_module()
@@ -35,7 +39,9 @@ class CocoMetric(BaseMetric):
 
     Args:
         ann_file: the ground-truth COCO json (any mmengine storage backend).
-        metric: ``'bbox'``, ``'segm'``, ``'proposal'`` or a list of them.
+        metric: ``'bbox'``, ``'segm'``, ``'proposal'`` (COCO's average recall through
+            pycocotools), ``'proposal_fast'`` (recall of the first ``proposal_nums`` boxes of each
+            image, averaged over ``iou_thrs``: ``coco/AR@100``...; crowd boxes left out) or a list.
         classwise: print a per-class table (AP, AP50, AP75, AP_s, AP_m, AP_l) and return each
             class's AP as ``coco/{class}_precision`` (MMDetection's key: with several metrics it
             holds the last one's, so each is also given as ``coco/{metric}_{class}_precision``).
@@ -77,8 +83,8 @@ class CocoMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
-            if m not in ("bbox", "segm", "proposal"):
-                raise KeyError(f"CocoMetric: metric must be 'bbox', 'segm' or 'proposal', got {m!r}")
+            if m not in METRICS_KNOWN:
+                raise KeyError(f"CocoMetric: metric must be one of {METRICS_KNOWN}, got {m!r}")
         if format_only and outfile_prefix is None:
             raise ValueError("CocoMetric: format_only needs outfile_prefix")
         if use_mp_eval:
@@ -106,7 +112,7 @@ class CocoMetric(BaseMetric):
         if items is None:
             return None
         items = [items] if isinstance(items, str) else list(items)
-        allowed = set(BOX_ITEMS) if set(self.metrics) - {"proposal"} else set()
+        allowed = set(BOX_ITEMS) if set(self.metrics) - {"proposal", "proposal_fast"} else set()
         if "proposal" in self.metrics:
             allowed |= set(recall_keys(self.proposal_nums))
         unknown = [i for i in items if i not in allowed]
@@ -187,7 +193,29 @@ class CocoMetric(BaseMetric):
                 logger="current",
                 level=logging.WARNING,
             )
-        return self.evaluate_json({"bbox": bbox_json, "segm": segm_json}, cat_ids, img_ids, classes)
+        out: dict[str, float] = OrderedDict()
+        for metric in self.metrics:
+            if metric == "proposal_fast":
+                out.update(self.fast_recall(results))
+            else:
+                out.update(
+                    self.evaluate_json({"bbox": bbox_json, "segm": segm_json}, cat_ids, img_ids, classes, [metric])
+                )
+        return out
+
+    def fast_recall(self, results: list[dict]) -> dict[str, float]:
+        """``AR@N`` for each of ``proposal_nums``: recall of each image's first N boxes (in the
+        order predicted) against its non-crowd ground truth, averaged over ``iou_thrs``."""
+        gts = []
+        for r in results:
+            anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=r["img_id"]))
+            boxes = [a["bbox"] for a in anns if not a.get("iscrowd", 0) and not a.get("ignore", False)]
+            gts.append(np.array([[x, y, x + w, y + h] for x, y, w, h in boxes], np.float32).reshape(-1, 4))
+        thrs = DEFAULT_IOU_THRS if self.iou_thrs is None else np.array(self.iou_thrs)
+        recalls = eval_recalls(gts, [r["bboxes"] for r in results], self.proposal_nums, thrs, logger="silent")
+        ar = recalls.mean(axis=1)
+        print_log("\n".join(f"AR@{n}\t{v:.4f}" for n, v in zip(self.proposal_nums, ar)), logger="current")
+        return {f"AR@{n}": float(v) for n, v in zip(self.proposal_nums, ar)}
 
     @staticmethod
     def _dump(bbox_json: list, segm_json: list, prefix: str) -> None:
@@ -208,11 +236,17 @@ class CocoMetric(BaseMetric):
         return [name_to_id[c] for c in classes]
 
     def evaluate_json(
-        self, results: dict[str, list], cat_ids: list[int], img_ids: list[int], classes: Sequence[str] | None
+        self,
+        results: dict[str, list],
+        cat_ids: list[int],
+        img_ids: list[int],
+        classes: Sequence[str] | None,
+        metrics: Sequence[str] | None = None,
     ) -> dict[str, float]:
-        """Evaluate COCO-json results (``{'bbox': [...], 'segm': [...]}``)."""
+        """Evaluate COCO-json results (``{'bbox': [...], 'segm': [...]}``) for ``metrics``
+        (default: the metric's own, ``proposal_fast`` aside: it needs the raw boxes)."""
         out: dict[str, float] = OrderedDict()
-        for metric in self.metrics:
+        for metric in metrics or [m for m in self.metrics if m != "proposal_fast"]:
             dets = results["segm" if metric == "segm" else "bbox"]
             res = run_cocoeval(
                 self.coco,
