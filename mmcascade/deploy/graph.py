@@ -48,7 +48,9 @@ class DetectorGraph(nn.Module):
         feats = model.roi_feature_layout(model.extract_feat(inputs))
         metas = [dict(img_shape=img_shapes[i], scale_factor=scale_factors[i]) for i in range(self.batch_size)]
         cls_scores, bbox_preds = model.rpn_head(feats)
-        proposals = model.rpn_head.predict_by_feat(cls_scores, bbox_preds, metas, model.rpn_head.test_cfg)
+        proposals = model.rpn_head.predict_by_feat(
+            cls_scores, bbox_preds, batch_img_metas=metas, cfg=model.rpn_head.test_cfg
+        )
         dets = model.roi_head.detect(
             model.roi_head.pooling_layout(feats), [p.bboxes for p in proposals], metas, rescale=True
         )

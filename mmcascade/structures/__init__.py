@@ -13,7 +13,7 @@ from .bbox import (
 )
 from .coder import ImageSize, decode_deltas, encode_deltas
 from .cropped_masks import CroppedMasks
-from .det_data_sample import DetDataSample, SampleList
+from .det_data_sample import DetDataSample, SampleList, unpack_gt_instances
 from .masks import BitmapMasks, paste_masks, paste_masks_cropped, paste_windows, segm_to_bitmap
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "encode_deltas",
     "DetDataSample",
     "SampleList",
+    "unpack_gt_instances",
     "BitmapMasks",
     "CroppedMasks",
     "paste_masks",

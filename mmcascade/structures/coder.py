@@ -60,17 +60,22 @@ def decode_deltas(
     """Apply normalised deltas to boxes.
 
     Args:
-        rois: ``(N, 4)`` float, xyxy pixels.
-        deltas: ``(N, 4 * k)`` normalised deltas (``k`` classes, or 1 when class-agnostic).
+        rois: ``(N, 4)`` float, xyxy pixels; batched: ``(B, N, 4)``.
+        deltas: ``(N, 4 * k)`` normalised deltas (``k`` classes, or 1 when class-agnostic);
+            batched: ``(B, N, 4 * k)``.
         means, stds: the normalisation used at encoding.
         max_shape: ``(height, width)`` to clip the result to (ints, or a ``(2,)`` tensor, as an
-            exported graph has it), or None.
+            exported graph has it), or None; batched: also one shape per image (a sequence of
+            ``(height, width)`` or a ``(B, 2)`` tensor).
         wh_ratio_clip: the largest allowed ``exp(|dw|)`` is ``1 / wh_ratio_clip``.
         clip_border: clip to ``max_shape`` when it is given.
 
     Returns:
-        ``(N, 4 * k)`` float32 boxes, xyxy pixels. Computed in fp32 whatever the input dtype.
+        ``(N, 4 * k)`` (batched: ``(B, N, 4 * k)``) float32 boxes, xyxy pixels. Computed in fp32
+        whatever the input dtype.
     """
+    if deltas.dim() == 3:
+        return _decode_batched(rois, deltas, means, stds, max_shape, wh_ratio_clip, clip_border)
     num_rois = deltas.shape[0]
     num_groups = deltas.shape[1] // 4
     d = deltas.float().reshape(-1, 4)
@@ -86,6 +91,34 @@ def decode_deltas(
     if clip_border and max_shape is not None:
         boxes = _clip_to(boxes, max_shape)
     return boxes.reshape(num_rois, 4 * num_groups)
+
+
+def _decode_batched(
+    rois: Tensor,
+    deltas: Tensor,
+    means: Sequence[float],
+    stds: Sequence[float],
+    max_shape: ImageSize | Sequence[ImageSize] | None,
+    wh_ratio_clip: float,
+    clip_border: bool,
+) -> Tensor:
+    """:func:`decode_deltas` of ``(B, N, 4)`` rois and ``(B, N, 4k)`` deltas: each image's boxes
+    clipped to its own shape (or all to one shape)."""
+    batch, num = deltas.shape[:2]
+    if rois.shape[:-1] != deltas.shape[:-1]:
+        raise ValueError(
+            f"batched decoding needs rois (B, N, 4) for deltas {tuple(deltas.shape)}, got {tuple(rois.shape)}"
+        )
+    flat = decode_deltas(rois.reshape(-1, 4), deltas.reshape(batch * num, -1), means, stds, None, wh_ratio_clip)
+    boxes = flat.reshape(batch, num, -1)
+    if not clip_border or max_shape is None:
+        return boxes
+    hw = torch.as_tensor(max_shape, device=boxes.device).to(boxes.dtype)
+    hw = hw[None].expand(batch, -1) if hw.dim() == 1 else hw
+    if hw.shape[0] != batch:
+        raise ValueError(f"max_shape gives {hw.shape[0]} image shapes for a batch of {batch}")
+    bound = torch.stack([hw[:, 1], hw[:, 0]], dim=-1).repeat(1, boxes.shape[-1] // 2)[:, None]
+    return torch.minimum(boxes.clamp(min=0), bound)
 
 
 def _clip_to(boxes: Tensor, max_shape: ImageSize) -> Tensor:

@@ -40,3 +40,17 @@ class DetDataSample(BaseDataElement):
 
 
 SampleList = list[DetDataSample]
+
+
+def unpack_gt_instances(
+    batch_data_samples: SampleList,
+) -> tuple[list[InstanceData], list[InstanceData | None], list[dict]]:
+    """``(batch_gt_instances, batch_gt_instances_ignore, batch_img_metas)`` of a batch, as the
+    heads' ``loss_by_feat`` take them (MMDetection's helper of the same name); an image without
+    ``ignored_instances`` gives None."""
+    gts, ignored, metas = [], [], []
+    for sample in batch_data_samples:
+        gts.append(sample.gt_instances)
+        ignored.append(sample.ignored_instances if "ignored_instances" in sample else None)
+        metas.append(sample.metainfo)
+    return gts, ignored, metas

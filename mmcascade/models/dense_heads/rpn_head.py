@@ -12,7 +12,7 @@ from torch import Tensor
 from mmcascade.ops import batched_nms, top_k_rows
 from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS, TASK_UTILS
-from mmcascade.structures import ImageSize, SampleList
+from mmcascade.structures import SampleList, scale_boxes, unpack_gt_instances
 from mmcascade.utils.options import check_block_keys, check_extra_options
 
 from ..layers import finite_rows
@@ -106,44 +106,59 @@ class RPNHead(BaseModule):
         return [m[img_id].permute(1, 2, 0).reshape(-1, channels) for m in maps]
 
     def loss_and_predict(
-        self, feats: tuple[Tensor, ...], batch_data_samples: SampleList, proposal_cfg: dict
+        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, proposal_cfg: dict | None = None
     ) -> tuple[dict[str, Tensor], list[InstanceData]]:
-        """RPN losses and the (detached) proposals the RoI head trains on."""
-        cls_scores, bbox_preds = self(feats)
-        losses = self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
-        metas = [s.metainfo for s in batch_data_samples]
-        proposals = self.predict_by_feat(cls_scores, bbox_preds, metas, ConfigDict(proposal_cfg))
+        """RPN losses and the (detached) proposals the RoI head trains on (``proposal_cfg``:
+        the training-time proposal settings; default ``test_cfg``)."""
+        cls_scores, bbox_preds = self(x)
+        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
+        losses = self.loss_by_feat(cls_scores, bbox_preds, gts, metas, ignored)
+        cfg = ConfigDict(proposal_cfg) if proposal_cfg is not None else self.test_cfg
+        proposals = self.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=metas, cfg=cfg)
         return losses, proposals
 
-    def loss(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList) -> dict[str, Tensor]:
-        cls_scores, bbox_preds = self(feats)
-        return self.loss_by_feat(cls_scores, bbox_preds, batch_data_samples)
+    def loss(self, x: tuple[Tensor, ...], batch_data_samples: SampleList) -> dict[str, Tensor]:
+        cls_scores, bbox_preds = self(x)
+        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
+        return self.loss_by_feat(cls_scores, bbox_preds, gts, metas, ignored)
 
     def loss_by_feat(
-        self, cls_scores: list[Tensor], bbox_preds: list[Tensor], batch_data_samples: SampleList
+        self,
+        cls_scores: list[Tensor],
+        bbox_preds: list[Tensor],
+        batch_gt_instances: list[InstanceData],
+        batch_img_metas: list[dict],
+        batch_gt_instances_ignore: list[InstanceData | None] | None = None,
     ) -> dict[str, Tensor]:
         """Sigmoid CE over the sampled anchors and smooth-L1 over the positives, both divided by
         the number of sampled anchors of the batch (``avg_factor``). Only anchors inside the
         image by ``allowed_border`` (and inside the padded input) are assigned and sampled;
-        the others carry zero weight."""
+        the others carry zero weight. MMDetection's signature: per image the ground truth
+        (``bboxes``, ``labels``), its metainfo (``img_shape``, ``pad_shape``) and optionally the
+        boxes to ignore."""
+        ignored = batch_gt_instances_ignore or [None] * len(batch_gt_instances)
         sizes = [tuple(c.shape[-2:]) for c in cls_scores]
         device = cls_scores[0].device
         anchors = torch.cat(self.prior_generator.grid_priors(sizes, device))
-        targets_per_img = [self._targets_single(anchors, sizes, sample) for sample in batch_data_samples]
+        targets_per_img = [
+            self._targets_single(anchors, sizes, gt, meta, ign)
+            for gt, meta, ign in zip(batch_gt_instances, batch_img_metas, ignored)
+        ]
         labels, label_w, targets, target_w, counts = zip(*targets_per_img)
         avg_factor = sum(counts)
-        num_imgs = len(batch_data_samples)
+        num_imgs = len(batch_gt_instances)
         cls = torch.cat([torch.cat(self._flatten(cls_scores, i, 1)) for i in range(num_imgs)])
         reg = torch.cat([torch.cat(self._flatten(bbox_preds, i, 4)) for i in range(num_imgs)])
         loss_cls = self.loss_cls(cls, torch.cat(labels), torch.cat(label_w), avg_factor=avg_factor)
         loss_bbox = self.loss_bbox(reg, torch.cat(targets), torch.cat(target_w), avg_factor=avg_factor)
         return dict(loss_rpn_cls=loss_cls, loss_rpn_bbox=loss_bbox)
 
-    def _targets_single(self, anchors: Tensor, sizes: list[tuple[int, int]], sample) -> tuple:
+    def _targets_single(
+        self, anchors: Tensor, sizes: list[tuple[int, int]], gt: InstanceData, meta: dict, ignored: InstanceData | None
+    ) -> tuple:
         """Targets of one image over all ``anchors (N, 4)`` (input-image pixels): labels (0
         object, 1 background), label weights, box deltas, delta weights, and the number of
         sampled anchors."""
-        meta = sample.metainfo
         pad_shape = meta.get("pad_shape") or meta.get("batch_input_shape") or meta["img_shape"]
         valid = torch.cat(self.prior_generator.valid_flags(sizes, pad_shape[:2], anchors.device))
         inside = anchor_inside_flags(anchors, valid, meta["img_shape"], self.allowed_border)
@@ -155,9 +170,8 @@ class RPNHead(BaseModule):
             )
         inside_idx = torch.nonzero(inside, as_tuple=False).squeeze(1)
         candidates = anchors[inside_idx]
-        gt = sample.gt_instances
-        ignored = sample.ignored_instances.bboxes if "ignored_instances" in sample else None
-        assign = self.assigner.assign(candidates, gt.bboxes, torch.zeros_like(gt.labels), ignored)
+        ignored_boxes = ignored.bboxes if ignored is not None and "bboxes" in ignored else None
+        assign = self.assigner.assign(candidates, gt.bboxes, torch.zeros_like(gt.labels), ignored_boxes)
         res = self.sampler.sample(assign, candidates, gt.bboxes, torch.zeros_like(gt.labels))
         num = anchors.shape[0]
         labels = anchors.new_full((num,), 1, dtype=torch.long)
@@ -173,21 +187,47 @@ class RPNHead(BaseModule):
         label_w[neg] = 1.0
         return labels, label_w, targets, target_w, res.avg_factor
 
-    def predict(self, feats: tuple[Tensor, ...], batch_data_samples: SampleList) -> list[InstanceData]:
-        cls_scores, bbox_preds = self(feats)
+    def predict(
+        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, rescale: bool = False
+    ) -> list[InstanceData]:
+        cls_scores, bbox_preds = self(x)
         metas = [s.metainfo for s in batch_data_samples]
-        return self.predict_by_feat(cls_scores, bbox_preds, metas, self.test_cfg)
+        return self.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=metas, rescale=rescale)
 
     @torch.no_grad()
     def predict_by_feat(
-        self, cls_scores: list[Tensor], bbox_preds: list[Tensor], batch_img_metas: list[dict], cfg: ConfigDict
+        self,
+        cls_scores: list[Tensor],
+        bbox_preds: list[Tensor],
+        score_factors: list[Tensor] | None = None,
+        batch_img_metas: list[dict] | None = None,
+        cfg: ConfigDict | dict | None = None,
+        rescale: bool = False,
+        with_nms: bool = True,
     ) -> list[InstanceData]:
-        """Proposals per image: ``bboxes (K, 4)`` xyxy in the resized image, ``scores (K,)``."""
+        """Proposals per image: ``bboxes (K, 4)`` xyxy in the resized input (original-image
+        pixels with ``rescale``), ``scores (K,)`` (MMDetection's signature).
+
+        Args:
+            cls_scores, bbox_preds: the head's outputs per level.
+            score_factors: must be None (the RPN has no centerness).
+            batch_img_metas: per image ``img_shape`` (and ``scale_factor`` for ``rescale``).
+            cfg: ``nms_pre``, ``min_bbox_size``, ``nms``, ``max_per_img`` (default ``test_cfg``).
+            rescale: divide the boxes by ``scale_factor`` before size filtering and NMS.
+            with_nms: must be True: proposals are always NMS-ed (as in MMDetection).
+        """
+        if score_factors is not None:
+            raise ValueError("RPNHead.predict_by_feat: score_factors must be None (the RPN has none)")
+        if not with_nms:
+            raise ValueError("RPNHead.predict_by_feat: with_nms must be True (proposals are always NMS-ed)")
+        if batch_img_metas is None:
+            raise ValueError("RPNHead.predict_by_feat needs batch_img_metas (each image's img_shape)")
+        cfg = ConfigDict(cfg) if cfg is not None else self.test_cfg
         sizes = [tuple(c.shape[-2:]) for c in cls_scores]
         anchors = self.prior_generator.grid_priors(sizes, cls_scores[0].device)
         return [
             self._proposals_single(
-                self._flatten(cls_scores, i, 1), self._flatten(bbox_preds, i, 4), anchors, meta["img_shape"], cfg
+                self._flatten(cls_scores, i, 1), self._flatten(bbox_preds, i, 4), anchors, meta, cfg, rescale
             )
             for i, meta in enumerate(batch_img_metas)
         ]
@@ -197,8 +237,9 @@ class RPNHead(BaseModule):
         scores_lvls: list[Tensor],
         deltas_lvls: list[Tensor],
         anchors_lvls: list[Tensor],
-        img_shape: ImageSize,
+        meta: dict,
         cfg: ConfigDict,
+        rescale: bool = False,
     ) -> InstanceData:
         nms_pre = cfg.get("nms_pre", -1)
         scores, deltas, priors, level_ids = [], [], [], []
@@ -209,7 +250,9 @@ class RPNHead(BaseModule):
             priors.append(a)
             level_ids.append(s.new_full((s.shape[0],), lvl, dtype=torch.long))
         scores = torch.cat(scores)
-        boxes = self.bbox_coder.decode(torch.cat(priors), torch.cat(deltas), max_shape=img_shape)
+        boxes = self.bbox_coder.decode(torch.cat(priors), torch.cat(deltas), max_shape=meta["img_shape"])
+        if rescale:
+            boxes = scale_boxes(boxes, [1 / s for s in meta["scale_factor"]])
         level_ids = torch.cat(level_ids)
         keep = finite_rows(boxes, scores)
         min_size = cfg.get("min_bbox_size", -1)

@@ -136,6 +136,22 @@ class TwoStageDetector(BaseModel):
     def with_mask(self) -> bool:
         return self.roi_head.with_mask
 
+    @property
+    def with_bbox(self) -> bool:
+        return self.roi_head.with_bbox
+
+    @property
+    def with_shared_head(self) -> bool:
+        return self.roi_head.with_shared_head
+
+    @property
+    def with_rpn(self) -> bool:
+        return getattr(self, "rpn_head", None) is not None
+
+    @property
+    def with_roi_head(self) -> bool:
+        return getattr(self, "roi_head", None) is not None
+
     def extract_feat(self, inputs: Tensor) -> tuple[Tensor, ...]:
         """``(N, 3, H, W)`` float32 batch -> multi-level features, finest first."""
         if self.channels_last:

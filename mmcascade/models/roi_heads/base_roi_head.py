@@ -24,7 +24,7 @@ from mmcascade.structures import SampleList, bbox2roi
 from mmcascade.utils.options import check_block_keys
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
-from ..layers import multiclass_nms, scale_grad
+from ..layers import scale_grad
 from ..task_modules import SamplingResult
 from .bbox_heads import BBoxTargets, Shared2FCBBoxHead
 from .detections import (
@@ -124,6 +124,16 @@ class BaseRoIHead(BaseModule):
         self.stages: list[StageTrainSettings] = []
         if train_cfg is not None:
             self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages)
+
+    @property
+    def with_bbox(self) -> bool:
+        """Whether there is a box branch (MMDetection's flag; every RoI head here has one)."""
+        return getattr(self, "bbox_head", None) is not None
+
+    @property
+    def with_shared_head(self) -> bool:
+        """Whether a shared head (C4's ResNet stage) runs before the box head: never here."""
+        return getattr(self, "shared_head", None) is not None
 
     # ------------------------------------------------------------------ modules of a stage
     def stage_bbox_roi_extractor(self, stage: int) -> SingleRoIExtractor:
@@ -229,10 +239,7 @@ class BaseRoIHead(BaseModule):
         best class), its best non-background class at inference."""
         if targets is None:
             return cls_score[:, :-1].argmax(dim=1)
-        if cls_score.numel() == 0:
-            return targets.labels
-        background = targets.labels == self.stage_bbox_head(stage).num_classes
-        return torch.where(background, cls_score[:, :-1].argmax(dim=1), targets.labels)
+        return self.stage_bbox_head(stage).refine_labels(cls_score, targets.labels)
 
     def refine_boxes(
         self, stage: int, rois: Tensor, labels: Tensor, bbox_pred: Tensor, metas: list[MetaInfo]
@@ -373,17 +380,9 @@ class BaseRoIHead(BaseModule):
         self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: MetaInfo, rescale: bool
     ) -> InstanceData:
         """One image's detections from the last stage's ``rois (K, 5)`` and deltas and the
-        ensembled ``probs (K, C + 1)``: decode, rescale to the original image when ``rescale``,
-        score threshold, class-wise NMS, top ``max_per_img``."""
+        ensembled ``probs (K, C + 1)`` (:meth:`ConvFCBBoxHead.predict_image`)."""
         head = self.stage_bbox_head(self.num_stages - 1)
-        boxes = head.decode_all(rois[:, 1:], bbox_pred, meta["img_shape"])
-        if rescale:
-            boxes = to_original_frame(boxes, meta)
-        cfg = self._test_settings()
-        dets, labels = multiclass_nms(boxes, probs, cfg["score_thr"], cfg["nms"], cfg["max_per_img"])
-        result = InstanceData()
-        result.bboxes, result.scores, result.labels = dets[:, :4], dets[:, 4], labels
-        return result
+        return head.predict_image(rois, probs, bbox_pred, meta, self._test_settings(), rescale)
 
     def _mask_probs(self, feats: tuple[Tensor, ...], dets_img: list[InstanceData]) -> list[Tensor]:
         """Per image ``(D, h, w)``: every stage's mask probabilities on the boxes of ``dets_img``

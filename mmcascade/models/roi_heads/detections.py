@@ -52,9 +52,14 @@ def output_shape(meta: MetaInfo, rescale: bool) -> tuple[int, int]:
     return int(round(h * h_scale)), int(round(w * w_scale))
 
 
-def to_original_frame(boxes_img: Tensor, meta: MetaInfo) -> Tensor:
+def to_original_frame(boxes_img: Tensor, meta: MetaInfo, by_reciprocal: bool = False) -> Tensor:
     """``(K, 4 M)`` boxes in input-image pixels divided by ``scale_factor`` (original image).
-    ``scale_factor`` is ``(w, h)`` floats, or a ``(2,)`` tensor in an exported graph."""
+    ``scale_factor`` is ``(w, h)`` floats, or a ``(2,)`` tensor in an exported graph.
+    ``by_reciprocal`` multiplies by ``1 / scale_factor`` (computed in double) instead, as
+    MMDetection's box head rescales (its mask head divides): the two round differently."""
+    if by_reciprocal and not isinstance(meta["scale_factor"], Tensor):
+        factor = boxes_img.new_tensor([1 / s for s in meta["scale_factor"]])
+        return boxes_img * factor.repeat(boxes_img.shape[1] // 2)
     factor = torch.as_tensor(meta["scale_factor"], dtype=boxes_img.dtype, device=boxes_img.device)
     return boxes_img / factor.repeat(boxes_img.shape[1] // 2)
 

@@ -94,7 +94,10 @@ def _sample():
 def test_targets_counts_and_avg_factor(allowed_border, pos, neg):
     rpn = _rpn(allowed_border)
     _, anchors = _anchors()
-    labels, label_w, targets, target_w, avg_factor = rpn._targets_single(anchors, [(4, 4)], _sample())
+    s = _sample()
+    labels, label_w, targets, target_w, avg_factor = rpn._targets_single(
+        anchors, [(4, 4)], s.gt_instances, s.metainfo, None
+    )
     assert avg_factor == pos + neg
     assert int((label_w > 0).sum()) == pos + neg and int(((labels == 0) & (label_w > 0)).sum()) == pos
     assert labels[5] == 0 and label_w[5] == 1 and target_w[5].tolist() == [1, 1, 1, 1]
@@ -134,4 +137,4 @@ def test_no_anchor_inside_is_a_clear_error():
     s.set_metainfo(dict(img_shape=(20, 20), img_path="tiny.png"))
     _, anchors = _anchors()
     with pytest.raises(ValueError, match="tiny.png: no anchor lies inside the image"):
-        rpn._targets_single(anchors, [(4, 4)], s)
+        rpn._targets_single(anchors, [(4, 4)], s.gt_instances, s.metainfo, None)

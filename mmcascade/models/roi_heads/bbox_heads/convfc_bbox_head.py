@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import MODELS, TASK_UTILS
@@ -16,8 +17,10 @@ from mmcascade.structures import ImageSize
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import OptConfigType, OptMultiConfig
 
+from ...layers import multiclass_nms
 from ...losses import accuracy
 from ...task_modules import SamplingResult
+from ..detections import to_original_frame
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,82 @@ class ConvFCBBoxHead(BaseModule):
         decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
         return decoded.reshape(boxes.shape[0], 4 * self.num_classes)
 
-    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: ImageSize) -> Tensor:
-        """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape``."""
+    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: ImageSize | dict) -> Tensor:
+        """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape`` (or an
+        image's metainfo, MMDetection's ``img_meta``, whose ``img_shape`` is used)."""
+        if isinstance(img_shape, dict):
+            img_shape = img_shape["img_shape"]
         deltas = self.select_deltas(bbox_pred, labels.clamp(max=self.num_classes - 1))
         return self.bbox_coder.decode(boxes, deltas, max_shape=img_shape)
+
+    def refine_labels(self, cls_score: Tensor, labels: Tensor) -> Tensor:
+        """The class each sampled RoI is regressed with between stages: its assigned class, or
+        for a background RoI its best object class by ``cls_score (K, C + 1)``."""
+        if cls_score.numel() == 0:
+            return labels
+        return torch.where(labels == self.num_classes, cls_score[:, :-1].argmax(dim=1), labels)
+
+    # ------------------------------------------------------------- MMDetection's head API
+    def predict_by_feat(
+        self,
+        rois: tuple[Tensor, ...],
+        cls_scores: tuple[Tensor, ...],
+        bbox_preds: tuple[Tensor, ...],
+        batch_img_metas: list[dict],
+        rcnn_test_cfg: OptConfigType = None,
+        rescale: bool = False,
+    ) -> list[InstanceData]:
+        """Per image detections from this head's outputs (MMDetection's signature).
+
+        Args:
+            rois: per image ``(K_i, 5)`` RoIs, input-image pixels.
+            cls_scores: per image ``(K_i, C + 1)`` logits.
+            bbox_preds: per image ``(K_i, 4)`` or ``(K_i, 4C)`` deltas.
+            batch_img_metas: per image ``img_shape`` and ``scale_factor``.
+            rcnn_test_cfg: ``score_thr``, ``nms``, ``max_per_img``; None returns every RoI's
+                decoded boxes ``(K_i, 4C)`` and probabilities ``(K_i, C + 1)`` without NMS.
+            rescale: boxes in original-image pixels.
+        """
+        return [
+            self.predict_image(r, F.softmax(c, dim=-1), b, meta, rcnn_test_cfg, rescale)
+            for r, c, b, meta in zip(rois, cls_scores, bbox_preds, batch_img_metas)
+        ]
+
+    def predict_image(
+        self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: dict, cfg: OptConfigType, rescale: bool
+    ) -> InstanceData:
+        """One image's detections from ``rois (K, 5)``, class probabilities ``(K, C + 1)`` (one
+        stage's, or the cascade's ensemble) and deltas: decode, rescale when ``rescale``, then
+        (with ``cfg``) score threshold, class-wise NMS and the top ``max_per_img``."""
+        boxes = self.decode_all(rois[:, 1:], bbox_pred, meta["img_shape"])
+        if rescale:
+            boxes = to_original_frame(boxes, meta, by_reciprocal=True)
+        if cfg is None:
+            return InstanceData(bboxes=boxes, scores=probs)
+        dets, labels = multiclass_nms(boxes, probs, cfg["score_thr"], cfg["nms"], cfg["max_per_img"])
+        return InstanceData(bboxes=dets[:, :4], scores=dets[:, 4], labels=labels)
+
+    def refine_bboxes(
+        self, sampling_results: list[SamplingResult], bbox_results: dict, batch_img_metas: list[dict]
+    ) -> list[InstanceData] | None:
+        """The boxes the next cascade stage starts from (MMDetection's signature): each sampled
+        RoI regressed with its class (:meth:`refine_labels`), ground-truth boxes that were
+        sampled as proposals left out. ``bbox_results`` holds ``rois (K, 5)``, ``cls_score``,
+        ``bbox_pred`` and ``bbox_targets`` (:class:`BBoxTargets` or MMDetection's tuple, labels
+        first). None when there are no RoIs."""
+        cls_score, rois, bbox_pred = bbox_results["cls_score"], bbox_results["rois"], bbox_results["bbox_pred"]
+        if cls_score.numel() == 0:
+            return None
+        targets = bbox_results["bbox_targets"]
+        labels = self.refine_labels(cls_score, targets.labels if isinstance(targets, BBoxTargets) else targets[0])
+        results = []
+        for i, (res, meta) in enumerate(zip(sampling_results, batch_img_metas)):
+            inds = torch.nonzero(rois[:, 0] == i, as_tuple=False).squeeze(1)
+            boxes = self.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta)
+            keep = torch.ones(len(inds), dtype=torch.bool, device=boxes.device)
+            keep[: len(res.pos_is_gt)] = res.pos_is_gt == 0
+            results.append(InstanceData(bboxes=boxes[keep]))
+        return results
 
 
 @MODELS.register_module()

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import MODELS
@@ -15,6 +16,7 @@ from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import OptConfigType
 
 from ...task_modules import SamplingResult
+from ..detections import to_original_frame, with_pasted_masks
 
 
 @MODELS.register_module()
@@ -106,3 +108,36 @@ class FCNMaskHead(BaseModule):
         if self.class_agnostic:
             return mask_probs[:, 0]
         return mask_probs[torch.arange(mask_probs.shape[0], device=mask_probs.device), labels]
+
+    def predict_by_feat(
+        self,
+        mask_preds: tuple[Tensor, ...],
+        results_list: list[InstanceData],
+        batch_img_metas: list[dict],
+        rcnn_test_cfg: OptConfigType,
+        rescale: bool = False,
+        activate_map: bool = False,
+    ) -> list[InstanceData]:
+        """Each image's detections with ``masks`` (MMDetection's signature).
+
+        Args:
+            mask_preds: per image ``(D_i, C, h, w)`` logits (probabilities with ``activate_map``).
+            results_list: per image detections, ``bboxes`` in input-image pixels and ``labels``.
+            batch_img_metas: per image ``img_shape``, ``ori_shape``, ``scale_factor``.
+            rcnn_test_cfg: ``mask_thr_binary`` (0.5) and ``mask_format`` (``'auto'``).
+            rescale: boxes and masks in the original image (else the resized input).
+            activate_map: ``mask_preds`` are probabilities already (e.g. averaged over stages).
+
+        Returns:
+            per image ``bboxes``, ``scores``, ``labels`` and ``masks`` (``(D_i, H, W)`` bool, or
+            :class:`CroppedMasks` by ``mask_format``).
+        """
+        cfg = rcnn_test_cfg or {}
+        threshold, mask_format = cfg.get("mask_thr_binary", 0.5), cfg.get("mask_format", "auto")
+        out = []
+        for preds, det, meta in zip(mask_preds, results_list, batch_img_metas):
+            probs = self.select_probs(preds if activate_map else preds.sigmoid(), det.labels)
+            boxes = to_original_frame(det.bboxes, meta) if rescale else det.bboxes
+            framed = InstanceData(bboxes=boxes, scores=det.scores, labels=det.labels)
+            out.append(with_pasted_masks(framed, probs, meta, rescale, threshold, mask_format))
+        return out
