@@ -24,6 +24,7 @@ from mmcascade.config.class_names import COCO_CLASSES, COCO_PALETTE, make_palett
 from mmcascade.config.classes import config_class_names
 from mmcascade.config.loading import resolve_config
 from mmcascade.config.pipelines import test_pipeline_steps
+from mmcascade.config.sync_bn import single_process_norms
 from mmcascade.converters.detectron import detector_state_from_pkl
 from mmcascade.deploy.backend_detector import backend_model_cfg
 from mmcascade.deploy.contract import default_backend, is_exported_file
@@ -108,6 +109,7 @@ def init_detector(
         model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
     if bf16:
         model_cfg.inference_dtype = "bfloat16"
+    single_process_norms(model_cfg)  # inference runs in one process: MMSyncBN is BN here
     model = MODELS.build(model_cfg)
     classes = _load_weights(model, checkpoint, download_kwargs)
     classes = classes or config_class_names(cfg)

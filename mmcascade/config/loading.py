@@ -17,6 +17,7 @@ from mmcascade.zoo.manifest import find_config
 from .checks import check_cfg_options, check_config_types, check_top_level_typos
 from .classes import apply_classes, check_config_classes
 from .files import check_config_file
+from .sync_bn import single_process_norms, sync_norms_note
 
 PATH_KEYS = ("load_from", "resume", "work_dir", "data_root", "ann_file", "checkpoint", "filename", "out_dir")
 """Config keys (last part of a dotted key) whose value is a path, also where the config leaves them ``None``."""
@@ -96,6 +97,8 @@ def load_tool_config(
     old_root = cfg.get("data_root")
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if launcher == "none" and (changed := single_process_norms(cfg.get("model"))):
+        print_log(sync_norms_note(changed), logger="current", level=logging.WARNING)
     new_root = cfg.get("data_root")
     if isinstance(old_root, str) and old_root and isinstance(new_root, str) and new_root != old_root:
         for key in list(cfg.keys()):

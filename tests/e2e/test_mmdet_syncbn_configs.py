@@ -1,0 +1,57 @@
+"""MMDetection 3.3.0's large-scale-jitter configs normalise the heads with ``MMSyncBN``, which mmcv
+builds only inside a process group: MMDetection stops there in one process. Read from MMDetection's
+own wheel with only the registry scope changed, they build here in one process (``MMSyncBN`` as
+BN, the same checkpoint keys) and train."""
+
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from mmcascade.config.loading import check_run_config, load_tool_config
+from mmcascade.registry import MODELS
+from mmcascade.structures import BitmapMasks, DetDataSample
+
+pytestmark = pytest.mark.e2e
+
+CONFIGS = [
+    "strong_baselines/mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-100e_coco.py",
+    "strong_baselines/mask-rcnn_r50-caffe_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-100e_coco.py",
+    "simple_copy_paste/mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_32xb2-ssj-270k_coco.py",
+]
+
+
+def _sample() -> DetDataSample:
+    shape = (128, 128)
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape, batch_input_shape=shape, scale_factor=(1.0, 1.0))
+    sample = DetDataSample(metainfo=meta)
+    masks = torch.zeros(1, *shape, dtype=torch.uint8)
+    masks[0, 20:90, 30:100] = 1
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor([[30.0, 20.0, 100.0, 90.0]]),
+        labels=torch.tensor([3]),
+        masks=BitmapMasks(masks.numpy(), *shape),
+    )
+    return sample
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_syncbn_config_builds_and_trains_in_one_process(mmdet_configs, config):
+    cfg = load_tool_config(
+        osp.join(mmdet_configs, config), {"default_scope": "mmcascade", "model.backbone.init_cfg": None}
+    )
+    check_run_config(cfg)
+    assert cfg.model.roi_head.bbox_head.norm_cfg.type == "BN" and cfg.model.roi_head.mask_head.norm_cfg.type == "BN"
+    model = MODELS.build(cfg.model)
+    keys = model.state_dict().keys()
+    assert "roi_head.bbox_head.shared_convs.0.bn.running_var" in keys and "roi_head.mask_head.convs.0.bn.weight" in keys
+    if config == CONFIGS[0]:
+        torch.manual_seed(0)
+        model.init_weights()
+        model.train()
+        losses = model.loss(torch.randn(2, 3, 128, 128), [_sample(), _sample()])
+        total = sum(v for k, v in losses.items() if "loss" in k)
+        assert torch.isfinite(total)
+        total.backward()
+        assert model.roi_head.bbox_head.shared_convs[0].bn.weight.grad is not None
