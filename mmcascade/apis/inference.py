@@ -104,13 +104,7 @@ def init_detector(
         if palette != "none":
             exported.dataset_meta["palette"] = palette
         return exported
-    model_cfg = copy.deepcopy(cfg.model)
-    if model_cfg.get("backbone", {}).get("init_cfg"):
-        model_cfg.backbone.init_cfg = None  # the checkpoint supplies every weight
-    if bf16:
-        model_cfg.inference_dtype = "bfloat16"
-    single_process_norms(model_cfg)  # inference runs in one process: MMSyncBN is BN here
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(_inference_model_cfg(cfg, bf16))
     classes = _load_weights(model, checkpoint, download_kwargs)
     classes = classes or config_class_names(cfg)
     if classes is not None:
@@ -120,6 +114,18 @@ def init_detector(
     model = model.to(device or default_device()).eval()
     release_free_memory()  # the checkpoint's copy of the weights
     return model
+
+
+def _inference_model_cfg(cfg: Config, bf16: bool) -> Config:
+    """The config's model for inference: no pretrained download (the checkpoint supplies every
+    weight), bf16 autocast when asked, and MMSyncBN as BN (one process)."""
+    model_cfg = copy.deepcopy(cfg.model)
+    if model_cfg.get("backbone", {}).get("init_cfg"):
+        model_cfg.backbone.init_cfg = None
+    if bf16:
+        model_cfg.inference_dtype = "bfloat16"
+    single_process_norms(model_cfg)
+    return model_cfg
 
 
 def _check_palette(palette: str | Sequence | tuple) -> None:
