@@ -7,9 +7,8 @@ from mmengine.visualization import Visualizer
 from mmcascade.config.class_names import make_palette
 from mmcascade.registry import VISUALIZERS
 from mmcascade.structures import CroppedMasks, DetDataSample
-from mmcascade.utils.options import check_extra_options
 
-from .palette import get_palette
+from .palette import get_adaptive_scales, get_palette, jitter_color
 
 MATPLOTLIB_MAX_PIXELS = 4096 * 4096
 """Larger images are drawn with OpenCV (boxes, labels) and numpy (masks) alone."""
@@ -38,30 +37,47 @@ def blend_masks(image: np.ndarray, masks, colors: list[tuple[int, int, int]], al
 
 
 def draw_boxes_cv2(
-    image: np.ndarray, boxes: np.ndarray, texts: list[str], colors: list[tuple[int, int, int]]
+    image: np.ndarray,
+    boxes: np.ndarray,
+    texts: list[str],
+    colors: list[tuple[int, int, int]],
+    text_colors: list[tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """Draw ``boxes (N, 4)`` xyxy with their labels on ``image`` (HWC uint8, modified and
-    returned); line width and text grow with the image so that they stay readable when shrunk."""
+    returned); line width and text grow with the image so that they stay readable when shrunk.
+    Labels are written in ``text_colors`` (default white) on black."""
     thickness = max(2, round(max(image.shape[:2]) / 1500))
     scale = thickness * 0.6
-    for box, text, color in zip(boxes, texts, colors):
+    text_colors = text_colors or [(255, 255, 255)] * len(texts)
+    for box, text, color, text_color in zip(boxes, texts, colors, text_colors):
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), color, thickness)
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, thickness // 2))
-        cv2.rectangle(image, (x1, y1), (x1 + tw + 2, y1 + th + base + 2), color, -1)
+        cv2.rectangle(image, (x1, y1), (x1 + tw + 2, y1 + th + base + 2), (0, 0, 0), -1)
         cv2.putText(
-            image, text, (x1 + 1, y1 + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), max(1, thickness // 2)
+            image, text, (x1 + 1, y1 + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, text_color, max(1, thickness // 2)
         )
     return image
+
+
+TEXT_BACKGROUND = dict(facecolor="black", alpha=0.8, pad=0.7, edgecolor="none")
 
 
 @VISUALIZERS.register_module()
 class DetLocalVisualizer(Visualizer):
     """mmengine ``Visualizer`` for detections; ``dataset_meta`` gives class names and palette.
+    MMDetection's arguments, defaults and drawing: each box in its class's colour, its label
+    ``'name: 95.3'`` (score in percent) above it on black, masks blended in a jittered class colour.
 
     Args:
-        alpha: opacity of the mask fills.
+        bbox_color: box colours: None (the dataset's palette), one colour (a name or an RGB
+            tuple), a list of colours per class, or ``'random'`` / ``'coco'`` / ``'voc'`` /
+            ``'citys'`` (:func:`~mmcascade.visualization.palette.get_palette`).
+        text_color: label colours, the same kinds (default light grey ``(200, 200, 200)``).
+        mask_color: mask colours, the same kinds (None: the dataset's palette); each instance's
+            colour is jittered so that neighbours of one class differ.
         line_width: box line width in pixels.
+        alpha: opacity of the boxes and mask fills.
     """
 
     def __init__(
@@ -70,28 +86,40 @@ class DetLocalVisualizer(Visualizer):
         image: np.ndarray | None = None,
         vis_backends: list | None = None,
         save_dir: str | None = None,
-        alpha: float = 0.5,
-        line_width: float = 2,
-        **kwargs,
+        bbox_color: str | tuple | list | None = None,
+        text_color: str | tuple | list | None = (200, 200, 200),
+        mask_color: str | tuple | list | None = None,
+        line_width: float = 3,
+        alpha: float = 0.8,
     ) -> None:
-        check_extra_options(
-            type(self).__name__, kwargs, dict(bbox_color=None, mask_color=None, text_color=(200, 200, 200))
-        )
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
+        self.bbox_color = bbox_color
+        self.text_color = text_color
+        self.mask_color = mask_color
         self.alpha = alpha
         self.line_width = line_width
         self.dataset_meta: dict = {}
 
-    def _colors(self, labels: np.ndarray) -> list[tuple[int, int, int]]:
-        """One RGB colour per label from ``dataset_meta['palette']``: a colour list, or a spec
-        :func:`~mmcascade.visualization.palette.get_palette` reads (``'random'``, ``'coco'``...)."""
+    def _colors(self, labels: np.ndarray, spec: str | tuple | list | None = None) -> list[tuple[int, int, int]]:
+        """One RGB colour per label from ``spec`` (None: ``dataset_meta['palette']``): a colour
+        list, or a spec :func:`~mmcascade.visualization.palette.get_palette` reads (``'random'``,
+        ``'coco'``, a colour name or tuple...)."""
         num = max(int(labels.max(initial=0)) + 1, len(self.dataset_meta.get("classes") or ()), 1)
-        palette = self.dataset_meta.get("palette")
+        palette = self.dataset_meta.get("palette") if spec is None else spec
         if palette is None:
             palette = make_palette(num)
         elif not isinstance(palette, list):
-            palette = get_palette(palette, num)
+            palette = get_palette(palette, int(labels.max(initial=0)) + 1)
         return [tuple(int(c) for c in palette[int(lb) % len(palette)]) for lb in labels]
+
+    def _label_texts(self, instances, labels: np.ndarray) -> list[str]:
+        classes = self.dataset_meta.get("classes")
+        scores = instances.scores.cpu().numpy() if "scores" in instances else None
+        texts = []
+        for i, label in enumerate(labels):
+            text = classes[label] if classes is not None and label < len(classes) else f"class {label}"
+            texts.append(text + (f": {round(float(scores[i]) * 100, 1)}" if scores is not None else ""))
+        return texts
 
     def draw_instances(self, image: np.ndarray, instances, score_thr: float = 0.0) -> np.ndarray:
         """Return ``image`` (RGB, HWC uint8) with ``instances`` drawn on it (a new array).
@@ -110,27 +138,20 @@ class DetLocalVisualizer(Visualizer):
             self.set_image(image)
             return self.get_image()
         labels = instances.labels.cpu().numpy()
-        colors = self._colors(labels)
-        classes = self.dataset_meta.get("classes")
+        colors, text_colors = self._colors(labels, self.bbox_color), self._colors(labels, self.text_color)
         if "masks" in instances:
-            image = blend_masks(image, instances.masks, colors, self.alpha)
+            mask_colors = [jitter_color(c) for c in self._colors(labels, self.mask_color)]
+            image = blend_masks(image, instances.masks, mask_colors, self.alpha)
         boxes = instances.bboxes.cpu().numpy()
-        scores = instances.scores.cpu().numpy() if "scores" in instances else None
-        texts = []
-        for i, label in enumerate(labels):
-            text = classes[label] if classes is not None and label < len(classes) else f"class {label}"
-            texts.append(text + (f" {scores[i]:.2f}" if scores is not None else ""))
+        texts = self._label_texts(instances, labels)
         if large:
-            return draw_boxes_cv2(image if "masks" in instances else image.copy(), boxes, texts, colors)
+            return draw_boxes_cv2(image if "masks" in instances else image.copy(), boxes, texts, colors, text_colors)
         self.set_image(image)
-        self.draw_bboxes(boxes, edge_colors=colors, line_widths=self.line_width, alpha=0.9)
-        for box, text, color in zip(boxes, texts, colors):
+        self.draw_bboxes(boxes, edge_colors=colors, alpha=self.alpha, line_widths=self.line_width)
+        scales = get_adaptive_scales((boxes[:, 3] - boxes[:, 1]) * (boxes[:, 2] - boxes[:, 0]))
+        for box, text, color, scale in zip(boxes, texts, text_colors, scales):
             self.draw_texts(
-                text,
-                box[:2] + 1,
-                colors="white",
-                font_sizes=9,
-                bboxes=[dict(facecolor=np.array(color) / 255, alpha=0.75, pad=0.5, edgecolor="none")],
+                text, box[:2] + self.line_width, colors=color, font_sizes=int(13 * scale), bboxes=[TEXT_BACKGROUND]
             )
         return self.get_image()
 
