@@ -43,11 +43,10 @@ model = dict(
             for _ in range(3)
         ]))
 
-# MMDetection's config keeps the polygons as polygons (poly2mask=False) and rasterizes them per
-# RoI; here they become bitmaps when loaded (the default), a slightly different mask target.
+# the polygons stay polygons (poly2mask=False): each RoI's mask target is rasterised from them
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='RandomChoiceResize', scales=[(1333, s) for s in range(640, 801, 32)], keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')

@@ -15,6 +15,7 @@ from .coder import ImageSize, decode_deltas, encode_deltas
 from .cropped_masks import CroppedMasks
 from .det_data_sample import DetDataSample, SampleList, unpack_gt_instances
 from .masks import BitmapMasks, paste_masks, paste_masks_cropped, paste_windows, segm_to_bitmap
+from .polygon_masks import PolygonMasks
 
 __all__ = [
     "BaseBoxes",
@@ -33,6 +34,7 @@ __all__ = [
     "SampleList",
     "unpack_gt_instances",
     "BitmapMasks",
+    "PolygonMasks",
     "CroppedMasks",
     "paste_masks",
     "paste_masks_cropped",

@@ -1,5 +1,7 @@
 """The per-image record that flows from the pipeline through the model to the metric."""
 
+from typing import Any
+
 from mmengine.structures import BaseDataElement, InstanceData
 
 
@@ -44,7 +46,7 @@ SampleList = list[DetDataSample]
 
 def unpack_gt_instances(
     batch_data_samples: SampleList,
-) -> tuple[list[InstanceData], list[InstanceData | None], list[dict]]:
+) -> tuple[list[InstanceData], list[InstanceData | None], list[dict[str, Any]]]:
     """``(batch_gt_instances, batch_gt_instances_ignore, batch_img_metas)`` of a batch, as the
     heads' ``loss_by_feat`` take them (MMDetection's helper of the same name); an image without
     ``ignored_instances`` gives None."""

@@ -3,5 +3,6 @@
 
 from .cropped_masks import CroppedMasks
 from .masks import BitmapMasks, paste_masks, segm_to_bitmap
+from .polygon_masks import PolygonMasks, polygons_to_bitmap
 
-__all__ = ["BitmapMasks", "CroppedMasks", "paste_masks", "segm_to_bitmap"]
+__all__ = ["BitmapMasks", "CroppedMasks", "PolygonMasks", "paste_masks", "polygons_to_bitmap", "segm_to_bitmap"]

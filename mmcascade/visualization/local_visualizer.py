@@ -19,10 +19,11 @@ def blend_masks(image: np.ndarray, masks, colors: list[tuple[int, int, int]], al
     (``(1 - alpha) * pixel + alpha * colour``, in order), touching only the mask's window.
 
     Args:
-        masks: ``(N, H, W)`` bool (tensor or array), :class:`BitmapMasks` or :class:`CroppedMasks`.
+        masks: ``(N, H, W)`` bool (tensor or array), :class:`BitmapMasks`, :class:`PolygonMasks`
+            or :class:`CroppedMasks`.
     """
     if not isinstance(masks, CroppedMasks):
-        bitmaps = masks.masks if hasattr(masks, "masks") else masks
+        bitmaps = masks.to_ndarray() if hasattr(masks, "to_ndarray") else masks  # Bitmap / PolygonMasks
         bitmaps = bitmaps.cpu().numpy() if hasattr(bitmaps, "cpu") else np.asarray(bitmaps)
         masks = CroppedMasks.from_bitmaps(bitmaps.astype(bool))
     out = image.copy()

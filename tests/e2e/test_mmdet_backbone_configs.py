@@ -108,17 +108,13 @@ def _plain(node):
 
 # Where a zoo row's config says the same as MMDetection's in other words, or differs on purpose:
 # one mask head per stage written out (MMDetection: one dict the cascade copies); the test
-# pipeline loads no masks (the evaluator reads them from the annotation file); polygons become
-# bitmaps when loaded (no PolygonMasks: poly2mask=False is refused).
+# pipeline loads no masks (the evaluator reads them from the annotation file).
 def _same_meaning(mmdet: dict, ours: dict) -> dict:
     heads = mmdet["model"].get("roi_head", {}).get("mask_head")
     if isinstance(heads, dict):
         mmdet["model"]["roi_head"]["mask_head"] = [heads] * len(ours["model"]["roi_head"]["mask_head"])
     for step in mmdet["test_pipeline"]:
         step.pop("with_mask", None) if step["type"] == "LoadAnnotations" else None
-    for pipeline in (mmdet["train_pipeline"], mmdet["train_dataloader"]["dataset"].get("pipeline", [])):
-        for step in pipeline:
-            step.pop("poly2mask", None) if step["type"] == "LoadAnnotations" else None
     return mmdet
 
 

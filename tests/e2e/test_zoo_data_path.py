@@ -16,7 +16,7 @@ from pycocotools.coco import COCO
 from mmcascade.config.checks import check_config_types
 from mmcascade.config.classes import LOADERS, check_config_classes
 from mmcascade.config.loading import load_tool_config
-from mmcascade.structures import DetDataSample
+from mmcascade.structures import DetDataSample, PolygonMasks
 from mmcascade.zoo import load_manifest
 
 from helpers import REPO
@@ -72,8 +72,11 @@ def _check_batch(batch: dict, coco: COCO, training: bool, with_mask: bool, cropp
             if with_mask:
                 masks = sample.gt_instances.masks
                 assert (len(masks), masks.height, masks.width) == (len(got), h, w)
-                mask_boxes = masks.get_bboxes()  # each mask lies in its box, up to rounding
-                assert (mask_boxes[:, :2] >= got[:, :2] - 2).all() and (mask_boxes[:, 2:] <= got[:, 2:] + 2).all()
+                # each mask lies in its box up to rounding: a pixel, or polygons' extents against the
+                # annotation's box, an original pixel scaled up
+                tol = 2 + (max(sample.scale_factor) if isinstance(masks, PolygonMasks) else 0)
+                mask_boxes = masks.get_bboxes()
+                assert (mask_boxes[:, :2] >= got[:, :2] - tol).all() and (mask_boxes[:, 2:] <= got[:, 2:] + tol).all()
 
 
 def _ground_truth_as_predictions(coco: COCO, classes: tuple[str, ...], with_mask: bool) -> list[DetDataSample]:

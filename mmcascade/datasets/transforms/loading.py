@@ -9,7 +9,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 
 from mmcascade.registry import TRANSFORMS
-from mmcascade.structures import BitmapMasks, segm_to_bitmap
+from mmcascade.structures import BitmapMasks, PolygonMasks, segm_to_bitmap
 from mmcascade.structures.bbox import get_box_type
 from mmcascade.utils.options import check_extra_options
 
@@ -88,7 +88,9 @@ class LoadAnnotations(BaseTransform):
 
     Args:
         with_bbox, with_label, with_mask: what to load.
-        poly2mask: rasterise polygons / RLE to bitmaps (the only mask form supported here).
+        poly2mask: rasterise polygons / RLE to :class:`BitmapMasks` (default); False keeps
+            polygons as :class:`PolygonMasks` (an instance given as RLE, or without a valid
+            polygon, becomes an ignored region with a zero-area polygon, as in MMDetection).
         box_type: the container of ``gt_bboxes``: a registered box type (``'hbox'``, the default:
             :class:`HorizontalBoxes`, whose ``flip_`` / ``rescale_`` / ``clip_``... custom
             transforms call), or ``None`` for a plain ``(N, 4)`` float32 array.
@@ -113,13 +115,12 @@ class LoadAnnotations(BaseTransform):
             dict(with_seg=False, reduce_zero_label=False, ignore_index=255, imdecode_backend="cv2"),
         )
         self.backend_args = backend_args  # no file is read here: annotations come from the dataset
-        if with_mask and not poly2mask:
-            raise ValueError("only bitmap masks are supported: poly2mask must be True")
         self.box_type = box_type
         self._box_cls = None if box_type is None else get_box_type(box_type)[1]
         self.with_bbox = with_bbox
         self.with_label = with_label
         self.with_mask = with_mask
+        self.poly2mask = poly2mask
 
     def transform(self, results: dict) -> dict:
         instances = results.get("instances", [])
@@ -132,9 +133,25 @@ class LoadAnnotations(BaseTransform):
             results["gt_bboxes_labels"] = np.asarray([i["bbox_label"] for i in instances], dtype=np.int64)
         if self.with_mask:
             h, w = results["ori_shape"] if "ori_shape" in results else (results["height"], results["width"])
-            masks = [self._to_bitmap(i, h, w, results) for i in instances]
-            results["gt_masks"] = BitmapMasks(masks, h, w)
+            if self.poly2mask:
+                results["gt_masks"] = BitmapMasks([self._to_bitmap(i, h, w, results) for i in instances], h, w)
+            else:
+                polygons, ignore = zip(*[self._to_polygons(i) for i in instances]) if instances else ((), ())
+                results["gt_masks"] = PolygonMasks(list(polygons), h, w)
+                if self.with_bbox:
+                    results["gt_ignore_flags"] = results["gt_ignore_flags"] | np.asarray(ignore, dtype=bool)
         return results
+
+    @staticmethod
+    def _to_polygons(instance: dict) -> tuple[list[np.ndarray], bool]:
+        """An instance's valid polygons (at least 3 points each) and whether it must be ignored:
+        RLE masks and instances without a valid polygon become ignored regions."""
+        segm = instance.get("mask")
+        if isinstance(segm, list):
+            polygons = [np.asarray(p, dtype=np.float64) for p in segm if len(p) >= 6 and len(p) % 2 == 0]
+            if polygons:
+                return polygons, False
+        return [np.zeros(6)], True
 
     @staticmethod
     def _to_bitmap(instance: dict, h: int, w: int, results: dict) -> np.ndarray:
@@ -151,5 +168,5 @@ class LoadAnnotations(BaseTransform):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
-            f"with_mask={self.with_mask}, box_type={self.box_type!r})"
+            f"with_mask={self.with_mask}, poly2mask={self.poly2mask}, box_type={self.box_type!r})"
         )

@@ -18,7 +18,7 @@ from torch import Tensor
 from .box_type import convert_box_type
 
 T = TypeVar("T", bound="BaseBoxes")
-IndexType = int | slice | list | tuple | np.ndarray | Tensor | type(Ellipsis) | None
+IndexType = Any  # int, slice, list, tuple, bool / int array or tensor, Ellipsis, None
 
 
 class BaseBoxes(metaclass=ABCMeta):
@@ -35,7 +35,7 @@ class BaseBoxes(metaclass=ABCMeta):
 
     def __init__(
         self,
-        data: Tensor | np.ndarray | Sequence,
+        data: Tensor | np.ndarray | Sequence[Any],
         dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
         clone: bool = True,
@@ -58,7 +58,8 @@ class BaseBoxes(metaclass=ABCMeta):
     # --- conversion and construction -------------------------------------------------------
     def convert_to(self, dst_type: str | type) -> "BaseBoxes":
         """These boxes as another registered box type."""
-        return convert_box_type(self, dst_type=dst_type)
+        converted: BaseBoxes = convert_box_type(self, dst_type=dst_type)
+        return converted
 
     def empty_boxes(self: T, dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> T:
         """``(0, box_dim)`` boxes of this type."""
@@ -132,7 +133,7 @@ class BaseBoxes(metaclass=ABCMeta):
     def __len__(self) -> int:
         return self.tensor.shape[0]
 
-    def __deepcopy__(self: T, memo: dict) -> T:
+    def __deepcopy__(self: T, memo: dict[int, Any]) -> T:
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         new.tensor = self.tensor.clone()
@@ -224,9 +225,9 @@ class BaseBoxes(metaclass=ABCMeta):
             raise ValueError("permute must keep the box dimension last")
         return self._wrap(self.tensor.permute(*dims))
 
-    def split(self: T, split_size_or_sections: int | Sequence[int], dim: int = 0) -> list[T]:
+    def split(self: T, split_size_or_sections: int | list[int], dim: int = 0) -> list[T]:
         dim = self._batch_dim(dim, self.dim())
-        return [self._wrap(t) for t in self.tensor.split(split_size_or_sections, dim=dim)]
+        return [self._wrap(t) for t in torch.split(self.tensor, split_size_or_sections, dim=dim)]
 
     def chunk(self: T, chunks: int, dim: int = 0) -> list[T]:
         dim = self._batch_dim(dim, self.dim())

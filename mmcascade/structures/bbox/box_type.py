@@ -6,6 +6,7 @@ register themselves (``@register_box('hbox')``) without an import cycle.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ box_types: dict[str, type] = {}
 _names_by_class: dict[type, str] = {}
 #: converters by ``'<src>2<dst>'``; each maps a ``(..., src_dim)`` tensor to ``(..., dst_dim)``
 box_converters: dict[str, Callable[[Tensor], Tensor]] = {}
+Converter = Callable[[Tensor], Tensor]
 
 
 def register_box(name: str, box_type: type | None = None, force: bool = False) -> type | Callable[[type], type]:
@@ -41,12 +43,12 @@ def register_box(name: str, box_type: type | None = None, force: bool = False) -
 
 
 def register_box_converter(
-    src_type: str | type, dst_type: str | type, converter: Callable | None = None, force: bool = False
-) -> Callable:
+    src_type: str | type, dst_type: str | type, converter: Converter | None = None, force: bool = False
+) -> Any:
     """Register ``converter`` from ``src_type`` to ``dst_type`` boxes (names or registered classes);
     usable as a decorator. The converter maps the source tensor to the destination tensor."""
 
-    def _register(func: Callable) -> Callable:
+    def _register(func: Converter) -> Converter:
         src, _ = get_box_type(src_type)
         dst, _ = get_box_type(dst_type)
         key = f"{src}2{dst}"
@@ -70,9 +72,7 @@ def get_box_type(box_type: str | type) -> tuple[str, type]:
     raise KeyError(f"{box_type!r} is not a registered box type; known: {sorted(box_types)}")
 
 
-def convert_box_type(
-    boxes: np.ndarray | Tensor | object, *, src_type: str | type | None = None, dst_type: str | type | None = None
-) -> np.ndarray | Tensor | object:
+def convert_box_type(boxes: Any, *, src_type: str | type | None = None, dst_type: str | type | None = None) -> Any:
     """Convert boxes to ``dst_type``.
 
     A registered box object knows its own type (``src_type`` must then be omitted) and comes back

@@ -29,7 +29,7 @@ class HorizontalBoxes(BaseBoxes):
 
     def __init__(
         self,
-        data: Tensor | np.ndarray | list,
+        data: Tensor | np.ndarray | list[Any],
         dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
         clone: bool = True,
@@ -45,13 +45,13 @@ class HorizontalBoxes(BaseBoxes):
     @staticmethod
     def cxcywh_to_xyxy(boxes: Tensor) -> Tensor:
         """``(..., 4)`` centre-size boxes to corner boxes."""
-        ctr, wh = boxes.split((2, 2), dim=-1)
+        ctr, wh = torch.split(boxes, [2, 2], dim=-1)
         return torch.cat([ctr - wh / 2, ctr + wh / 2], dim=-1)
 
     @staticmethod
     def xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
         """``(..., 4)`` corner boxes to centre-size boxes."""
-        xy1, xy2 = boxes.split((2, 2), dim=-1)
+        xy1, xy2 = torch.split(boxes, [2, 2], dim=-1)
         return torch.cat([(xy1 + xy2) / 2, xy2 - xy1], dim=-1)
 
     @property

@@ -35,15 +35,15 @@ def get_box_wh(boxes: BoxesLike) -> tuple[Tensor, Tensor]:
 def cat_boxes(data_list: Sequence[BoxesLike], dim: int = 0) -> BoxesLike:
     """Concatenate tensors, or box objects of one type, along ``dim``."""
     if data_list and isinstance(data_list[0], BaseBoxes):
-        return type(data_list[0]).cat(data_list, dim=dim)
-    return torch.cat(list(data_list), dim=dim)
+        return type(data_list[0]).cat([b for b in data_list if isinstance(b, BaseBoxes)], dim=dim)
+    return torch.cat([get_box_tensor(b) for b in data_list], dim=dim)
 
 
 def stack_boxes(data_list: Sequence[BoxesLike], dim: int = 0) -> BoxesLike:
     """Stack tensors, or box objects of one type, along a new ``dim``."""
     if data_list and isinstance(data_list[0], BaseBoxes):
-        return type(data_list[0]).stack(data_list, dim=dim)
-    return torch.stack(list(data_list), dim=dim)
+        return type(data_list[0]).stack([b for b in data_list if isinstance(b, BaseBoxes)], dim=dim)
+    return torch.stack([get_box_tensor(b) for b in data_list], dim=dim)
 
 
 def bbox2roi(boxes_per_image: Sequence[BoxesLike]) -> Tensor:

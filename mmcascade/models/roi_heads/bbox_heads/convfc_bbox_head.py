@@ -201,7 +201,9 @@ class ConvFCBBoxHead(BaseModule):
         decoded = self.bbox_coder.decode(rep, bbox_pred.reshape(-1, 4), max_shape=img_shape)
         return decoded.reshape(boxes.shape[0], 4 * self.num_classes)
 
-    def regress_by_class(self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: ImageSize | dict) -> Tensor:
+    def regress_by_class(
+        self, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_shape: ImageSize | dict[str, Any]
+    ) -> Tensor:
         """Refine ``boxes (K, 4)`` with the deltas of ``labels``; clipped to ``img_shape`` (or an
         image's metainfo, MMDetection's ``img_meta``, whose ``img_shape`` is used)."""
         if isinstance(img_shape, dict):
@@ -222,7 +224,7 @@ class ConvFCBBoxHead(BaseModule):
         rois: tuple[Tensor, ...],
         cls_scores: tuple[Tensor, ...],
         bbox_preds: tuple[Tensor, ...],
-        batch_img_metas: list[dict],
+        batch_img_metas: list[dict[str, Any]],
         rcnn_test_cfg: OptConfigType = None,
         rescale: bool = False,
     ) -> list[InstanceData]:
@@ -243,7 +245,7 @@ class ConvFCBBoxHead(BaseModule):
         ]
 
     def predict_image(
-        self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: dict, cfg: OptConfigType, rescale: bool
+        self, rois: Tensor, probs: Tensor, bbox_pred: Tensor, meta: dict[str, Any], cfg: OptConfigType, rescale: bool
     ) -> InstanceData:
         """One image's detections from ``rois (K, 5)``, class probabilities ``(K, C + 1)`` (one
         stage's, or the cascade's ensemble) and deltas: decode, rescale when ``rescale``, then
@@ -257,7 +259,10 @@ class ConvFCBBoxHead(BaseModule):
         return InstanceData(bboxes=dets[:, :4], scores=dets[:, 4], labels=labels)
 
     def refine_bboxes(
-        self, sampling_results: list[SamplingResult], bbox_results: dict, batch_img_metas: list[dict]
+        self,
+        sampling_results: list[SamplingResult],
+        bbox_results: dict[str, Any],
+        batch_img_metas: list[dict[str, Any]],
     ) -> list[InstanceData] | None:
         """The boxes the next cascade stage starts from (MMDetection's signature): each sampled
         RoI regressed with its class (:meth:`refine_labels`), ground-truth boxes that were

@@ -11,12 +11,18 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import MODELS
-from mmcascade.structures import BitmapMasks
+from mmcascade.structures import BitmapMasks, PolygonMasks
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import OptConfigType
 
 from ...task_modules import SamplingResult
 from ..detections import to_original_frame, with_pasted_masks
+
+
+def _clip(boxes: Tensor, height: int, width: int) -> Tensor:
+    """``(K, 4)`` xyxy boxes clamped to ``[0, width] x [0, height]``."""
+    bound = boxes.new_tensor([width, height, width, height])
+    return torch.minimum(boxes.clamp(min=0), bound)
 
 
 @MODELS.register_module()
@@ -88,10 +94,13 @@ class FCNMaskHead(BaseModule):
         return self.conv_logits(F.relu(self.upsample(x))).float()
 
     @staticmethod
-    def get_targets(sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks], mask_size: int) -> Tensor:
-        """``(P, mask_size, mask_size)`` binary targets of all positives."""
+    def get_targets(
+        sampling_results: list[SamplingResult], gt_masks: list[BitmapMasks | PolygonMasks], mask_size: int
+    ) -> Tensor:
+        """``(P, mask_size, mask_size)`` binary targets of all positives: each positive's box,
+        clipped to its image's masks, cut from its ground-truth mask (bitmap or polygons)."""
         targets = [
-            masks.crop_and_resize(res.pos_priors, mask_size, res.pos_assigned_gt_inds)
+            masks.crop_and_resize(_clip(res.pos_priors, masks.height, masks.width), mask_size, res.pos_assigned_gt_inds)
             for res, masks in zip(sampling_results, gt_masks)
         ]
         return torch.cat(targets) if targets else torch.zeros((0, mask_size, mask_size))
@@ -113,7 +122,7 @@ class FCNMaskHead(BaseModule):
         self,
         mask_preds: tuple[Tensor, ...],
         results_list: list[InstanceData],
-        batch_img_metas: list[dict],
+        batch_img_metas: list[dict[str, Any]],
         rcnn_test_cfg: OptConfigType,
         rescale: bool = False,
         activate_map: bool = False,
