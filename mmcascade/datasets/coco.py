@@ -12,6 +12,7 @@ from mmcascade.config.class_names import COCO_CLASSES, COCO_PALETTE, make_palett
 from mmcascade.registry import DATASETS
 from mmcascade.utils.json_files import JsonFileError, read_coco
 
+from .proposals import load_proposal_file
 from .record_checks import (
     DatasetError,
     check_annotation_records,
@@ -54,6 +55,9 @@ class CocoDataset(BaseDataset):
             ``check_image_files``); reads the header and the last kilobyte of each file.
         skip_bad_images: at test time, skip unreadable or truncated images (with a warning and
             their count) instead of refusing the dataset.
+        proposal_file: precomputed proposals of every image (relative to ``data_root``; the
+            layout ``DumpProposals`` writes), put in each record as ``proposals`` for
+            ``LoadProposals`` (Fast R-CNN).
     """
 
     METAINFO = dict(classes=COCO_CLASSES, palette=list(COCO_PALETTE))
@@ -65,8 +69,10 @@ class CocoDataset(BaseDataset):
         backend_args: dict | None = None,
         check_image_headers: bool | None = None,
         skip_bad_images: bool = False,
+        proposal_file: str | None = None,
         **kwargs,
     ) -> None:
+        self.proposal_file = proposal_file
         self.backend_args = backend_args
         self.check_image_files = check_image_files
         self.check_image_headers = check_image_headers
@@ -107,6 +113,13 @@ class CocoDataset(BaseDataset):
                 data_list.append(info)
         self._raise_record_problems(len(coco.getImgIds()))
         self._report_skips()
+        if self.proposal_file:
+            path = self.proposal_file
+            if not osp.isabs(path) and "://" not in path and self.data_root:
+                path = osp.join(self.data_root, path)
+            proposals = load_proposal_file(path, [d["img_path"] for d in data_list], self.backend_args)
+            for info, item in zip(data_list, proposals):
+                info["proposals"] = item
         return data_list
 
     def _pipeline_loads_masks(self) -> bool:

@@ -1,6 +1,7 @@
 from .augment import FilterAnnotations, PhotoMetricDistortion, RandomApply, RandomChoice, RandomChoiceResize, RandomCrop
 from .formatting import PackDetInputs
 from .loading import LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray
+from .proposals import LoadProposals, ProposalBroadcaster
 from .transforms import Pad, RandomFlip, RandomResize, Resize, flip_results
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "LoadAnnotations",
     "LoadImageFromFile",
     "LoadImageFromNDArray",
+    "LoadProposals",
+    "ProposalBroadcaster",
     "Pad",
     "RandomFlip",
     "RandomResize",

@@ -15,7 +15,8 @@ DEFAULT_META_KEYS = ("img_id", "img_path", "ori_shape", "img_shape", "scale_fact
 @TRANSFORMS.register_module()
 class PackDetInputs(BaseTransform):
     """Split the ground truth into ``gt_instances`` (not ignored) and ``ignored_instances`` (crowd).
-    Boxes become ``(N, 4)`` float32 tensors whatever their container in the pipeline.
+    Boxes become ``(N, 4)`` float32 tensors whatever their container in the pipeline; loaded
+    proposals (``LoadProposals``) become ``proposals`` (``bboxes``, ``scores``).
 
     Args:
         meta_keys: results keys copied into the sample's metainfo.
@@ -34,6 +35,10 @@ class PackDetInputs(BaseTransform):
             ignore = results.get("gt_ignore_flags", np.zeros(len(results["gt_bboxes"]), dtype=bool))
             sample.gt_instances = self._instances(results, ~ignore)
             sample.ignored_instances = self._instances(results, ignore)
+        if "proposals" in results:
+            boxes = torch.as_tensor(np.asarray(results["proposals"], dtype=np.float32)).reshape(-1, 4)
+            scores = results.get("proposals_scores", np.zeros(len(boxes), np.float32))
+            sample.proposals = InstanceData(bboxes=boxes, scores=torch.as_tensor(np.asarray(scores, np.float32)))
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta.setdefault("flip", False)
         meta.setdefault("flip_direction", None)

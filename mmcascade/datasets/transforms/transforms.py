@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import mmcv
 from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
 
 from mmcascade.registry import TRANSFORMS
 
@@ -138,6 +139,7 @@ class RandomResize(Resize):
         self.ratio_range = tuple(ratio_range) if ratio_range is not None else None
         self.mode = mode
 
+    @cache_randomness
     def _draw(self) -> tuple[int, int]:
         if self.mode == "choice":
             return random.choice(self.scales)
@@ -182,6 +184,7 @@ class RandomFlip(BaseTransform):
         self.direction = direction
         self._choices = list(zip(directions, probs))
 
+    @cache_randomness
     def _choose(self) -> str | None:
         """One uniform draw: direction k when it falls in its slice of [0, 1), no flip after them."""
         u, edge = random.random(), 0.0

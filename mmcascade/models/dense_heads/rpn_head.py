@@ -263,4 +263,5 @@ class RPNHead(BaseModule):
         dets, _ = batched_nms(boxes, scores, level_ids, cfg["nms"])
         dets = dets[: cfg["max_per_img"]]
         result.bboxes, result.scores = dets[:, :4], dets[:, 4]
+        result.labels = torch.zeros(len(dets), dtype=torch.long, device=dets.device)  # "object"
         return result

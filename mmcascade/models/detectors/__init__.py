@@ -1,4 +1,15 @@
-from .cascade_rcnn import CascadeRCNN, FasterRCNN, MaskRCNN
-from .two_stage import NonFiniteLossError, TwoStageDetector
+from .base import BaseDetector, NonFiniteLossError
+from .cascade_rcnn import CascadeRCNN, FasterRCNN, FastRCNN, MaskRCNN
+from .rpn import RPN
+from .two_stage import TwoStageDetector
 
-__all__ = ["CascadeRCNN", "FasterRCNN", "MaskRCNN", "NonFiniteLossError", "TwoStageDetector"]
+__all__ = [
+    "BaseDetector",
+    "CascadeRCNN",
+    "FasterRCNN",
+    "FastRCNN",
+    "MaskRCNN",
+    "NonFiniteLossError",
+    "RPN",
+    "TwoStageDetector",
+]

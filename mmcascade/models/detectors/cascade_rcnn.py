@@ -18,3 +18,24 @@ class FasterRCNN(TwoStageDetector):
 @MODELS.register_module()
 class MaskRCNN(TwoStageDetector):
     """Mask R-CNN (a ``StandardRoIHead`` with a mask branch)."""
+
+
+@MODELS.register_module()
+class FastRCNN(TwoStageDetector):
+    """Fast R-CNN: no RPN; the RoI head works on each image's precomputed proposals (the
+    dataset's ``proposal_file``, ``LoadProposals``)."""
+
+    def __init__(
+        self,
+        backbone: dict,
+        roi_head: dict,
+        train_cfg: dict | None,
+        test_cfg: dict | None,
+        rpn_head: None = None,
+        **kwargs,
+    ) -> None:
+        if rpn_head is not None:
+            raise ValueError("FastRCNN has no RPN (rpn_head must be None): its proposals come with the data")
+        super().__init__(
+            backbone=backbone, rpn_head=None, roi_head=roi_head, train_cfg=train_cfg, test_cfg=test_cfg, **kwargs
+        )

@@ -232,7 +232,7 @@ def test_channels_last_gives_the_same_losses_gradients_and_detections(seeded):
 def test_bfloat16_inference_option(seeded):
     """``inference_dtype='bfloat16'``: prediction under autocast, heads' outputs and boxes in float32
     and close to the float32 model's; an unknown dtype is refused by name."""
-    from mmcascade.models.detectors.two_stage import warn_if_no_cpu_bf16
+    from mmcascade.models.detectors.base import warn_if_no_cpu_bf16
 
     model = build_tiny("cascade-mask-rcnn_r50_fpn").eval()
     batch = make_batch(model, n=1, training=False, scale=0.5)
