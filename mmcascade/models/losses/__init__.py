@@ -1,10 +1,12 @@
 from .accuracy import accuracy
+from .balanced_l1_loss import BalancedL1Loss
 from .cross_entropy_loss import CrossEntropyLoss
 from .iou_loss import BoundedIoULoss, CIoULoss, DIoULoss, GIoULoss, IoULoss
 from .smooth_l1_loss import L1Loss, SmoothL1Loss
 from .utils import weight_reduce_loss
 
 __all__ = [
+    "BalancedL1Loss",
     "BoundedIoULoss",
     "CIoULoss",
     "CrossEntropyLoss",

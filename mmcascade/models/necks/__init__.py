@@ -1,5 +1,6 @@
+from .bfp import BFP
 from .fpn import FPN
 from .hrfpn import HRFPN
 from .pafpn import PAFPN
 
-__all__ = ["FPN", "HRFPN", "PAFPN"]
+__all__ = ["BFP", "FPN", "HRFPN", "PAFPN"]

@@ -22,6 +22,8 @@ BASE_MODELS = sorted(glob.glob(osp.join(REPO, "configs", "_base_", "models", "*.
 MODEL_KEY_REGISTRY = dict(
     assigner=R.TASK_UTILS,
     sampler=R.TASK_UTILS,
+    pos_sampler=R.TASK_UTILS,
+    neg_sampler=R.TASK_UTILS,
     bbox_coder=R.TASK_UTILS,
     anchor_generator=R.TASK_UTILS,
     prior_generator=R.TASK_UTILS,
@@ -113,8 +115,12 @@ def test_train_and_test_settings_refuse_what_nothing_reads(path):
         for part in where.replace("]", "").replace("[", ".").split("."):
             target = target[int(part)] if part.isdigit() else target[part]
         target[PROBE] = 1
-        if full.type != "CascadeRCNN":  # the tiny model is a cascade; the base configs' own type
+        if "roi_head" not in full:  # the RPN alone
+            tiny.pop("roi_head")
+        elif full.type != "CascadeRCNN":  # the tiny model is a cascade; the base configs' own type
             tiny.roi_head = copy.deepcopy(full.roi_head)  # and RoI head, shrunk where they allow
+        if full.get("rpn_head", "") is None:  # Fast R-CNN
+            tiny.rpn_head = None
         with pytest.raises((TypeError, ValueError), match=PROBE):
             R.MODELS.build(tiny)
 

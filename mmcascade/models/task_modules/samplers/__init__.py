@@ -1,4 +1,7 @@
+from .combined_sampler import CombinedSampler
+from .instance_balanced_pos_sampler import InstanceBalancedPosSampler
+from .iou_balanced_neg_sampler import IoUBalancedNegSampler
 from .random_sampler import RandomSampler
 from .sampling_result import SamplingResult
 
-__all__ = ["RandomSampler", "SamplingResult"]
+__all__ = ["CombinedSampler", "InstanceBalancedPosSampler", "IoUBalancedNegSampler", "RandomSampler", "SamplingResult"]

@@ -51,6 +51,14 @@ class RandomSampler:
             return candidates
         return self.random_choice(candidates, num)
 
+    def _sample_pos(self, assign_result: AssignResult, num_expected: int) -> Tensor:
+        """Up to ``num_expected`` indices of positives (assigned to a ground-truth box), uniformly."""
+        return self._pick(torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(1), num_expected)
+
+    def _sample_neg(self, assign_result: AssignResult, num_expected: int) -> Tensor:
+        """Up to ``num_expected`` indices of negatives (assigned to background), uniformly."""
+        return self._pick(torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(1), num_expected)
+
     def sample(
         self,
         assign_result: AssignResult,
@@ -76,13 +84,11 @@ class RandomSampler:
             priors = torch.cat([gt_bboxes, priors], dim=0)
             assign_result = assign_result.with_gts_prepended(gt_labels)
             gt_flags = torch.cat([gt_flags.new_ones(gt_bboxes.shape[0]), gt_flags])
-        pos_all = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(1)
-        pos_inds = self._pick(pos_all, int(self.num * self.pos_fraction)).unique()
+        pos_inds = self._sample_pos(assign_result, int(self.num * self.pos_fraction)).unique()
         num_neg = self.num - pos_inds.numel()
         if self.neg_pos_ub >= 0:
             num_neg = min(num_neg, int(self.neg_pos_ub * max(1, pos_inds.numel())))
-        neg_all = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(1)
-        neg_inds = self._pick(neg_all, num_neg).unique()
+        neg_inds = self._sample_neg(assign_result, num_neg).unique()
         assigned = assign_result.gt_inds[pos_inds] - 1
         return SamplingResult(
             pos_inds=pos_inds,

@@ -1,7 +1,9 @@
-"""MMDetection 3.3.0's large-scale-jitter configs normalise the heads with ``MMSyncBN``, which mmcv
-builds only inside a process group: MMDetection stops there in one process. Read from MMDetection's
-own wheel with only the registry scope changed, they build here in one process (``MMSyncBN`` as
-BN, the same checkpoint keys) and train."""
+"""MMDetection 3.3.0's own configs of the R-CNN family, read from its wheel with only the registry
+scope changed, built and given a training step here: the large-scale-jitter configs, whose heads
+normalise with ``MMSyncBN`` (which mmcv builds only inside a process group, so MMDetection stops
+there in one process; here it is built as BN with the same checkpoint keys), and Libra R-CNN
+(``BFP`` after the FPN, balanced L1, IoU-balanced sampling), also as Fast R-CNN on given
+proposals."""
 
 import os.path as osp
 
@@ -34,6 +36,30 @@ def _sample() -> DetDataSample:
         masks=BitmapMasks(masks.numpy(), *shape),
     )
     return sample
+
+
+LIBRA = ["libra_rcnn/libra-faster-rcnn_r50_fpn_1x_coco.py", "libra_rcnn/libra-fast-rcnn_r50_fpn_1x_coco.py"]
+
+
+@pytest.mark.parametrize("config", LIBRA)
+def test_libra_configs_build_and_train(mmdet_configs, config):
+    cfg = load_tool_config(
+        osp.join(mmdet_configs, config), {"default_scope": "mmcascade", "model.backbone.init_cfg": None}
+    )
+    check_run_config(cfg)
+    model = MODELS.build(cfg.model)
+    assert [type(m).__name__ for m in model.neck] == ["FPN", "BFP"]
+    assert "neck.1.refine.conv_out.conv.weight" in model.state_dict()  # MMDetection's keys
+    sampler = cfg.model.train_cfg.rcnn.sampler
+    assert sampler.type == "CombinedSampler" and sampler.neg_sampler.type == "IoUBalancedNegSampler"
+    torch.manual_seed(0)
+    model.init_weights()
+    model.train()
+    sample = _sample()
+    if not model.with_rpn:  # Fast R-CNN: proposals come with the data
+        sample.proposals = InstanceData(bboxes=torch.tensor([[28.0, 18.0, 99.0, 92.0], [0.0, 0.0, 60.0, 60.0]]))
+    losses = model.loss(torch.randn(1, 3, 128, 128), [sample])
+    assert torch.isfinite(losses["loss_bbox"]) and torch.isfinite(losses["loss_cls"])
 
 
 @pytest.mark.parametrize("config", CONFIGS)
