@@ -123,7 +123,7 @@ class BaseRoIHead(BaseModule):
             raise ValueError(f"{where}: mask_format must be one of {MASK_FORMATS}, got {mask_format!r}")
         self.stages: list[StageTrainSettings] = []
         if train_cfg is not None:
-            self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages)
+            self.stages = build_stage_settings(train_cfg, self.stage_loss_weights, resample_later_stages, context=self)
 
     @property
     def with_bbox(self) -> bool:
@@ -209,7 +209,10 @@ class BaseRoIHead(BaseModule):
             if gt_instances is not None:
                 settings = self.stages[stage]
                 ignored = gt_instances_ignore or [None] * len(gt_instances)
-                samples = [settings.sample(b, gt, ig) for b, gt, ig in zip(boxes, gt_instances, ignored)]
+                samples = [
+                    settings.sample(b, gt, ig, feats=tuple(f[i : i + 1] for f in feats))
+                    for i, (b, gt, ig) in enumerate(zip(boxes, gt_instances, ignored))
+                ]
                 boxes = [s.priors for s in samples]
                 grad_scale = self._stage_scales(settings)[1]
             rois = bbox2roi(boxes).to(feats[0].device)

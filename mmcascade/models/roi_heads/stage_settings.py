@@ -30,17 +30,25 @@ class StageTrainSettings:
     loss_weight: float
     pos_weight: float = -1.0
     mask_size: int = 28
+    stage: int = 0
 
-    def sample(self, boxes: Tensor, gt: InstanceData, ignored: InstanceData | None = None) -> SamplingResult:
+    def sample(
+        self,
+        boxes: Tensor,
+        gt: InstanceData,
+        ignored: InstanceData | None = None,
+        feats: tuple[Tensor, ...] | None = None,
+    ) -> SamplingResult:
         """Assign ``boxes (P, 4)`` (xyxy input-image pixels) to ``gt`` (``bboxes``, ``labels``),
         boxes over ``ignored.bboxes`` (crowd regions) ignored by the assigner's ``ignore_iof_thr``,
-        and sample the RoIs this stage trains on."""
+        and sample the RoIs this stage trains on (``feats``: the image's maps, for samplers that
+        score candidates, such as OHEM)."""
         assign = self.assigner.assign(InstanceData(priors=boxes), gt, ignored)
-        return self.sampler.sample(assign, boxes, gt.bboxes, gt.labels)
+        return self.sampler.sample(assign, boxes, gt.bboxes, gt.labels, feats=feats, stage=self.stage)
 
 
 def build_stage_settings(
-    rcnn_cfgs: MultiConfig, loss_weights: list[float], resample_later_stages: bool = True
+    rcnn_cfgs: MultiConfig, loss_weights: list[float], resample_later_stages: bool = True, context: object = None
 ) -> list[StageTrainSettings]:
     """Build and check one :class:`StageTrainSettings` per stage.
 
@@ -50,6 +58,7 @@ def build_stage_settings(
         loss_weights: ``stage_loss_weights``, one per stage.
         resample_later_stages: False gives the author's variant: stages after the first
             keep every refined box (plus the ground truth) instead of sampling.
+        context: the RoI head, given to every sampler (OHEM scores candidates with it).
 
     Raises:
         ValueError: when the number of stage configs and weights differ, or a weight is negative.
@@ -73,10 +82,11 @@ def build_stage_settings(
         stages.append(
             StageTrainSettings(
                 assigner=TASK_UTILS.build(cfg["assigner"]),
-                sampler=TASK_UTILS.build(sampler_cfg),
+                sampler=TASK_UTILS.build(sampler_cfg, default_args=dict(context=context)),
                 loss_weight=float(weight),
                 pos_weight=float(cfg.get("pos_weight", -1)),
                 mask_size=int(cfg.get("mask_size", 28)),
+                stage=i,
             )
         )
     return stages

@@ -19,8 +19,8 @@ class CombinedSampler(RandomSampler):
         self.pos_sampler = TASK_UTILS.build(pos_sampler, default_args=kwargs)
         self.neg_sampler = TASK_UTILS.build(neg_sampler, default_args=kwargs)
 
-    def _sample_pos(self, assign_result: AssignResult, num_expected: int) -> Tensor:
-        return self.pos_sampler._sample_pos(assign_result, num_expected)
+    def _sample_pos(self, assign_result: AssignResult, num_expected: int, **kwargs) -> Tensor:
+        return self.pos_sampler._sample_pos(assign_result, num_expected, **kwargs)
 
-    def _sample_neg(self, assign_result: AssignResult, num_expected: int) -> Tensor:
-        return self.neg_sampler._sample_neg(assign_result, num_expected)
+    def _sample_neg(self, assign_result: AssignResult, num_expected: int, **kwargs) -> Tensor:
+        return self.neg_sampler._sample_neg(assign_result, num_expected, **kwargs)

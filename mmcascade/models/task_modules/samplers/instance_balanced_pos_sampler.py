@@ -15,7 +15,7 @@ class InstanceBalancedPosSampler(RandomSampler):
     (``round(num_expected / boxes) + 1`` at most, at random), then fill up at random from the
     rest, or draw down at random to ``num_expected``. Negatives as :class:`RandomSampler`."""
 
-    def _sample_pos(self, assign_result: AssignResult, num_expected: int) -> Tensor:
+    def _sample_pos(self, assign_result: AssignResult, num_expected: int, **kwargs) -> Tensor:
         pos = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(1)
         if pos.numel() <= num_expected or self.sample_all:
             return pos

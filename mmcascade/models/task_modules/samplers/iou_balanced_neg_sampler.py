@@ -39,7 +39,7 @@ class IoUBalancedNegSampler(RandomSampler):
     def _choice(self, candidates: np.ndarray, num: int) -> np.ndarray:
         return candidates if len(candidates) <= num else self.random_choice(torch.from_numpy(candidates), num).numpy()
 
-    def _sample_neg(self, assign_result: AssignResult, num_expected: int) -> Tensor:
+    def _sample_neg(self, assign_result: AssignResult, num_expected: int, **kwargs) -> Tensor:
         neg = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(1)
         if neg.numel() <= num_expected or self.sample_all:
             return neg
