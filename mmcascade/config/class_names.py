@@ -168,6 +168,11 @@ COCO_PALETTE: tuple[tuple[int, int, int], ...] = (
     (191, 162, 208),
 )
 
+VOC_CLASSES = (
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)  # fmt: skip
+
 # the 20 Pascal VOC classes
 VOC_PALETTE: tuple[tuple[int, int, int], ...] = (
     (106, 0, 228),

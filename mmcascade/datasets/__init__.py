@@ -6,6 +6,7 @@ from .embedded import EmbeddedSpec, ensure_embedded_dataset, generate_embedded_d
 from .embedded_dataset import EmbeddedShapesDataset, LargeShapesDataset
 from .samplers import AspectRatioBatchSampler
 from .transforms import *  # noqa: F401,F403
+from .voc import VOCDataset, XMLDataset
 
 __all__ = [
     "CocoDataset",
@@ -17,4 +18,6 @@ __all__ = [
     "ensure_embedded_dataset",
     "generate_embedded_dataset",
     "AspectRatioBatchSampler",
+    "VOCDataset",
+    "XMLDataset",
 ]

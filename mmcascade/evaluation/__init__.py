@@ -5,12 +5,17 @@ from .coco_metric import CocoMetric, evaluate_results_file
 from .proposals_io import DumpProposals
 from .recall import eval_recalls
 from .results_io import DumpDetResults, load_detections, load_predictions, predictions_to_coco
+from .voc_eval import average_precision, eval_map
+from .voc_metric import VOCMetric
 
 __all__ = [
     "CocoEvalResult",
     "CocoMetric",
     "DumpDetResults",
     "DumpProposals",
+    "VOCMetric",
+    "average_precision",
+    "eval_map",
     "classwise_table",
     "eval_recalls",
     "evaluate_results_file",

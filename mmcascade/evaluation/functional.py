@@ -2,5 +2,6 @@
 for MMDetection imports from there."""
 
 from .recall import eval_recalls
+from .voc_eval import average_precision, eval_map, tpfp_default
 
-__all__ = ["eval_recalls"]
+__all__ = ["average_precision", "eval_map", "eval_recalls", "tpfp_default"]

@@ -3,17 +3,21 @@ scope changed, built and given a training step here: the large-scale-jitter conf
 normalise with ``MMSyncBN`` (which mmcv builds only inside a process group, so MMDetection stops
 there in one process; here it is built as BN with the same checkpoint keys), and Libra R-CNN
 (``BFP`` after the FPN, balanced L1, IoU-balanced sampling), also as Fast R-CNN on given
-proposals."""
+proposals; and Pascal VOC (VOC 2007 + 2012 in VOC's own layout, ``VOCMetric``)."""
 
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.evaluator import Evaluator
+from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 from mmcascade.config.loading import check_run_config, load_tool_config
 from mmcascade.registry import MODELS
 from mmcascade.structures import BitmapMasks, DetDataSample
+
+from helpers.voc_layout import write_voc
 
 pytestmark = pytest.mark.e2e
 
@@ -81,3 +85,29 @@ def test_syncbn_config_builds_and_trains_in_one_process(mmdet_configs, config):
         assert torch.isfinite(total)
         total.backward()
         assert model.roi_head.bbox_head.shared_convs[0].bn.weight.grad is not None
+
+
+def test_mmdetections_voc_config_reads_voc_and_evaluates(mmdet_configs, tmp_path):
+    root = write_voc(str(tmp_path / "VOCdevkit"), ("VOC2007", "VOC2012"))
+    options = {"default_scope": "mmcascade", "model.backbone.init_cfg": None}
+    options.update({f"train_dataloader.dataset.dataset.datasets.{i}.data_root": root for i in (0, 1)})
+    options.update({f"{loader}.dataset.data_root": root for loader in ("val_dataloader", "test_dataloader")})
+    cfg = load_tool_config(osp.join(mmdet_configs, "pascal_voc", "faster-rcnn_r50_fpn_1x_voc0712.py"), options)
+    check_run_config(cfg)
+    train = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    assert len(train.dataset) == 12 and train.dataset.metainfo["classes"][11] == "dog"
+    model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    model.init_weights()
+    data = model.data_preprocessor(next(iter(train)), True)
+    losses = model.loss(data["inputs"], data["data_samples"])
+    assert torch.isfinite(losses["loss_cls"])
+    val = Runner.build_dataloader(cfg.val_dataloader, seed=0)
+    evaluator = Evaluator(cfg.val_evaluator)
+    evaluator.dataset_meta = val.dataset.metainfo
+    for batch in val:
+        for sample in batch["data_samples"]:
+            gt = sample.gt_instances
+            sample.pred_instances = InstanceData(bboxes=gt.bboxes, labels=gt.labels, scores=torch.ones(len(gt)))
+        evaluator.process(batch["data_samples"])
+    assert evaluator.evaluate(len(val.dataset)) == {"pascal_voc/mAP": 1.0, "pascal_voc/AP50": 1.0}
