@@ -14,6 +14,7 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList, valid_box_mask
+from mmcascade.utils.options import check_block_keys
 
 
 def with_stage_cfg(head_cfg: dict, train_cfg: dict | None, test_cfg: dict | None, key: str) -> dict:
@@ -99,6 +100,12 @@ class BaseDetector(BaseModel):
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
+
+    def check_settings(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Refuse blocks of ``train_cfg`` / ``test_cfg`` no head reads (a typo such as ``rnp``),
+        naming the detector."""
+        check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
+        check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
 
     def finish_init(self) -> None:
         """After the heads are built: move every conv to NHWC when ``channels_last`` (in-place

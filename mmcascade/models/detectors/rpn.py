@@ -8,7 +8,6 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 from mmcascade.structures import SampleList
-from mmcascade.utils.options import check_block_keys
 
 from .base import BaseDetector, drop_invalid_gts, with_stage_cfg
 
@@ -35,8 +34,7 @@ class RPN(BaseDetector):
         inference_dtype: str = "float32",
     ) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg, channels_last, inference_dtype)
-        check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
-        check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
+        self.check_settings(train_cfg, test_cfg)
         rpn_head = dict(rpn_head)
         if rpn_head.get("num_classes", 1) != 1:
             warnings.warn(

@@ -43,8 +43,7 @@ class TwoStageDetector(BaseDetector):
         inference_dtype: str = "float32",
     ) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg, channels_last, inference_dtype)
-        check_block_keys(f"{type(self).__name__} train_cfg", train_cfg, ("rpn", "rpn_proposal", "rcnn"))
-        check_block_keys(f"{type(self).__name__} test_cfg", test_cfg, ("rpn", "rcnn"))
+        self.check_settings(train_cfg, test_cfg)
         if train_cfg and train_cfg.get("rpn_proposal"):
             check_block_keys("train_cfg.rpn_proposal", train_cfg["rpn_proposal"], PROPOSAL_KEYS)
             check_nms_cfg("train_cfg.rpn_proposal", train_cfg["rpn_proposal"].get("nms"))
