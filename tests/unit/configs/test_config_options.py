@@ -125,14 +125,23 @@ def test_train_and_test_settings_refuse_what_nothing_reads(path):
             R.MODELS.build(tiny)
 
 
+def _leaf_datasets(dataset):
+    """The datasets inside wrappers (``RepeatDataset``'s ``dataset``, ``ConcatDataset``'s ``datasets``)."""
+    if "datasets" in dataset:
+        for inner in dataset.datasets:
+            yield from _leaf_datasets(inner)
+    elif "dataset" in dataset:
+        yield from _leaf_datasets(dataset.dataset)
+    else:
+        yield dataset
+
+
 def _pipelines_metrics_hooks(cfg: Config):
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        dataset = cfg[loader].dataset
-        while "dataset" in dataset:
-            dataset = dataset.dataset
-        for i, step in enumerate(dataset.pipeline):
-            yield f"{loader}.pipeline[{i}]", R.TRANSFORMS, step
-        yield f"{loader}.dataset", R.DATASETS, dataset
+        for j, dataset in enumerate(_leaf_datasets(cfg[loader].dataset)):
+            for i, step in enumerate(dataset.pipeline):
+                yield f"{loader}.dataset{j}.pipeline[{i}]", R.TRANSFORMS, step
+            yield f"{loader}.dataset{j}", R.DATASETS, dataset
     for key in ("val_evaluator", "test_evaluator"):
         for i, metric in enumerate(cfg[key] if isinstance(cfg[key], list) else [cfg[key]]):
             yield f"{key}[{i}]", R.METRICS, metric
