@@ -16,10 +16,11 @@ def _as_list(values: int | float | Sequence | np.ndarray | None, default: Sequen
     return np.atleast_1d(np.asarray(values))
 
 
-def _ious(gt: np.ndarray, proposals: np.ndarray, legacy: bool) -> np.ndarray:
-    """``(G, P)`` float32 IoU; ``legacy`` counts pixels inclusively (``w = x2 - x1 + 1``)."""
-    a = torch.as_tensor(np.asarray(gt, np.float32).reshape(-1, 4))
-    b = torch.as_tensor(np.asarray(proposals, np.float32).reshape(-1, 4))
+def box_ious(boxes1: np.ndarray, boxes2: np.ndarray, legacy: bool) -> np.ndarray:
+    """``(M, N)`` float32 IoU of ``(M, 4)`` and ``(N, 4)`` xyxy boxes; ``legacy`` counts pixels
+    inclusively (``w = x2 - x1 + 1``), as Pascal VOC and MMDetection 1.x boxes do."""
+    a = torch.as_tensor(np.asarray(boxes1, np.float32).reshape(-1, 4))
+    b = torch.as_tensor(np.asarray(boxes2, np.float32).reshape(-1, 4))
     if legacy:
         a, b = a + a.new_tensor([0, 0, 1, 1]), b + b.new_tensor([0, 0, 1, 1])
     return bbox_overlaps(a, b).numpy()
@@ -70,7 +71,7 @@ def eval_recalls(
     ranked = [_ranked(p) for p in proposals]
     nums = _as_list(proposal_nums, [max([len(p) for p in ranked] + [1])]).astype(int)
     thrs = _as_list(iou_thrs, [0.5]).astype(float)
-    ious = [_ious(g, p[: int(nums.max())], use_legacy_coordinate) for g, p in zip(gts, ranked)]
+    ious = [box_ious(g, p[: int(nums.max())], use_legacy_coordinate) for g, p in zip(gts, ranked)]
     total = sum(i.shape[0] for i in ious)
     recalls = np.empty((len(nums), len(thrs)))
     for k, num in enumerate(nums):
@@ -91,4 +92,4 @@ def _ranked(proposals: np.ndarray) -> np.ndarray:
     return proposals[:, :4] if proposals.ndim == 2 else proposals.reshape(-1, 4)
 
 
-__all__ = ["eval_recalls", "greedy_matched_ious"]
+__all__ = ["box_ious", "eval_recalls", "greedy_matched_ious"]

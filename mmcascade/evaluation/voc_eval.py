@@ -6,10 +6,9 @@ numbers as MMDetection's ``eval_map`` (which is Pascal VOC's devkit in numpy).""
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from mmengine.logging import print_log
 
-from mmcascade.structures import bbox_overlaps
+from .recall import box_ious
 
 EVAL_MODES = ("area", "11points")
 
@@ -36,14 +35,6 @@ def average_precision(recalls: np.ndarray, precisions: np.ndarray, mode: str = "
     if mode == "11points":
         ap /= 11
     return ap[0] if single else ap
-
-
-def _ious(dets: np.ndarray, gts: np.ndarray, legacy: bool) -> np.ndarray:
-    a = torch.as_tensor(np.asarray(dets[:, :4], np.float32))
-    b = torch.as_tensor(np.asarray(gts, np.float32))
-    if legacy:  # pixels counted inclusively: w = x2 - x1 + 1
-        a, b = a + a.new_tensor([0, 0, 1, 1]), b + b.new_tensor([0, 0, 1, 1])
-    return bbox_overlaps(a, b).numpy()
 
 
 def _areas(boxes: np.ndarray, legacy: bool) -> np.ndarray:
@@ -75,7 +66,7 @@ def tpfp_default(
         for k in range(len(ranges)):
             fp[k, in_range[k]] = 1
         return tp, fp
-    ious = _ious(dets, boxes, use_legacy_coordinate)
+    ious = box_ious(dets[:, :4], boxes, use_legacy_coordinate)
     best, best_gt = ious.max(axis=1), ious.argmax(axis=1)
     gt_areas = _areas(boxes, use_legacy_coordinate)
     for k, (lo, hi) in enumerate(ranges):

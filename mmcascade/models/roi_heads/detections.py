@@ -15,7 +15,7 @@ import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmcascade.structures import CroppedMasks, paste_masks, paste_masks_cropped
+from mmcascade.structures import CroppedMasks, paste_masks, paste_masks_cropped, scale_boxes
 
 MASK_FORMATS = ("auto", "bitmap", "cropped")
 CROPPED_MASKS_ABOVE = 2048 * 2048
@@ -58,8 +58,8 @@ def to_original_frame(boxes_img: Tensor, meta: MetaInfo, by_reciprocal: bool = F
     ``by_reciprocal`` multiplies by ``1 / scale_factor`` (computed in double) instead, as
     MMDetection's box head rescales (its mask head divides): the two round differently."""
     if by_reciprocal and not isinstance(meta["scale_factor"], Tensor):
-        factor = boxes_img.new_tensor([1 / s for s in meta["scale_factor"]])
-        return boxes_img * factor.repeat(boxes_img.shape[1] // 2)
+        w_scale, h_scale = meta["scale_factor"]
+        return scale_boxes(boxes_img, (1 / w_scale, 1 / h_scale))
     factor = torch.as_tensor(meta["scale_factor"], dtype=boxes_img.dtype, device=boxes_img.device)
     return boxes_img / factor.repeat(boxes_img.shape[1] // 2)
 

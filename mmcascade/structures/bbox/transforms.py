@@ -3,6 +3,7 @@ clipping, scaling, flipping and validity. Each also takes a :class:`BaseBoxes` w
 function of the same name does."""
 
 from collections.abc import Sequence
+from typing import overload
 
 import torch
 from torch import Tensor
@@ -66,6 +67,10 @@ def clip_boxes(boxes: Tensor, img_shape: tuple[int, int]) -> Tensor:
     return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
 
 
+@overload
+def scale_boxes(boxes: Tensor, scale_factor: tuple[float, float]) -> Tensor: ...
+@overload
+def scale_boxes(boxes: BaseBoxes, scale_factor: tuple[float, float]) -> BaseBoxes: ...
 def scale_boxes(boxes: BoxesLike, scale_factor: tuple[float, float]) -> BoxesLike:
     """Multiply ``(N, 4k)`` boxes by ``(w_scale, h_scale)``; returns new boxes (a box object is
     rescaled in place and returned, as MMDetection's is)."""

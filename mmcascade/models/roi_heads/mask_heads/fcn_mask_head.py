@@ -11,18 +11,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.registry import MODELS
-from mmcascade.structures import BitmapMasks, PolygonMasks
+from mmcascade.structures import BitmapMasks, PolygonMasks, clip_boxes
 from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import OptConfigType
 
 from ...task_modules import SamplingResult
 from ..detections import to_original_frame, with_pasted_masks
-
-
-def _clip(boxes: Tensor, height: int, width: int) -> Tensor:
-    """``(K, 4)`` xyxy boxes clamped to ``[0, width] x [0, height]``."""
-    bound = boxes.new_tensor([width, height, width, height])
-    return torch.minimum(boxes.clamp(min=0), bound)
 
 
 @MODELS.register_module()
@@ -100,7 +94,9 @@ class FCNMaskHead(BaseModule):
         """``(P, mask_size, mask_size)`` binary targets of all positives: each positive's box,
         clipped to its image's masks, cut from its ground-truth mask (bitmap or polygons)."""
         targets = [
-            masks.crop_and_resize(_clip(res.pos_priors, masks.height, masks.width), mask_size, res.pos_assigned_gt_inds)
+            masks.crop_and_resize(
+                clip_boxes(res.pos_priors, (masks.height, masks.width)), mask_size, res.pos_assigned_gt_inds
+            )
             for res, masks in zip(sampling_results, gt_masks)
         ]
         return torch.cat(targets) if targets else torch.zeros((0, mask_size, mask_size))

@@ -37,7 +37,7 @@ class IoUBalancedNegSampler(RandomSampler):
         self.floor_thr, self.floor_fraction, self.num_bins = floor_thr, floor_fraction, num_bins
 
     def _choice(self, candidates: np.ndarray, num: int) -> np.ndarray:
-        return candidates if len(candidates) <= num else self.random_choice(torch.from_numpy(candidates), num).numpy()
+        return self._pick(torch.from_numpy(candidates), num).numpy()
 
     def _sample_neg(self, assign_result: AssignResult, num_expected: int, **kwargs) -> Tensor:
         neg = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(1)
