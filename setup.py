@@ -62,6 +62,7 @@ setup(
         "deploy": read_requirements("deploy.txt"),
         "serve": read_requirements("serve.txt"),
         "ray": read_requirements("serve.txt") + read_requirements("ray.txt"),
+        "cityscapes": read_requirements("cityscapes.txt"),
     },
     package_data={"mmcascade.serving": ["static/*.html"]},
     license="Apache-2.0",

@@ -121,13 +121,14 @@ fi
 # Re-install when a dependency is missing or mmcascade resolves to another checkout.
 if ! "$PY" - <<'PYCHECK' 2>/dev/null; then
 import os, sys
-import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex, onnx, onnxruntime, openvino, ray, selenium  # noqa: F401
+import mmengine, pycocotools, terminaltables, pytest, ruff, modelindex, onnx, onnxruntime, openvino, ray, selenium, cityscapesscripts  # noqa: F401
 os.chdir("/")  # resolve mmcascade as installed, not from the current directory
 import mmcascade
 sys.exit(os.path.dirname(os.path.dirname(mmcascade.__file__)) != os.environ["MMCASCADE_ROOT"])
 PYCHECK
   echo "[install] requirements and mmcascade (editable)"
-  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt -r requirements/serve.txt -r requirements/ray.txt
+  pip_install "mmengine>=0.10.4,<0.11" -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt -r requirements/serve.txt -r requirements/ray.txt \
+    -r requirements/cityscapes.txt
   pip_install --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import sys, torch, mmcv, mmcascade; print(f'[install] ready in {sys.prefix}: torch {torch.__version__}, mmcv {mmcv.__version__}, mmcascade {mmcascade.__version__}')"

@@ -12,7 +12,7 @@ t1=$(date +%s)
 bash scripts/lint.sh
 t2=$(date +%s)
 status=0
-"$PY" -m pytest tests -q -p no:cacheprovider -rs "$@" || status=$?
+"$PY" -m pytest tests -q -p no:cacheprovider -rs --durations=25 "$@" || status=$?
 t3=$(date +%s)
 echo "[run_tests] install $((t1 - t0)) s, lint $((t2 - t1)) s, tests $((t3 - t2)) s"
 exit $status

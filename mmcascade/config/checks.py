@@ -94,6 +94,17 @@ def _walk(node, path: str, registry: Registry | None) -> Iterator[tuple[str, str
             yield from _walk(value, f"{path}[{i}]", registry)
 
 
+# MMDetection's detectors and heads of other families that its R-CNN folders' configs name
+OTHER_FAMILIES = {
+    "RetinaNet": "MMDetection's single-stage RetinaNet",
+    "SingleStageDetector": "MMDetection's single-stage detector (SSD)",
+    "SSDHead": "MMDetection's SSD head",
+    "RetinaHead": "MMDetection's RetinaNet head",
+    "GridRCNN": "MMDetection's Grid R-CNN (grid-point box localisation)",
+    "GridRoIHead": "MMDetection's Grid R-CNN head",
+}
+
+
 def check_config_types(cfg: Config) -> None:
     """Raise :class:`UnknownTypeError` for the first ``type=`` no registry knows."""
     for section, registry in _SECTION_REGISTRY.items():
@@ -104,6 +115,8 @@ def check_config_types(cfg: Config) -> None:
                 continue
             close = difflib.get_close_matches(name, _registered_names(reg), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            if name in OTHER_FAMILIES:
+                hint = f": {name} is {OTHER_FAMILIES[name]}, outside the two-stage R-CNN family this toolbox builds"
             raise UnknownTypeError(
                 f"{path}.type = {name!r} is not registered in the '{reg.name}' registry (scope '{reg.scope}'){hint}"
             )

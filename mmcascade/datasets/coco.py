@@ -164,6 +164,7 @@ class CocoDataset(BaseDataset):
         for key in ("images", "categories"):
             if not coco.dataset.get(key):
                 raise DatasetError(f"{self.ann_file}: the annotation file has no '{key}'")
+        self.adapt_records(coco)
         for key, what in (("images", "image"), ("annotations", "annotation")):
             ids = Counter(r.get("id") for r in coco.dataset.get(key, []))
             dup = sorted(i for i, n in ids.items() if n > 1)[:5]
@@ -186,6 +187,10 @@ class CocoDataset(BaseDataset):
         images = {img.get("id"): img for img in coco.dataset["images"]}
         check_annotation_records(coco.dataset.get("annotations", []), images, coco.dataset["categories"], self.ann_file)
         return coco
+
+    def adapt_records(self, coco: COCO) -> None:
+        """Bring another layout's records to COCO's, in place, before they are checked (LVIS:
+        file names from ``coco_url``, class names from the file); COCO's own: nothing to do."""
 
     def _parse_image(self, coco: COCO, img_id: int, apply_orientation: bool = True) -> dict | None:
         img = coco.imgs[img_id]

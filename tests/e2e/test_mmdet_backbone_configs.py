@@ -1,9 +1,10 @@
 """MMDetection 3.3.0's own configs of the RegNet, Res2Net, ResNeSt, DCN, DCNv2, HRNet, Swin and ConvNeXt folders, read
 from MMDetection's published wheel (downloaded, not installed), run by ``tools/train.py`` as a user
 runs them: only the registry scope, the data paths (generated data in COCO 2017's layout), the
-pretrained-backbone download (not reachable here) and the number of epochs changed. Each trains an
-epoch of one iteration and validates; the deformable RoI pooling config is refused by name on a
-machine without CUDA, as mmcv has that op for CUDA only."""
+pretrained-backbone download (not reachable here), the number of epochs and (for time) the resize
+scales, a quarter as large, changed. Each trains an epoch of one iteration and validates; the
+deformable RoI pooling config is refused by name on a machine without CUDA, as mmcv has that op
+for CUDA only."""
 
 import os.path as osp
 import subprocess
@@ -11,6 +12,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from mmcascade.zoo import load_manifest
 
@@ -23,6 +25,38 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def coco_root(tmp_path_factory) -> str:
     return write_coco2017(str(tmp_path_factory.mktemp("coco")), num_train=3, num_val=2)  # 2 annotated: one batch
+
+
+def _quarter_scales(node):
+    """Every resize transform's target scale(s) a quarter as large (the generated images are
+    320 x 240): the same pipeline at a fraction of the cost."""
+    if isinstance(node, dict):
+        out = {k: _quarter_scales(v) for k, v in node.items()}
+        if "Resize" in str(node.get("type", "")):
+            for key in ("scale", "scales"):
+                if key in out:
+                    out[key] = _scaled(out[key])
+        return out
+    if isinstance(node, (list, tuple)):
+        return type(node)(_quarter_scales(v) for v in node)
+    return node
+
+
+def _scaled(value):
+    if isinstance(value, (int, float)):
+        return max(32, int(value) // 4)
+    return type(value)(_scaled(v) for v in value)
+
+
+def _small_copy(config: str, tmp) -> str:
+    """``config`` with :func:`_quarter_scales`, written next to the work dir (the original and its
+    bases are read from MMDetection's folder)."""
+    cfg = Config.fromfile(config, import_custom_modules=False)
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[key] = _quarter_scales(cfg[key].to_dict())
+    path = osp.join(str(tmp), "small_" + osp.basename(config))
+    cfg.dump(path)
+    return path
 
 
 def _train(config: str, root: str, work_dir, *extra: str) -> subprocess.CompletedProcess:
@@ -67,7 +101,7 @@ def test_convnext_amp_config_refused_without_gpu_then_trains_in_fp32(mmdet_confi
     if not torch.cuda.is_available():
         refused = _train(config, coco_root, tmp_path / "amp")
         assert refused.returncode != 0 and "needs a GPU, as in MMDetection" in refused.stderr + refused.stdout
-    proc = _train(config, coco_root, tmp_path / "work", "optim_wrapper.type=OptimWrapper")
+    proc = _train(_small_copy(config, tmp_path), coco_root, tmp_path / "work", "optim_wrapper.type=OptimWrapper")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert "custom_imports 'mmpretrain.models' skipped" in out and "Epoch(val) [1][2/2]" in out
@@ -80,7 +114,7 @@ def test_convnext_amp_config_refused_without_gpu_then_trains_in_fp32(mmdet_confi
 
 @pytest.mark.parametrize("config, key", CONFIGS, ids=[c[0].split("/")[0] for c in CONFIGS])
 def test_config_trains_and_validates(mmdet_configs, coco_root, tmp_path, config, key):
-    proc = _train(osp.join(mmdet_configs, config), coco_root, tmp_path / "work")
+    proc = _train(_small_copy(osp.join(mmdet_configs, config), tmp_path), coco_root, tmp_path / "work")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert "Epoch(train) [1][1/1]" in out and "Epoch(val) [1][2/2]" in out and "coco/bbox_mAP:" in out, out[-3000:]

@@ -21,6 +21,7 @@ from .resnet_blocks import (
     StageSpec,
     _per_stage,
     conv_norm,
+    stage_plugins,
     zero_init_last_norms,
 )
 
@@ -50,6 +51,9 @@ class ResNet(BaseModule):
         with_cp: recompute each block's activations in the backward pass (activation
             checkpointing): less training memory for more time. ``True`` for every stage, or
             one bool per stage, e.g. ``(False, True, False, False)`` for ``layer2`` only.
+        plugins: modules inside the bottlenecks, MMDetection's ``dict(cfg=dict(type='ContextBlock',
+            ratio=1. / 4), stages=(False, True, True, True), position='after_conv3')`` (GCNet);
+            ``cfg`` is any mmcv plugin layer (``ContextBlock``, ``GeneralizedAttention``, ``NonLocal2d``...).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint='torchvision://resnet50')``.
     """
 
@@ -156,6 +160,7 @@ class ResNet(BaseModule):
         self.avg_down = avg_down
         self.strides = tuple(strides)
         self.dilations = tuple(dilations)
+        self.plugins = plugins
         self.stem_channels = stem_channels
         self._make_stem(in_channels, stem_channels)
         self.feat_dim = self._make_stages(plan, stem_channels)
@@ -178,6 +183,7 @@ class ResNet(BaseModule):
                 self.stage_with_cp[i],
                 self.dilations[i],
                 self.dcn if self.stage_with_dcn[i] else None,
+                stage_plugins(self.plugins, i, len(plan), type(self).__name__),
             )
             inplanes = spec.planes * spec.block.expansion
             self.add_module(f"layer{i + 1}", layer)
@@ -201,10 +207,10 @@ class ResNet(BaseModule):
             raise ValueError(
                 f"{name}: strides {tuple(strides)} and dilations {tuple(dilations)} need {num_stages} entries"
             )
-        if plugins:
-            raise ValueError(
-                f"{name}: plugins (GCNet's ContextBlock, GeneralizedAttention...) are not implemented; remove 'plugins'"
-            )
+        if plugins and any(spec.block is not Bottleneck for spec in plan):
+            raise ValueError(f"{name}: plugins run in ResNet / ResNeXt bottlenecks only; remove 'plugins'")
+        for stage in range(num_stages):
+            stage_plugins(plugins, stage, num_stages, name)  # checked before anything is built
         if dcn is not None and len(stage_with_dcn) != num_stages:
             raise ValueError(f"{name}: stage_with_dcn needs {num_stages} entries, got {tuple(stage_with_dcn)}")
 
@@ -241,6 +247,7 @@ class ResNet(BaseModule):
         with_cp: bool,
         dilation: int = 1,
         dcn: dict | None = None,
+        plugins: list[dict] | None = None,
     ) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
@@ -257,6 +264,8 @@ class ResNet(BaseModule):
         )
         if dcn is not None:
             common["dcn"] = dcn
+        if plugins:
+            common["plugins"] = plugins
         layers = [block(inplanes, planes, stride, downsample, **common, **self._block_options(first=True))]
         layers += [
             block(planes * block.expansion, planes, **common, **self._block_options(first=False))

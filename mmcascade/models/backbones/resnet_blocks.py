@@ -13,10 +13,31 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
-from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
+
+# where a bottleneck runs its plugins (GCNet's ContextBlock, GeneralizedAttention...), MMDetection's names
+PLUGIN_POSITIONS = ("after_conv1", "after_conv2", "after_conv3")
+
+
+def stage_plugins(plugins: list[dict] | None, stage: int, num_stages: int, backbone: str) -> list[dict]:
+    """The plugins of ``stage`` (0-based): each ``dict(cfg=..., position=..., stages=...)`` whose
+    ``stages`` (one bool per stage; all stages when absent) includes it, checked."""
+    chosen = []
+    for plugin in plugins or []:
+        unknown = set(plugin) - {"cfg", "position", "stages"}
+        if unknown or "cfg" not in plugin or plugin.get("position") not in PLUGIN_POSITIONS:
+            raise ValueError(
+                f"{backbone}: a plugin is dict(cfg=..., position=one of {PLUGIN_POSITIONS}, stages=...), got {plugin}"
+            )
+        stages = plugin.get("stages")
+        if stages is not None and len(stages) != num_stages:
+            raise ValueError(f"{backbone}: plugin stages {tuple(stages)} need {num_stages} entries")
+        if stages is None or stages[stage]:
+            chosen.append(dict(cfg=plugin["cfg"], position=plugin["position"]))
+    return chosen
 
 
 def _maybe_checkpoint(block: nn.Module, residual, x: Tensor) -> Tensor:
@@ -194,6 +215,7 @@ class Bottleneck(ResidualBlock):
         conv_cfg: dict | None = None,
         dilation: int = 1,
         dcn: dict | None = None,
+        plugins: list[dict] | None = None,
     ) -> None:
         super().__init__(with_cp, style)
         norm_cfg = norm_cfg or dict(type="BN")
@@ -219,12 +241,30 @@ class Bottleneck(ResidualBlock):
         self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
         self._add_shortcut(downsample)
+        channels = dict(after_conv1=width, after_conv2=width, after_conv3=planes * self.expansion)
+        self.plugin_names: dict[str, list[str]] = {position: [] for position in PLUGIN_POSITIONS}
+        for plugin in plugins or []:
+            cfg = dict(plugin["cfg"])
+            name, layer = build_plugin_layer(
+                cfg, in_channels=channels[plugin["position"]], postfix=cfg.pop("postfix", "")
+            )
+            if hasattr(self, name):
+                raise ValueError(f"two plugins of a bottleneck are both named {name!r}; give one a 'postfix'")
+            self.add_module(name, layer)
+            self.plugin_names[plugin["position"]].append(name)
+
+    def _plugins(self, position: str, x: Tensor) -> Tensor:
+        for name in self.plugin_names[position]:
+            x = getattr(self, name)(x)
+        return x
 
     def _residual(self, x: Tensor) -> Tensor:
         identity = _downsample(self.downsample, x)
         out = self.relu(conv_norm(self.conv1, getattr(self, self.norm1_name), x))
+        out = self._plugins("after_conv1", out)
         out = self.relu(conv_norm(self.conv2, getattr(self, self.norm2_name), out))
-        out = conv_norm(self.conv3, getattr(self, self.norm3_name), out)
+        out = self._plugins("after_conv2", out)
+        out = self._plugins("after_conv3", conv_norm(self.conv3, getattr(self, self.norm3_name), out))
         out += identity  # in place: one map less alive at the block's peak
         return out
 

@@ -1,3 +1,4 @@
+from .fcos_head import FCOSHead
 from .rpn_head import RPNHead
 
-__all__ = ["RPNHead"]
+__all__ = ["FCOSHead", "RPNHead"]

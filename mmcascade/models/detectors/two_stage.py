@@ -1,5 +1,9 @@
 """Backbone + neck + RPN + RoI head."""
 
+import warnings
+
+import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.ops.nms import check_nms_cfg
@@ -48,7 +52,7 @@ class TwoStageDetector(BaseDetector):
             check_block_keys("train_cfg.rpn_proposal", train_cfg["rpn_proposal"], PROPOSAL_KEYS)
             check_nms_cfg("train_cfg.rpn_proposal", train_cfg["rpn_proposal"].get("nms"))
         if rpn_head is not None:  # without one, each sample brings its proposals (Fast R-CNN)
-            self.rpn_head = MODELS.build(with_stage_cfg(rpn_head, train_cfg, test_cfg, "rpn"))
+            self.rpn_head = MODELS.build(with_stage_cfg(class_agnostic(rpn_head), train_cfg, test_cfg, "rpn"))
         self.roi_head = MODELS.build(with_stage_cfg(roi_head, train_cfg, test_cfg, "rcnn"))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -86,8 +90,9 @@ class TwoStageDetector(BaseDetector):
         losses: dict[str, Tensor] = {}
         if self.with_rpn:
             proposal_cfg = self.train_cfg.get("rpn_proposal", self.test_cfg["rpn"])
-            rpn_losses, proposals = self.rpn_head.loss_and_predict(feats, data_samples, proposal_cfg)
-            losses.update(rpn_losses)
+            rpn_losses, proposals = self.rpn_head.loss_and_predict(feats, as_objects(data_samples), proposal_cfg)
+            # a proposal head's own names ('loss_cls' of FCOS) must not clash with the RoI head's
+            losses.update({k if "rpn" in k or "loss" not in k else f"rpn_{k}": v for k, v in rpn_losses.items()})
         else:
             proposals = given_proposals(data_samples)
         losses.update(self.roi_head.loss(feats, proposals, data_samples))
@@ -112,6 +117,29 @@ class TwoStageDetector(BaseDetector):
         RoIAlign), converted once, before the RPN (whose convolutions take either layout), so that
         only one copy of each map is kept for the backward pass."""
         return self.roi_head.pooling_layout(feats)
+
+
+def class_agnostic(rpn_head: dict) -> dict:
+    """The proposal head's config with one class ("object"): MMDetection sets ``num_classes=1``
+    for any proposal head, warning when the config said otherwise."""
+    num_classes = rpn_head.get("num_classes")
+    if num_classes not in (None, 1):
+        warnings.warn(f"rpn_head.num_classes={num_classes}: a proposal head has one class; set to 1", stacklevel=3)
+    return dict(rpn_head, num_classes=1)
+
+
+def as_objects(samples: SampleList) -> SampleList:
+    """The samples as the proposal head sees them: every ground-truth box of class 0 ("object");
+    shallow copies, the caller's samples are not modified."""
+    out = []
+    for sample in samples:
+        copy = type(sample)(metainfo=sample.metainfo)
+        gt = sample.gt_instances
+        copy.gt_instances = InstanceData(bboxes=gt.bboxes, labels=torch.zeros_like(gt.labels))
+        if "ignored_instances" in sample:
+            copy.ignored_instances = sample.ignored_instances
+        out.append(copy)
+    return out
 
 
 def given_proposals(samples: SampleList) -> list:

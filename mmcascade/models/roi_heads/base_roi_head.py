@@ -9,8 +9,6 @@ of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shap
 ``rescale`` is set, written ``*_ori``. A RoI tensor is ``(K, 5)``: batch index, then xyxy.
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
@@ -38,33 +36,11 @@ from .detections import (
 )
 from .mask_heads import FCNMaskHead
 from .roi_extractors import SingleRoIExtractor
+from .stage_record import StageRecord, positive_rows
 from .stage_settings import StageTrainSettings, build_stage_settings
 
 TEST_ENSEMBLES = ("logits", "last_rois_probs")
 RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary", "mask_format")
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    """What one box stage saw and said in :meth:`BaseRoIHead.run_stages`.
-
-    Attributes:
-        rois: ``(K, 5)`` float32, the RoIs entering the stage (batch index, xyxy input-image pixels).
-        cls_score: ``(K, C + 1)`` class logits (background last).
-        bbox_pred: ``(K, 4)`` or ``(K, 4 C)`` encoded deltas.
-        refined: per image ``(K_i, 4)`` xyxy input-image pixels, the stage's regression of its RoIs
-            with each RoI's class, clipped (the next stage's input); ``None`` for the last stage.
-            In training, RoIs that were ground-truth boxes are dropped.
-        samples: per image, the stage's assignment and sampling (training only).
-        targets: the box targets of the sampled RoIs (training only).
-    """
-
-    rois: Tensor
-    cls_score: Tensor
-    bbox_pred: Tensor
-    refined: list[Tensor] | None
-    samples: list[SamplingResult] | None = None
-    targets: BBoxTargets | None = None
 
 
 class BaseRoIHead(BaseModule):
@@ -132,8 +108,15 @@ class BaseRoIHead(BaseModule):
 
     @property
     def with_shared_head(self) -> bool:
-        """Whether a shared head (C4's ResNet stage) runs before the box head: never here."""
+        """Whether a shared head (C4's last ResNet stage, :class:`ResLayer`) runs on the pooled
+        features before the box and mask heads."""
         return getattr(self, "shared_head", None) is not None
+
+    @property
+    def share_roi_extractor(self) -> bool:
+        """Whether the mask branch pools with the box extractor (no ``mask_roi_extractor``; C4):
+        in training it then reuses the positives' box features, as MMDetection does."""
+        return self.with_mask and getattr(self, "mask_roi_extractor", None) is None
 
     # ------------------------------------------------------------------ modules of a stage
     def stage_bbox_roi_extractor(self, stage: int) -> SingleRoIExtractor:
@@ -145,7 +128,7 @@ class BaseRoIHead(BaseModule):
         raise NotImplementedError
 
     def stage_mask_roi_extractor(self, stage: int) -> SingleRoIExtractor:
-        """The mask RoI extractor of ``stage`` (a mask branch only)."""
+        """The mask RoI extractor of ``stage`` (a mask branch only; the box one when shared)."""
         raise NotImplementedError
 
     def stage_mask_head(self, stage: int) -> FCNMaskHead:
@@ -160,16 +143,24 @@ class BaseRoIHead(BaseModule):
         """``feats`` in the layout the extractors pool from fastest (see the RoI extractor)."""
         return self.stage_bbox_roi_extractor(0).pooling_layout(feats)
 
+    def roi_feats(
+        self, extractor: SingleRoIExtractor, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0
+    ) -> Tensor:
+        """``(K, C, s, s)`` features of ``rois (K, 5)`` pooled by ``extractor``, then through the
+        shared head when there is one (C4: ``(K, 2048, 7, 7)`` from 14 x 14 pooling)."""
+        pooled = scale_grad(extractor(feats, rois), grad_scale)
+        return self.shared_head(pooled) if self.with_shared_head else pooled
+
     def bbox_forward(
         self, stage: int, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0
     ) -> tuple[Tensor, Tensor]:
         """``(cls_score (K, C + 1), bbox_pred (K, 4 or 4 C))`` of ``stage`` for ``rois (K, 5)``."""
-        roi_feats = scale_grad(self.stage_bbox_roi_extractor(stage)(feats, rois), grad_scale)
+        roi_feats = self.roi_feats(self.stage_bbox_roi_extractor(stage), feats, rois, grad_scale)
         return self.stage_bbox_head(stage)(roi_feats)
 
     def mask_forward(self, stage: int, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0) -> Tensor:
         """Mask logits ``(K, C, 28, 28)`` of ``stage`` for ``rois (K, 5)``."""
-        roi_feats = scale_grad(self.stage_mask_roi_extractor(stage)(feats, rois), grad_scale)
+        roi_feats = self.roi_feats(self.stage_mask_roi_extractor(stage), feats, rois, grad_scale)
         return self.stage_mask_head(stage)(roi_feats)
 
     # ------------------------------------------------------------------ the one pass
@@ -203,8 +194,8 @@ class BaseRoIHead(BaseModule):
         records = []
         boxes = proposals
         for stage in range(self.num_stages):
+            head = self.stage_bbox_head(stage)
             samples: list[SamplingResult] | None = None
-            targets: BBoxTargets | None = None
             grad_scale = 1.0
             if gt_instances is not None:
                 settings = self.stages[stage]
@@ -216,9 +207,13 @@ class BaseRoIHead(BaseModule):
                 boxes = [s.priors for s in samples]
                 grad_scale = self._stage_scales(settings)[1]
             rois = bbox2roi(boxes).to(feats[0].device)
-            cls_score, bbox_pred = self.bbox_forward(stage, feats, rois, grad_scale)
-            if samples is not None:
-                targets = self.stage_bbox_head(stage).get_targets(samples, self.stages[stage].pos_weight)
+            roi_feats = None
+            if samples is not None and self.share_roi_extractor:  # the mask head reuses the positives'
+                roi_feats = self.roi_feats(self.stage_bbox_roi_extractor(stage), feats, rois, grad_scale)
+            cls_score, bbox_pred = (
+                self.bbox_forward(stage, feats, rois, grad_scale) if roi_feats is None else head(roi_feats)
+            )
+            targets = None if samples is None else head.get_targets(samples, self.stages[stage].pos_weight)
             refined = None
             if stage < self.num_stages - 1:
                 with torch.no_grad():
@@ -227,7 +222,7 @@ class BaseRoIHead(BaseModule):
                     if samples is not None:
                         refined = [s.without_gt_rois(b) for b, s in zip(refined, samples)]
                 boxes = refined
-            records.append(StageRecord(rois, cls_score, bbox_pred, refined, samples, targets))
+            records.append(StageRecord(rois, cls_score, bbox_pred, refined, samples, targets, roi_feats))
         return records
 
     def _stage_scales(self, settings: StageTrainSettings) -> tuple[float, float]:
@@ -287,7 +282,7 @@ class BaseRoIHead(BaseModule):
             losses[self.loss_name(stage, "acc")] = box.acc
             losses[self.loss_name(stage, "loss_bbox")] = box.loss_bbox * weight
             if self.with_mask:
-                mask_loss = self._mask_loss(stage, feats, record.samples, gts, settings, grad_scale)
+                mask_loss = self._mask_loss(stage, feats, record, gts, settings, grad_scale)
                 losses[self.loss_name(stage, "loss_mask")] = mask_loss * weight
         return losses
 
@@ -295,14 +290,19 @@ class BaseRoIHead(BaseModule):
         self,
         stage: int,
         feats: tuple[Tensor, ...],
-        samples: list[SamplingResult],
+        record: StageRecord,
         gts: list[InstanceData],
         settings: StageTrainSettings,
         grad_scale: float,
     ) -> Tensor:
-        """Mask loss of ``stage`` on its positive RoIs (targets cropped from the ground-truth masks)."""
-        mask_preds = self.mask_forward(stage, feats, bbox2roi([s.pos_priors for s in samples]), grad_scale)
-        head = self.stage_mask_head(stage)
+        """Mask loss of ``stage`` on its positive RoIs (targets cropped from the ground-truth masks);
+        their features are pooled again, or with a shared extractor taken from the box pass."""
+        samples, head = record.samples, self.stage_mask_head(stage)
+        assert samples is not None  # a training record
+        if record.roi_feats is None:
+            mask_preds = self.mask_forward(stage, feats, bbox2roi([s.pos_priors for s in samples]), grad_scale)
+        else:
+            mask_preds = head(record.roi_feats[positive_rows(samples).to(record.roi_feats.device)])
         targets = head.get_targets(samples, [gt.masks for gt in gts], settings.mask_size)
         labels = torch.cat([s.pos_gt_labels for s in samples])
         return head.loss(mask_preds, targets.to(mask_preds.device), labels)

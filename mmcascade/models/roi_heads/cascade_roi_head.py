@@ -2,13 +2,12 @@
 of the one before (Cai & Vasconcelos, CVPR 2018). Its modules are lists indexed by stage
 (checkpoint keys ``roi_head.bbox_head.{i}.*``); the stage loop is :class:`BaseRoIHead`'s."""
 
-from typing import Any, cast
+from typing import cast
 
 import torch.nn as nn
 
 from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
-from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import ConfigType, MultiConfig, OptConfigType, OptMultiConfig
 
 from .base_roi_head import RCNN_TEST_KEYS, TEST_ENSEMBLES, BaseRoIHead
@@ -36,7 +35,9 @@ class CascadeRoIHead(BaseRoIHead):
         num_stages: number of stages ``N``.
         stage_loss_weights: ``N`` loss multipliers.
         bbox_roi_extractor, bbox_head: one config, or a list of ``N`` (the coder stds differ).
-        mask_roi_extractor, mask_head: likewise, for Cascade Mask R-CNN.
+        mask_roi_extractor, mask_head: likewise, for Cascade Mask R-CNN (without mask extractors
+            each stage's mask pools with its box extractor).
+        shared_head: one module between pooling and every stage's heads (C4's :class:`ResLayer`).
         train_cfg, test_cfg, test_ensemble, resample_later_stages, compensate_stage_grads: see
             :class:`BaseRoIHead`.
     """
@@ -49,15 +50,15 @@ class CascadeRoIHead(BaseRoIHead):
         bbox_head: MultiConfig,
         mask_roi_extractor: OptMultiConfig = None,
         mask_head: OptMultiConfig = None,
+        shared_head: OptConfigType = None,
         train_cfg: OptMultiConfig = None,
         test_cfg: OptConfigType = None,
         test_ensemble: str = "logits",
         resample_later_stages: bool = True,
         compensate_stage_grads: bool = False,
         init_cfg: OptMultiConfig = None,
-        **kwargs: Any,
     ) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(shared_head=None))
+        self.with_mask = mask_head is not None
         super().__init__(
             num_stages,
             stage_loss_weights,
@@ -69,15 +70,17 @@ class CascadeRoIHead(BaseRoIHead):
             init_cfg,
         )
         n = num_stages
+        if shared_head is not None:
+            self.shared_head = MODELS.build(shared_head)
         self.bbox_roi_extractor = nn.ModuleList(
             MODELS.build(c) for c in _per_stage(bbox_roi_extractor, n, "bbox_roi_extractor")
         )
         self.bbox_head = nn.ModuleList(MODELS.build(c) for c in _per_stage(bbox_head, n, "bbox_head"))
-        self.with_mask = mask_head is not None
         if self.with_mask:
-            self.mask_roi_extractor = nn.ModuleList(
-                MODELS.build(c) for c in _per_stage(mask_roi_extractor, n, "mask_roi_extractor")
-            )
+            if mask_roi_extractor is not None:  # else each stage's mask pools with its box extractor
+                self.mask_roi_extractor = nn.ModuleList(
+                    MODELS.build(c) for c in _per_stage(mask_roi_extractor, n, "mask_roi_extractor")
+                )
             self.mask_head = nn.ModuleList(MODELS.build(c) for c in _per_stage(mask_head, n, "mask_head"))
         heads = [(f"roi_head.bbox_head[{i}].num_classes", self.stage_bbox_head(i).num_classes) for i in range(n)]
         if self.with_mask:
@@ -91,7 +94,8 @@ class CascadeRoIHead(BaseRoIHead):
         return cast(Shared2FCBBoxHead, self.bbox_head[stage])
 
     def stage_mask_roi_extractor(self, stage: int) -> SingleRoIExtractor:
-        return cast(SingleRoIExtractor, self.mask_roi_extractor[stage])
+        extractors = self.bbox_roi_extractor if self.share_roi_extractor else self.mask_roi_extractor
+        return cast(SingleRoIExtractor, extractors[stage])
 
     def stage_mask_head(self, stage: int) -> FCNMaskHead:
         return cast(FCNMaskHead, self.mask_head[stage])

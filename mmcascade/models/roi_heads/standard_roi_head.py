@@ -1,11 +1,8 @@
 """Single-stage RoI head of Faster / Mask R-CNN: :class:`BaseRoIHead` with one stage and
 unindexed modules (checkpoint keys ``roi_head.bbox_head.fc_cls.*``, loss keys ``loss_cls``)."""
 
-from typing import Any
-
 from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
-from mmcascade.utils.options import check_extra_options
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
 from .base_roi_head import BaseRoIHead
@@ -25,7 +22,10 @@ class StandardRoIHead(BaseRoIHead):
 
     Args:
         bbox_roi_extractor, bbox_head: single configs.
-        mask_roi_extractor, mask_head: single configs for Mask R-CNN.
+        mask_roi_extractor, mask_head: single configs for Mask R-CNN; without a mask extractor
+            the mask head pools with the box extractor (MMDetection's ``share_roi_extractor``).
+        shared_head: a module between pooling and the box and mask heads (C4's
+            :class:`ResLayer`, the backbone's last stage).
         train_cfg: one ``rcnn`` dict (assigner, sampler, mask_size, pos_weight).
         test_cfg: ``score_thr``, ``nms``, ``max_per_img``, ``mask_thr_binary``.
     """
@@ -36,19 +36,21 @@ class StandardRoIHead(BaseRoIHead):
         bbox_head: ConfigType,
         mask_roi_extractor: OptConfigType = None,
         mask_head: OptConfigType = None,
+        shared_head: OptConfigType = None,
         train_cfg: OptConfigType = None,
         test_cfg: OptConfigType = None,
         init_cfg: OptMultiConfig = None,
-        **kwargs: Any,
     ) -> None:
-        check_extra_options(type(self).__name__, kwargs, dict(shared_head=None))
+        self.with_mask = mask_head is not None
         super().__init__(1, [1.0], train_cfg, test_cfg, init_cfg=init_cfg)
+        if shared_head is not None:
+            self.shared_head = MODELS.build(shared_head)
         self.bbox_roi_extractor = MODELS.build(bbox_roi_extractor)
         self.bbox_head = MODELS.build(bbox_head)
-        self.with_mask = mask_head is not None
         heads = [("roi_head.bbox_head.num_classes", self.bbox_head.num_classes)]
         if self.with_mask:
-            self.mask_roi_extractor = MODELS.build(mask_roi_extractor)
+            if mask_roi_extractor is not None:  # else the mask pools with the box extractor (C4)
+                self.mask_roi_extractor = MODELS.build(mask_roi_extractor)
             self.mask_head = MODELS.build(mask_head)
             heads.append(("roi_head.mask_head.num_classes", self.mask_head.num_classes))
         check_heads_agree(heads)
@@ -63,7 +65,7 @@ class StandardRoIHead(BaseRoIHead):
 
     def stage_mask_roi_extractor(self, stage: int) -> SingleRoIExtractor:
         _only_stage(stage)
-        return self.mask_roi_extractor
+        return self.bbox_roi_extractor if self.share_roi_extractor else self.mask_roi_extractor
 
     def stage_mask_head(self, stage: int) -> FCNMaskHead:
         _only_stage(stage)

@@ -182,7 +182,7 @@ def test_published_checkpoint_layouts():
 
 
 def test_refused_by_name():
-    with pytest.raises(ValueError, match="plugins"):
+    with pytest.raises(ValueError, match="position=one of"):  # a plugin without its place in the block
         MODELS.build(dict(type="ResNet", depth=50, plugins=[dict(cfg=dict(type="ContextBlock"), stages=DCN_STAGES)]))
     with pytest.raises(ValueError, match="BasicBlock"):
         MODELS.build(dict(type="ResNet", depth=18, dcn=dict(type="DCN"), stage_with_dcn=DCN_STAGES))

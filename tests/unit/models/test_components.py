@@ -184,8 +184,7 @@ def test_heads_refuse_options_they_do_not_implement():
     assert MODELS.build(dict(head, with_avg_pool=False, reg_predictor_cfg=dict(type="Linear"))).fc_cls.out_features == 4
     with pytest.raises(TypeError, match="Shared2FCBBoxHead got an unknown option 'fc_out_channel'"):
         MODELS.build(dict(head, fc_out_channel=32))
-    with pytest.raises(ValueError, match="with_avg_pool=True is not implemented"):
-        MODELS.build(dict(head, with_avg_pool=True))
+    assert MODELS.build(dict(head, with_avg_pool=True)).shared_fcs[0].in_features == 8  # pooled to 1 x 1
     with pytest.raises(TypeError, match="FPN got an unknown option 'add_extra_conv'"):
         MODELS.build(dict(type="FPN", in_channels=[8, 16], out_channels=8, num_outs=3, add_extra_conv="on_input"))
     with pytest.raises(TypeError, match="RandomSampler got an unknown option 'pos_fractoin'"):

@@ -49,9 +49,9 @@ class BBoxLosses:
     acc: Tensor
 
 
+DEFAULT_STDS = (0.1, 0.1, 0.2, 0.2)
 # MMDetection's ConvFCBBoxHead options, accepted at the value these heads implement.
 MMDET_FIXED_OPTIONS = dict(
-    with_avg_pool=False,
     with_cls=True,
     with_reg=True,
     predict_box_type="hbox",
@@ -77,7 +77,10 @@ class ConvFCBBoxHead(BaseModule):
             (e.g. ``dict(type='GN', num_groups=32)``; a normalised conv has no bias).
         num_shared_fcs, fc_out_channels: the shared FCs and their width (1024).
         num_classes: object classes ``C``; the classifier has ``C + 1`` outputs, background last.
-        bbox_coder: the stage's :class:`DeltaXYWHBBoxCoder` (its stds differ per cascade stage).
+        with_avg_pool: average-pool the (convolved) RoI features to ``1 x 1`` before the FCs or
+            predictors (C4: ``(K, 2048, 7, 7)`` -> 2048-d).
+        bbox_coder: the stage's :class:`DeltaXYWHBBoxCoder` (its stds differ per cascade stage;
+            default means 0, stds ``(0.1, 0.1, 0.2, 0.2)``, as MMDetection).
         reg_class_agnostic: one box per RoI (4 outputs) or one per class (4C).
         loss_cls, loss_bbox: loss configs.
 
@@ -101,6 +104,7 @@ class ConvFCBBoxHead(BaseModule):
         conv_out_channels: int = 256,
         conv_cfg: OptConfigType = None,
         norm_cfg: OptConfigType = None,
+        with_avg_pool: bool = False,
         init_cfg: OptMultiConfig = None,
         **kwargs: Any,
     ) -> None:
@@ -116,7 +120,7 @@ class ConvFCBBoxHead(BaseModule):
         self.reg_decoded_bbox = reg_decoded_bbox
         self.num_classes = num_classes
         self.reg_class_agnostic = reg_class_agnostic
-        self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder"))
+        self.bbox_coder = TASK_UTILS.build(bbox_coder or dict(type="DeltaXYWHBBoxCoder", target_stds=DEFAULT_STDS))
         self.loss_cls = MODELS.build(loss_cls or dict(type="CrossEntropyLoss"))
         self.loss_bbox = MODELS.build(loss_bbox or dict(type="SmoothL1Loss", beta=1.0))
         channels = [in_channels] + [conv_out_channels] * num_shared_convs
@@ -125,7 +129,10 @@ class ConvFCBBoxHead(BaseModule):
                 ConvModule(a, b, 3, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
                 for a, b in zip(channels[:-1], channels[1:])
             )
-        flat = channels[-1] * roi_feat_size * roi_feat_size
+        self.with_avg_pool = with_avg_pool
+        if with_avg_pool:
+            self.avg_pool = nn.AvgPool2d(roi_feat_size)
+        flat = channels[-1] * (1 if with_avg_pool else roi_feat_size * roi_feat_size)
         dims = [flat] + [fc_out_channels] * num_shared_fcs
         self.shared_fcs = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])])
         self.fc_cls = nn.Linear(dims[-1], num_classes + 1)
@@ -137,6 +144,8 @@ class ConvFCBBoxHead(BaseModule):
         x = roi_feats
         for conv in getattr(self, "shared_convs", ()):
             x = conv(x)
+        if self.with_avg_pool:
+            x = self.avg_pool(x) if x.numel() > 0 else x.mean(dim=(-2, -1))
         x = x.flatten(1)
         for fc in self.shared_fcs:
             x = F.relu(fc(x))
@@ -305,3 +314,16 @@ class Shared4Conv1FCBBoxHead(ConvFCBBoxHead):
             if kwargs.pop(name, fixed) != fixed:
                 raise ValueError(f"Shared4Conv1FCBBoxHead has {name}={fixed}; use ConvFCBBoxHead for others")
         super().__init__(fc_out_channels=fc_out_channels, num_shared_convs=4, num_shared_fcs=1, **kwargs)
+
+
+@MODELS.register_module()
+class BBoxHead(ConvFCBBoxHead):
+    """MMDetection's plain box head: the classifier and the regressor straight on the RoI
+    features, flattened, or average-pooled with ``with_avg_pool`` (the C4 rows: ``in_channels=2048``
+    after the shared ``res5``). No shared layers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        for name in ("num_shared_convs", "num_shared_fcs"):
+            if kwargs.pop(name, 0) != 0:
+                raise ValueError(f"BBoxHead has no shared layers ({name}=0); use ConvFCBBoxHead for them")
+        super().__init__(num_shared_convs=0, num_shared_fcs=0, **kwargs)

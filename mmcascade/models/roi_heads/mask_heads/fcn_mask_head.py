@@ -69,7 +69,8 @@ class FCNMaskHead(BaseModule):
                 for i in range(num_convs)
             ]
         )
-        self.upsample = nn.ConvTranspose2d(conv_out_channels, conv_out_channels, 2, stride=2)
+        upsample_in = conv_out_channels if num_convs > 0 else in_channels  # C4: on the 2048-d res5 features
+        self.upsample = nn.ConvTranspose2d(upsample_in, conv_out_channels, 2, stride=2)
         self.conv_logits = nn.Conv2d(conv_out_channels, 1 if class_agnostic else num_classes, 1)
         self.loss_mask = MODELS.build(loss_mask or dict(type="CrossEntropyLoss", use_mask=True))
 

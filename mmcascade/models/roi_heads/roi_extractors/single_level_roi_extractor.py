@@ -100,8 +100,18 @@ class SingleRoIExtractor(BaseModule):
         size = self.roi_layers[0].output_size
         return tuple(size) if isinstance(size, (tuple, list)) else (size, size)
 
-    def forward(self, feats: tuple[Tensor, ...], rois: Tensor) -> Tensor:
-        """``rois (K, 5)`` -> features ``(K, C, out, out)``.
+    @staticmethod
+    def roi_rescale(rois: Tensor, scale_factor: float) -> Tensor:
+        """``rois (K, 5)`` with each box's width and height times ``scale_factor`` about its centre."""
+        cx, cy = (rois[:, 1] + rois[:, 3]) * 0.5, (rois[:, 2] + rois[:, 4]) * 0.5
+        half_w = (rois[:, 3] - rois[:, 1]) * scale_factor * 0.5
+        half_h = (rois[:, 4] - rois[:, 2]) * scale_factor * 0.5
+        return torch.stack((rois[:, 0], cx - half_w, cy - half_h, cx + half_w, cy + half_h), dim=-1)
+
+    def forward(self, feats: tuple[Tensor, ...], rois: Tensor, roi_scale_factor: float | None = None) -> Tensor:
+        """``rois (K, 5)`` -> features ``(K, C, out, out)``; with ``roi_scale_factor`` each RoI is
+        pooled from a box that much larger about its centre, on the level of its own size (the
+        Double-Head regression branch's context).
 
         While gradients are recorded, a level with no RoIs still adds ``0 * sum(feature)`` so
         every level stays in the autograd graph, which distributed training needs (no unused
@@ -110,6 +120,8 @@ class SingleRoIExtractor(BaseModule):
         """
         feats = feats[: self.num_inputs]
         levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
+        if roi_scale_factor is not None:
+            rois = self.roi_rescale(rois, roi_scale_factor)
         # Written in the layout the torch RoIAlign writes (NHWC) so that the row copies are contiguous.
         layout = (
             torch.channels_last

@@ -1,3 +1,4 @@
 from .anchor_generator import AnchorGenerator, anchor_inside_flags
+from .point_generator import MlvlPointGenerator
 
-__all__ = ["AnchorGenerator", "anchor_inside_flags"]
+__all__ = ["AnchorGenerator", "MlvlPointGenerator", "anchor_inside_flags"]

@@ -106,4 +106,5 @@ class RandomSampler:
             pos_gt_labels=assign_result.labels[pos_inds],
             pos_is_gt=gt_flags[pos_inds],
             num_gts=assign_result.num_gts,
+            max_overlaps=assign_result.max_overlaps,
         )

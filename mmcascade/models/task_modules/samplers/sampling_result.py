@@ -19,6 +19,8 @@ class SamplingResult:
         pos_is_gt: ``(P,)`` uint8, 1 where the positive is a ground-truth box itself.
         num_gts: ``G``.
         avg_factor_with_neg: whether the loss normaliser counts negatives too.
+        max_overlaps: ``(M,)`` each candidate's best IoU with the ground truth (1 for the
+            ground-truth boxes added), MMDetection's ``assign_result.max_overlaps`` after sampling.
     """
 
     pos_inds: Tensor
@@ -30,6 +32,7 @@ class SamplingResult:
     pos_is_gt: Tensor
     num_gts: int
     avg_factor_with_neg: bool = True
+    max_overlaps: Tensor | None = None
 
     @property
     def pos_priors(self) -> Tensor:
