@@ -35,10 +35,10 @@ OPTIONS = {"default_scope": "mmcascade", "model.backbone.init_cfg": None}
 
 
 def _load(mmdet_configs: str, config: str):
-    options = dict(OPTIONS)
-    if "c4" in config:  # the shared res5 starts from the same download
-        options["model.roi_head.shared_head.init_cfg"] = None
-    cfg = load_tool_config(osp.join(mmdet_configs, config), options)
+    cfg = load_tool_config(osp.join(mmdet_configs, config), OPTIONS)
+    shared_head = cfg.model.get("roi_head", {}).get("shared_head")
+    if shared_head:  # C4's shared res5 starts from the same download
+        shared_head.init_cfg = None
     check_run_config(cfg)
     return cfg
 
