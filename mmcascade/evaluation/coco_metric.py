@@ -248,20 +248,26 @@ class CocoMetric(BaseMetric):
         out: dict[str, float] = OrderedDict()
         for metric in metrics or [m for m in self.metrics if m != "proposal_fast"]:
             dets = results["segm" if metric == "segm" else "bbox"]
-            res = run_cocoeval(
-                self.coco,
-                dets,
-                metric,
-                cat_ids,
-                img_ids,
-                class_names=classes if self.classwise else None,
-                proposal_nums=self.proposal_nums,
-                iou_thrs=self.iou_thrs,
-                progress=True,
-            )
-            print_log(f"Evaluating {metric}...\n{res.summary}", logger="current")
-            out.update(self._named(metric, res))
+            out.update(self.evaluate_metric(metric, dets, cat_ids, img_ids, classes))
         return out
+
+    def evaluate_metric(
+        self, metric: str, dets: list[dict], cat_ids: list[int], img_ids: list[int], classes: Sequence[str] | None
+    ) -> dict[str, float]:
+        """One metric's named results from its COCO-json detections (COCOeval)."""
+        res = run_cocoeval(
+            self.coco,
+            dets,
+            metric,
+            cat_ids,
+            img_ids,
+            class_names=classes if self.classwise else None,
+            proposal_nums=self.proposal_nums,
+            iou_thrs=self.iou_thrs,
+            progress=True,
+        )
+        print_log(f"Evaluating {metric}...\n{res.summary}", logger="current")
+        return self._named(metric, res)
 
     def _named(self, metric: str, res: CocoEvalResult) -> dict[str, float]:
         stats = res.stats

@@ -1,7 +1,6 @@
 """LVIS box / mask AP (federated, with APr / APc / APf) as an mmengine metric, MMDetection's
 ``LVISMetric``: CocoMetric's collection and result files, :mod:`.lvis_eval`'s evaluation."""
 
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,26 +53,18 @@ class LVISMetric(CocoMetric):
             raise KeyError(f"LVISMetric: metric_items {unknown} are not reported; choose from {list(RESULT_KEYS)}")
         return items
 
-    def evaluate_json(
-        self,
-        results: dict[str, list],
-        cat_ids: list[int],
-        img_ids: list[int],
-        classes: Sequence[str] | None,
-        metrics: Sequence[str] | None = None,
+    def evaluate_metric(
+        self, metric: str, dets: list[dict], cat_ids: list[int], img_ids: list[int], classes: Sequence[str] | None
     ) -> dict[str, float]:
-        out: dict[str, float] = OrderedDict()
-        for metric in metrics or [m for m in self.metrics if m != "proposal_fast"]:
-            dets = results["segm" if metric == "segm" else "bbox"]
-            values, precision = run_lvis_eval(self.coco, dets, metric, img_ids, self.max_dets)
-            print_log(
-                f"Evaluating {metric} (LVIS, federated)...\n" + "  ".join(f"{k} {v:.3f}" for k, v in values.items()),
-                logger="current",
-            )
-            items = self.metric_items or list(AP_ITEMS)
-            out.update({f"{metric}_{k}": round(values[k], 3) for k in items})
-            if self.classwise and precision is not None:
-                out.update(self._per_category(metric, precision))
+        """One metric's results by LVIS's federated rules (:func:`run_lvis_eval`)."""
+        values, precision = run_lvis_eval(self.coco, dets, metric, img_ids, self.max_dets)
+        print_log(
+            f"Evaluating {metric} (LVIS, federated)...\n" + "  ".join(f"{k} {v:.3f}" for k, v in values.items()),
+            logger="current",
+        )
+        out = {f"{metric}_{k}": round(values[k], 3) for k in self.metric_items or AP_ITEMS}
+        if self.classwise and precision is not None:
+            out.update(self._per_category(metric, precision))
         return out
 
     def _per_category(self, metric: str, precision: np.ndarray) -> dict[str, float]:

@@ -9,10 +9,10 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
 
+from ..layers import batchnorms_to_eval
 from .resnet_blocks import BasicBlock, Bottleneck, conv_norm, zero_init_last_norms
 
 BLOCKS: dict[str, type] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
@@ -245,7 +245,5 @@ class HRNet(BaseModule):
     def train(self, mode: bool = True) -> "HRNet":
         super().train(mode)
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
+            batchnorms_to_eval(self)
         return self

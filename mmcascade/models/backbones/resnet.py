@@ -11,10 +11,10 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
 
+from ..layers import batchnorms_to_eval
 from .resnet_blocks import (
     BasicBlock,
     Bottleneck,
@@ -325,9 +325,7 @@ class ResNet(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
+            batchnorms_to_eval(self)
         return self
 
 

@@ -9,15 +9,16 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, Scale
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.ops import batched_nms
 from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS, TASK_UTILS
-from mmcascade.structures import SampleList, scale_boxes, unpack_gt_instances
+from mmcascade.structures import scale_boxes
 from mmcascade.utils.options import check_block_keys, check_extra_options
+
+from .base_dense_head import BaseDenseHead
 
 INF = 1e8
 GN_32 = dict(type="GN", num_groups=32, requires_grad=True)
@@ -25,7 +26,7 @@ TEST_KEYS = ("nms_pre", "max_per_img", "nms", "min_bbox_size", "score_thr")
 
 
 @MODELS.register_module()
-class FCOSHead(BaseModule):
+class FCOSHead(BaseDenseHead):
     """``cls_convs`` / ``reg_convs`` (``stacked_convs`` 3x3 ConvModules, GN), ``conv_cls``,
     ``conv_reg``, ``conv_centerness`` and a learnt ``scales[i]`` per level (MMDetection's keys).
 
@@ -147,19 +148,6 @@ class FCOSHead(BaseModule):
         return outs
 
     # ------------------------------------------------------------------ training
-    def loss_and_predict(
-        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, proposal_cfg: dict | None = None
-    ) -> tuple[dict[str, Tensor], list[InstanceData]]:
-        """Losses and the (detached) proposals the RoI head trains on (``proposal_cfg``)."""
-        outs = self(x)
-        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
-        losses = self.loss_by_feat(*outs, gts, metas, ignored)
-        return losses, self.predict_by_feat(*outs, batch_img_metas=metas, cfg=proposal_cfg)
-
-    def loss(self, x: tuple[Tensor, ...], batch_data_samples: SampleList) -> dict[str, Tensor]:
-        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
-        return self.loss_by_feat(*self(x), gts, metas, ignored)
-
     def loss_by_feat(
         self,
         cls_scores: list[Tensor],
@@ -255,12 +243,6 @@ class FCOSHead(BaseModule):
         return torch.sqrt((lr.min(-1)[0] / lr.max(-1)[0]) * (tb.min(-1)[0] / tb.max(-1)[0]))
 
     # ------------------------------------------------------------------ inference
-    def predict(
-        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, rescale: bool = False
-    ) -> list[InstanceData]:
-        metas = [s.metainfo for s in batch_data_samples]
-        return self.predict_by_feat(*self(x), batch_img_metas=metas, rescale=rescale)
-
     @torch.no_grad()
     def predict_by_feat(
         self,

@@ -5,25 +5,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.ops import batched_nms, top_k_rows
 from mmcascade.ops.nms import check_nms_cfg
 from mmcascade.registry import MODELS, TASK_UTILS
-from mmcascade.structures import SampleList, scale_boxes, unpack_gt_instances
+from mmcascade.structures import scale_boxes
 from mmcascade.utils.options import check_block_keys, check_extra_options
 
 from ..layers import finite_rows
 from ..task_modules.prior_generators import anchor_inside_flags
+from .base_dense_head import BaseDenseHead
 
 RPN_TRAIN_KEYS = ("assigner", "sampler", "allowed_border", "pos_weight")
 PROPOSAL_KEYS = ("nms_pre", "max_per_img", "nms", "min_bbox_size")
 
 
 @MODELS.register_module()
-class RPNHead(BaseModule):
+class RPNHead(BaseDenseHead):
     """A shared 3x3 conv, then 1x1 convs ``rpn_cls`` (A x 1, sigmoid) and ``rpn_reg`` (A x 4).
 
     Args:
@@ -105,23 +105,6 @@ class RPNHead(BaseModule):
     def _flatten(maps: list[Tensor], img_id: int, channels: int) -> list[Tensor]:
         return [m[img_id].permute(1, 2, 0).reshape(-1, channels) for m in maps]
 
-    def loss_and_predict(
-        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, proposal_cfg: dict | None = None
-    ) -> tuple[dict[str, Tensor], list[InstanceData]]:
-        """RPN losses and the (detached) proposals the RoI head trains on (``proposal_cfg``:
-        the training-time proposal settings; default ``test_cfg``)."""
-        cls_scores, bbox_preds = self(x)
-        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
-        losses = self.loss_by_feat(cls_scores, bbox_preds, gts, metas, ignored)
-        cfg = ConfigDict(proposal_cfg) if proposal_cfg is not None else self.test_cfg
-        proposals = self.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=metas, cfg=cfg)
-        return losses, proposals
-
-    def loss(self, x: tuple[Tensor, ...], batch_data_samples: SampleList) -> dict[str, Tensor]:
-        cls_scores, bbox_preds = self(x)
-        gts, ignored, metas = unpack_gt_instances(batch_data_samples)
-        return self.loss_by_feat(cls_scores, bbox_preds, gts, metas, ignored)
-
     def loss_by_feat(
         self,
         cls_scores: list[Tensor],
@@ -186,13 +169,6 @@ class RPNHead(BaseModule):
             target_w[pos] = 1.0
         label_w[neg] = 1.0
         return labels, label_w, targets, target_w, res.avg_factor
-
-    def predict(
-        self, x: tuple[Tensor, ...], batch_data_samples: SampleList, rescale: bool = False
-    ) -> list[InstanceData]:
-        cls_scores, bbox_preds = self(x)
-        metas = [s.metainfo for s in batch_data_samples]
-        return self.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=metas, rescale=rescale)
 
     @torch.no_grad()
     def predict_by_feat(

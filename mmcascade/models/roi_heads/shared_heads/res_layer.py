@@ -7,12 +7,12 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import OptConfigType, OptMultiConfig
 
 from ...backbones import ResNet
+from ...layers import batchnorms_to_eval
 
 
 @MODELS.register_module()
@@ -81,7 +81,5 @@ class ResLayer(BaseModule):
     def train(self, mode: bool = True) -> "ResLayer":
         super().train(mode)
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
+            batchnorms_to_eval(self)
         return self
