@@ -104,7 +104,6 @@ class CityScapesMetric(BaseMetric):
             osp.join(self._tmp.name if self._tmp else osp.expanduser(outfile_prefix), "results")
         )
         self.seg_prefix, self.format_only, self.dump_matches = seg_prefix, format_only, dump_matches
-        self._written: set[str] = set()
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -135,9 +134,8 @@ class CityScapesMetric(BaseMetric):
         return txt
 
     def _own(self, name: str) -> str:
-        path = osp.join(self.out_dir, name)
-        self._written.add(path)
-        return path
+        """A file of this metric's results folder."""
+        return osp.join(self.out_dir, name)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         if self.format_only:
