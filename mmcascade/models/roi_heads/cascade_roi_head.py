@@ -10,6 +10,7 @@ from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import ConfigType, MultiConfig, OptConfigType, OptMultiConfig
 
+from ..task_modules import MaxIoUAssigner, RandomSampler
 from .base_roi_head import RCNN_TEST_KEYS, TEST_ENSEMBLES, BaseRoIHead
 from .bbox_heads import Shared2FCBBoxHead
 from .mask_heads import FCNMaskHead
@@ -86,6 +87,16 @@ class CascadeRoIHead(BaseRoIHead):
         if self.with_mask:
             heads += [(f"roi_head.mask_head[{i}].num_classes", self.stage_mask_head(i).num_classes) for i in range(n)]
         check_heads_agree(heads)
+
+    @property
+    def bbox_assigner(self) -> list[MaxIoUAssigner]:
+        """Each stage's assigner (MMDetection's attribute; empty without ``train_cfg``)."""
+        return [s.assigner for s in self.stages]
+
+    @property
+    def bbox_sampler(self) -> list[RandomSampler]:
+        """Each stage's sampler (MMDetection's attribute; empty without ``train_cfg``)."""
+        return [s.sampler for s in self.stages]
 
     def stage_bbox_roi_extractor(self, stage: int) -> SingleRoIExtractor:
         return cast(SingleRoIExtractor, self.bbox_roi_extractor[stage])

@@ -97,7 +97,7 @@ class DynamicRoIHead(StandardRoIHead):
         cfg = self.dynamic_cfg
         new_iou = max(float(cfg["initial_iou"]), float(np.mean(self.iou_history)))
         self.iou_history = []
-        assigner = self.stages[0].assigner
+        assigner = self.bbox_assigner
         assigner.pos_iou_thr = assigner.neg_iou_thr = assigner.min_pos_iou = new_iou
         loss_bbox = self.bbox_head.loss_bbox
         if not self.beta_history or np.median(self.beta_history) == 0:

@@ -5,6 +5,7 @@ from mmcascade.config.classes import check_heads_agree
 from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
 
+from ..task_modules import MaxIoUAssigner, RandomSampler
 from .base_roi_head import BaseRoIHead
 from .bbox_heads import Shared2FCBBoxHead
 from .mask_heads import FCNMaskHead
@@ -54,6 +55,20 @@ class StandardRoIHead(BaseRoIHead):
             self.mask_head = MODELS.build(mask_head)
             heads.append(("roi_head.mask_head.num_classes", self.mask_head.num_classes))
         check_heads_agree(heads)
+
+    @property
+    def bbox_assigner(self) -> MaxIoUAssigner:
+        """The stage's assigner (MMDetection's attribute; a head built with ``train_cfg``)."""
+        if not self.stages:
+            raise AttributeError("bbox_assigner: the RoI head was built without train_cfg")
+        return self.stages[0].assigner
+
+    @property
+    def bbox_sampler(self) -> RandomSampler:
+        """The stage's sampler (MMDetection's attribute; a head built with ``train_cfg``)."""
+        if not self.stages:
+            raise AttributeError("bbox_sampler: the RoI head was built without train_cfg")
+        return self.stages[0].sampler
 
     def stage_bbox_roi_extractor(self, stage: int) -> SingleRoIExtractor:
         _only_stage(stage)

@@ -48,6 +48,11 @@ def test_ohem_losses_match_mmdetection(name):
     cfg.model.backbone.update(init_cfg=None, depth=18)
     cfg.model.neck.in_channels = [64, 128, 256, 512]
     model = MODELS.build(cfg.model)
+    assigners = model.roi_head.bbox_assigner  # MMDetection's attributes: one per stage in a cascade
+    thresholds = [a.pos_iou_thr for a in assigners] if isinstance(assigners, list) else [assigners.pos_iou_thr]
+    assert thresholds == ([0.5, 0.6, 0.7] if name.startswith("cascade") else [0.5])
+    samplers = model.roi_head.bbox_sampler
+    assert {type(s).__name__ for s in (samplers if isinstance(samplers, list) else [samplers])} == {"OHEMSampler"}
     torch.manual_seed(0)
     model.init_weights()
     for p in model.roi_head.parameters():

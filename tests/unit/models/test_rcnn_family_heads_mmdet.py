@@ -129,7 +129,7 @@ def test_roi_head_losses_and_detections_match_mmdetection(name):
         losses = model.roi_head.loss(feats, proposals, samples)
         assert {k: float(v) for k, v in losses.items()} == pytest.approx(expected[key], rel=1e-5), key
     if name == "dynamic":
-        assigner = model.roi_head.stages[0].assigner
+        assigner = model.roi_head.bbox_assigner  # MMDetection's attribute
         got = [
             assigner.pos_iou_thr,
             assigner.neg_iou_thr,
