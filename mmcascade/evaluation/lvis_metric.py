@@ -36,13 +36,12 @@ class LVISMetric(CocoMetric):
     default_prefix = "lvis"
 
     def __init__(self, *args, max_dets: int = 300, **kwargs) -> None:
-        metric = kwargs.get("metric", args[1] if len(args) > 1 else "bbox")
-        if "proposal" in ([metric] if isinstance(metric, str) else list(metric)):
+        super().__init__(*args, **kwargs)
+        if "proposal" in self.metrics:
             raise ValueError("LVISMetric: metric 'proposal' is not implemented; use 'proposal_fast' (AR@N)")
-        if kwargs.get("iou_thrs") is not None:
+        if self.iou_thrs is not None:
             raise ValueError("LVISMetric: LVIS AP is defined at IoU 0.5:0.05:0.95; leave iou_thrs unset")
         self.max_dets = max_dets
-        super().__init__(*args, **kwargs)
 
     def _check_items(self, items: Sequence[str] | None) -> list[str] | None:
         if items is None:

@@ -21,6 +21,7 @@ from .resnet_blocks import (
     StageSpec,
     _per_stage,
     conv_norm,
+    downsample_shortcut,
     stage_plugins,
     zero_init_last_norms,
 )
@@ -160,7 +161,8 @@ class ResNet(BaseModule):
         self.avg_down = avg_down
         self.strides = tuple(strides)
         self.dilations = tuple(dilations)
-        self.plugins = plugins
+        self.plugins = plugins  # checked, and split by stage, before anything is built
+        self.plugins_per_stage = [stage_plugins(plugins, i, num_stages, type(self).__name__) for i in range(num_stages)]
         self.stem_channels = stem_channels
         self._make_stem(in_channels, stem_channels)
         self.feat_dim = self._make_stages(plan, stem_channels)
@@ -183,7 +185,7 @@ class ResNet(BaseModule):
                 self.stage_with_cp[i],
                 self.dilations[i],
                 self.dcn if self.stage_with_dcn[i] else None,
-                stage_plugins(self.plugins, i, len(plan), type(self).__name__),
+                self.plugins_per_stage[i],
             )
             inplanes = spec.planes * spec.block.expansion
             self.add_module(f"layer{i + 1}", layer)
@@ -209,8 +211,6 @@ class ResNet(BaseModule):
             )
         if plugins and any(spec.block is not Bottleneck for spec in plan):
             raise ValueError(f"{name}: plugins run in ResNet / ResNeXt bottlenecks only; remove 'plugins'")
-        for stage in range(num_stages):
-            stage_plugins(plugins, stage, num_stages, name)  # checked before anything is built
         if dcn is not None and len(stage_with_dcn) != num_stages:
             raise ValueError(f"{name}: stage_with_dcn needs {num_stages} entries, got {tuple(stage_with_dcn)}")
 
@@ -251,7 +251,9 @@ class ResNet(BaseModule):
     ) -> nn.Sequential:
         downsample = None
         if stride != 1 or inplanes != planes * block.expansion:
-            downsample = self._make_downsample(inplanes, planes * block.expansion, stride)
+            downsample = downsample_shortcut(
+                inplanes, planes * block.expansion, stride, self.conv_cfg, self.norm_cfg, self.avg_down
+            )
         common = dict(
             style=self.style,
             norm_cfg=self.norm_cfg,
@@ -276,22 +278,6 @@ class ResNet(BaseModule):
     def _block_options(self, first: bool) -> dict:
         """Extra arguments of the blocks (Res2Net: ``scales``, and ``stage_type`` of the first)."""
         return {}
-
-    def _make_downsample(self, inplanes: int, outplanes: int, stride: int) -> nn.Sequential:
-        """The shortcut of a stage's first block: a strided 1x1 conv and a norm, or with
-        ``avg_down`` average pooling (``stride`` x ``stride``; 1 x 1 where the stride is 1, so that
-        ``downsample.1`` is the conv in every stage, as in MMDetection's ResNetV1d checkpoints) then a
-        stride-1 1x1 conv (ResNet-D)."""
-        layers: list[nn.Module] = []
-        conv_stride = stride
-        if self.avg_down:
-            conv_stride = 1
-            layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
-        layers += [
-            build_conv_layer(self.conv_cfg, inplanes, outplanes, 1, stride=conv_stride, bias=False),
-            build_norm_layer(self.norm_cfg, outplanes)[1],
-        ]
-        return nn.Sequential(*layers)
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:

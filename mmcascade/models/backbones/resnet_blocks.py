@@ -92,6 +92,25 @@ def _per_stage(with_cp: bool | Sequence[bool], num_stages: int) -> tuple[bool, .
     return flags
 
 
+def downsample_shortcut(
+    inplanes: int, outplanes: int, stride: int, conv_cfg: dict | None, norm_cfg: dict, avg_down: bool = False
+) -> nn.Sequential:
+    """The shortcut of a stage's first block: a strided 1x1 conv and a norm, or with ``avg_down``
+    average pooling (``stride`` x ``stride``; 1 x 1 where the stride is 1, so that ``downsample.1``
+    is the conv in every stage, as in MMDetection's ResNetV1d checkpoints) then a stride-1 1x1 conv
+    (ResNet-D)."""
+    layers: list[nn.Module] = []
+    conv_stride = stride
+    if avg_down:
+        conv_stride = 1
+        layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
+    layers += [
+        build_conv_layer(conv_cfg, inplanes, outplanes, 1, stride=conv_stride, bias=False),
+        build_norm_layer(norm_cfg, outplanes)[1],
+    ]
+    return nn.Sequential(*layers)
+
+
 def _conv2_cfg(conv_cfg: dict | None, dcn: dict | None, stride: int) -> dict | None:
     """The 3x3 conv of a bottleneck: ``dcn`` (``dict(type='DCN' | 'DCNv2', deform_groups=...,
     fallback_on_stride=False)``) where given, unless it falls back to ``conv_cfg`` on a strided

@@ -1,11 +1,20 @@
 """What the dense heads share: MMDetection's ``loss`` / ``predict`` / ``loss_and_predict`` calls
 on top of each head's ``forward``, ``loss_by_feat`` and ``predict_by_feat``."""
 
+import torch
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcascade.structures import SampleList, unpack_gt_instances
+
+
+def larger_than(boxes: Tensor, min_size: float) -> Tensor:
+    """``(N,)`` bool: boxes ``(N, 4)`` xyxy wider and taller than ``min_size`` pixels (all of them
+    when ``min_size`` is negative: the check is off)."""
+    if min_size < 0:
+        return boxes.new_ones(boxes.shape[0], dtype=torch.bool)
+    return ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
 
 
 class BaseDenseHead(BaseModule):

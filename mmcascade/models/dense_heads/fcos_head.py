@@ -18,7 +18,7 @@ from mmcascade.registry import MODELS, TASK_UTILS
 from mmcascade.structures import scale_boxes
 from mmcascade.utils.options import check_block_keys, check_extra_options
 
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, larger_than
 
 INF = 1e8
 GN_32 = dict(type="GN", num_groups=32, requires_grad=True)
@@ -277,27 +277,25 @@ class FCOSHead(BaseDenseHead):
 
     def _predict_single(self, levels: list, meta: dict, cfg: ConfigDict, rescale: bool, with_nms: bool) -> InstanceData:
         nms_pre, thr = cfg.get("nms_pre", -1), cfg.get("score_thr", 0)
-        parts: list[list[Tensor]] = [[], [], [], [], []]  # distances, points, scores, labels, factors
-        for scores, dist, factor, pts in levels:
-            valid = torch.nonzero(scores > thr)
-            top, order = scores[scores > thr].sort(descending=True)
-            keep = valid[order[: nms_pre if nms_pre > 0 else len(order)]]
-            rows, labels = keep.unbind(dim=1)
-            for part, value in zip(
-                parts, (dist[rows], pts[rows], top[: len(rows)], labels, None if factor is None else factor[rows])
-            ):
-                if value is not None:
-                    part.append(value)
-        boxes = self.bbox_coder.decode(torch.cat(parts[1]), torch.cat(parts[0]), max_shape=meta["img_shape"])
-        scores, labels = torch.cat(parts[2]), torch.cat(parts[3])
+        dist_lvls, point_lvls, score_lvls, label_lvls, factor_lvls = [], [], [], [], []
+        for level_scores, dist, factor, points in levels:  # each level's top nms_pre over score_thr
+            valid = torch.nonzero(level_scores > thr)
+            top, order = level_scores[level_scores > thr].sort(descending=True)
+            rows, classes = valid[order[:nms_pre] if nms_pre > 0 else order].unbind(dim=1)
+            dist_lvls.append(dist[rows])
+            point_lvls.append(points[rows])
+            score_lvls.append(top[: len(rows)])
+            label_lvls.append(classes)
+            if factor is not None:
+                factor_lvls.append(factor[rows])
+        boxes = self.bbox_coder.decode(torch.cat(point_lvls), torch.cat(dist_lvls), max_shape=meta["img_shape"])
+        scores, labels = torch.cat(score_lvls), torch.cat(label_lvls)
         if rescale:
             boxes = scale_boxes(boxes, [1 / s for s in meta["scale_factor"]])
-        if parts[4]:
-            scores = scores * torch.cat(parts[4])
-        if cfg.get("min_bbox_size", -1) >= 0:
-            size = cfg["min_bbox_size"]
-            keep = ((boxes[:, 2] - boxes[:, 0]) > size) & ((boxes[:, 3] - boxes[:, 1]) > size)
-            boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+        if factor_lvls:
+            scores = scores * torch.cat(factor_lvls)
+        keep = larger_than(boxes, cfg.get("min_bbox_size", -1))
+        boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
         if with_nms and len(boxes) > 0:
             dets, keep = batched_nms(boxes, scores, labels, cfg["nms"])
             dets, keep = dets[: cfg["max_per_img"]], keep[: cfg["max_per_img"]]

@@ -16,7 +16,7 @@ from mmcascade.utils.options import check_block_keys, check_extra_options
 
 from ..layers import finite_rows
 from ..task_modules.prior_generators import anchor_inside_flags
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, larger_than
 
 RPN_TRAIN_KEYS = ("assigner", "sampler", "allowed_border", "pos_weight")
 PROPOSAL_KEYS = ("nms_pre", "max_per_img", "nms", "min_bbox_size")
@@ -230,10 +230,7 @@ class RPNHead(BaseDenseHead):
         if rescale:
             boxes = scale_boxes(boxes, [1 / s for s in meta["scale_factor"]])
         level_ids = torch.cat(level_ids)
-        keep = finite_rows(boxes, scores)
-        min_size = cfg.get("min_bbox_size", -1)
-        if min_size >= 0:
-            keep = keep & ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
+        keep = finite_rows(boxes, scores) & larger_than(boxes, cfg.get("min_bbox_size", -1))
         boxes, scores, level_ids = boxes[keep], scores[keep], level_ids[keep]
         result = InstanceData()
         dets, _ = batched_nms(boxes, scores, level_ids, cfg["nms"])

@@ -9,6 +9,8 @@ of :meth:`~BaseRoIHead.predict` are rescaled to the *original* image (``ori_shap
 ``rescale`` is set, written ``*_ori``. A RoI tensor is ``(K, 5)``: batch index, then xyxy.
 """
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
@@ -40,6 +42,7 @@ from .stage_record import StageRecord, positive_rows
 from .stage_settings import StageTrainSettings, build_stage_settings
 
 TEST_ENSEMBLES = ("logits", "last_rois_probs")
+RoIPooler = Callable[[tuple[Tensor, ...], Tensor], Tensor]  # (feats, rois (K, 5)) -> (K, C, s, s)
 RCNN_TEST_KEYS = ("score_thr", "nms", "max_per_img", "mask_thr_binary", "mask_format")
 
 
@@ -143,12 +146,10 @@ class BaseRoIHead(BaseModule):
         """``feats`` in the layout the extractors pool from fastest (see the RoI extractor)."""
         return self.stage_bbox_roi_extractor(0).pooling_layout(feats)
 
-    def roi_feats(
-        self, extractor: SingleRoIExtractor, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0
-    ) -> Tensor:
-        """``(K, C, s, s)`` features of ``rois (K, 5)`` pooled by ``extractor``, then through the
-        shared head when there is one (C4: ``(K, 2048, 7, 7)`` from 14 x 14 pooling)."""
-        pooled = scale_grad(extractor(feats, rois), grad_scale)
+    def roi_feats(self, pool: RoIPooler, feats: tuple[Tensor, ...], rois: Tensor, grad_scale: float = 1.0) -> Tensor:
+        """``(K, C, s, s)`` features of ``rois (K, 5)`` pooled by ``pool`` (a RoI extractor, maybe with
+        options bound), then through the shared head when there is one (C4: ``(K, 2048, 7, 7)``)."""
+        pooled = scale_grad(pool(feats, rois), grad_scale)
         return self.shared_head(pooled) if self.with_shared_head else pooled
 
     def bbox_forward(

@@ -7,7 +7,6 @@ from torch import Tensor
 
 from mmcascade.registry import MODELS
 
-from ..layers import scale_grad
 from .standard_roi_head import StandardRoIHead
 
 
@@ -34,7 +33,8 @@ class DoubleHeadRoIHead(StandardRoIHead):
         """``(cls_score, bbox_pred)`` from the two poolings of ``rois (K, 5)``."""
         extractor = self.stage_bbox_roi_extractor(stage)
         cls_feats = self.roi_feats(extractor, feats, rois, grad_scale)
-        reg_feats = scale_grad(extractor(feats, rois, roi_scale_factor=self.reg_roi_scale_factor), grad_scale)
-        if self.with_shared_head:
-            reg_feats = self.shared_head(reg_feats)
-        return self.stage_bbox_head(stage)(cls_feats, reg_feats)
+
+        def enlarged(levels: tuple[Tensor, ...], boxes: Tensor) -> Tensor:
+            return extractor(levels, boxes, roi_scale_factor=self.reg_roi_scale_factor)
+
+        return self.stage_bbox_head(stage)(cls_feats, self.roi_feats(enlarged, feats, rois, grad_scale))

@@ -4,7 +4,6 @@ the Detectron baselines): ``res5`` on ``14 x 14`` RoIAlign output gives ``(K, 20
 from typing import Any
 
 import torch.nn as nn
-from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -12,6 +11,7 @@ from mmcascade.registry import MODELS
 from mmcascade.utils.typing_utils import OptConfigType, OptMultiConfig
 
 from ...backbones import ResNet
+from ...backbones.resnet_blocks import downsample_shortcut
 from ...layers import batchnorms_to_eval
 
 
@@ -65,10 +65,7 @@ class ResLayer(BaseModule):
         outplanes = planes * block.expansion
         downsample = None
         if stride != 1 or inplanes != outplanes:
-            downsample = nn.Sequential(
-                build_conv_layer(None, inplanes, outplanes, 1, stride=stride, bias=False),
-                build_norm_layer(norm_cfg, outplanes)[1],
-            )
+            downsample = downsample_shortcut(inplanes, outplanes, stride, None, norm_cfg)
         common: dict[str, Any] = dict(style=style, norm_cfg=norm_cfg, with_cp=with_cp, dilation=dilation, dcn=dcn)
         blocks = [block(inplanes, planes, stride, downsample, **common)]
         blocks += [block(outplanes, planes, **common) for _ in range(1, stage_blocks[stage])]

@@ -4,6 +4,7 @@ import torch
 from torch import Tensor
 
 from mmcascade.registry import TASK_UTILS
+from mmcascade.structures import clip_boxes
 from mmcascade.structures.coder import ImageSize
 
 
@@ -35,9 +36,5 @@ class DistancePointBBoxCoder:
         x2, y2 = points[:, 0] + pred_bboxes[:, 2], points[:, 1] + pred_bboxes[:, 3]
         boxes = torch.stack([x1, y1, x2, y2], -1)
         if max_shape is not None and self.clip_border:
-            h, w = max_shape[0], max_shape[1]
-            boxes = torch.stack(
-                [boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h), boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)],
-                -1,
-            )
+            boxes = clip_boxes(boxes, (max_shape[0], max_shape[1]))
         return boxes
